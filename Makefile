@@ -1,0 +1,129 @@
+# tsino: build, test, fuzz, install.  GNU make.
+#
+#   make                 libtsino.a and ./tsino
+#   make test            unit tests, corpus replays, core checks, scenarios
+#   make asan            the same tests built with -fsanitize=address,undefined
+#   make fuzz            libFuzzer targets (clang)
+#   make fuzz-run        each target for FUZZ_SECONDS seconds
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# CC=gcc and CC=clang both work.  WERROR= turns warnings back into warnings.
+# BEARSSL_INC / BEARSSL_LIB: a BearSSL of your own (the directory holding
+# bearssl.h, and the directory holding libbearssl.a); the default is
+# Debian's libbearssl-dev.
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+
+CFLAGS ?= -O2 -g
+WERROR ?= -Werror
+BEARSSL_INC ?= /usr/include/bearssl
+BEARSSL_LIB ?=
+ifeq ($(BEARSSL_LIB),)
+BEARSSL_LDLIBS = -lbearssl
+else
+BEARSSL_LDLIBS = $(BEARSSL_LIB)/libbearssl.a
+endif
+
+# B is the build directory; `make asan` reuses these rules with another.
+B ?= build
+TSINO_BIN ?= tsino
+
+TS_CFLAGS = -std=c99 -Wall -Wextra $(WERROR) -D_POSIX_C_SOURCE=200809L \
+	-Iinclude -Isrc -I$(BEARSSL_INC) -MMD -MP
+LDLIBS = $(BEARSSL_LDLIBS)
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/replay_%)
+SCENARIOS := $(wildcard tests/scenario_*.py)
+
+# The pure byte machines: `make test` checks that their objects call no
+# allocator, socket or file function (tests/check_core.sh).
+CORE_OBJ := $(foreach m,error url http ws json round,$(wildcard src/$(m).c))
+CORE_OBJ := $(CORE_OBJ:src/%.c=$(B)/%.o)
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -I$(BEARSSL_INC)
+
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+
+.PHONY: all test asan fuzz fuzz-run install uninstall fmt clean
+
+all: $(B)/libtsino.a $(TSINO_BIN)
+
+$(B)/%.o: src/%.c
+	@mkdir -p $(B)
+	$(CC) $(TS_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/libtsino.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(TSINO_BIN): $(B)/main.o $(B)/libtsino.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(B)/main.o $(B)/libtsino.a $(LDLIBS)
+
+$(B)/test_%: tests/test_%.c tests/test.h $(B)/libtsino.a
+	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libtsino.a $(LDLIBS)
+
+$(B)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libtsino.a
+	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c \
+		$(B)/libtsino.a $(LDLIBS)
+
+test: all $(TEST_BIN) $(REPLAY_BIN)
+	@TSINO=$(abspath $(TSINO_BIN)) B=$(B) sh tests/run.sh \
+		$(TEST_BIN) \
+		$(foreach f,$(FUZZ_NAMES),"$(B)/replay_$(f) fuzz/corpus/$(f)/*") \
+		"sh tests/check_core.sh $(CORE_OBJ)" \
+		$(foreach s,$(SCENARIOS),"python3 $(s)")
+
+asan:
+	$(MAKE) B=build/asan TSINO_BIN=build/asan/tsino \
+		CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test
+
+fuzz: $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard src/*.h) include/tsino.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_NAMES); do \
+		mkdir -p build/fuzz/work_$$f build/fuzz/crash_$$f; \
+		echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/crash_$$f/ \
+			build/fuzz/work_$$f fuzz/corpus/$$f 2>build/fuzz/log_$$f \
+			|| { tail -n 60 build/fuzz/log_$$f; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' \
+			build/fuzz/log_$$f; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
+	install -m 755 $(TSINO_BIN) $(DESTDIR)$(BINDIR)/tsino
+	install -m 644 $(B)/libtsino.a $(DESTDIR)$(LIBDIR)/libtsino.a
+	install -m 644 include/tsino.h $(DESTDIR)$(INCDIR)/tsino.h
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tsino $(DESTDIR)$(LIBDIR)/libtsino.a \
+		$(DESTDIR)$(INCDIR)/tsino.h
+
+fmt:
+	clang-format -i include/*.h src/*.c $(wildcard src/*.h) tests/*.c \
+		tests/*.h fuzz/*.c
+
+clean:
+	rm -rf build tsino
+
+-include $(wildcard $(B)/*.d)

@@ -1,0 +1,20 @@
+#!/bin/sh
+# check_core.sh: the protocol cores are pure byte machines.  Each object
+# given may call only the functions listed here (memory and string
+# helpers, BearSSL's hashes, and the sanitizers' own hooks); anything else
+# (malloc, socket, open, read, write, printf, time...) fails its case.
+allowed='^(memcpy|memmove|memset|memcmp|memchr|strlen|strchr|strncmp|strcmp|br_sha1_.*|__stack_chk_fail|__asan_.*|__ubsan_.*|__sanitizer_.*|__tsan_.*|_GLOBAL_OFFSET_TABLE_|__memcpy_chk|__memmove_chk|__memset_chk)$'
+passed=0
+failed=0
+for o in "$@"; do
+	bad=$(nm -u "$o" | awk '{print $NF}' | grep -Ev "$allowed")
+	if [ -n "$bad" ]; then
+		echo "  FAIL $o calls: $(echo $bad)"
+		failed=$((failed + 1))
+	else
+		echo "  $o: only memory and string helpers ... ok"
+		passed=$((passed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
