@@ -18,11 +18,17 @@ static const struct entry table[] = {
 	{TS_ERR_URL_PORT, "URL port is not a number from 1 to 65535"},
 	{TS_ERR_URL_USERINFO, "URL user information (user@host) is not supported"},
 	{TS_ERR_URL_FRAGMENT, "URL fragment (#...) is not supported"},
-	{TS_ERR_URL_CHAR, "URL contains a space or a control character"},
+	{TS_ERR_URL_CHAR,
+	    "URL contains a space, a control character or a non-ASCII byte"},
 	{TS_ERR_URL_TOO_LONG, "URL is too long"},
 	{TS_ERR_URL_IPV6, "URL has a malformed IPv6 literal"},
 	{TS_ERR_URL_PERCENT, "URL has a malformed percent escape"},
 	{TS_ERR_URL_VALUE, "query value cannot be encoded"},
+	{TS_ERR_URL_PATH,
+	    "URL path or query has a character that must be percent-encoded"},
+	{TS_ERR_URL_BASE, "API base URL must not have a query"},
+	{TS_ERR_URL_SLUG, "game slug is empty or a dot segment"},
+	{TS_ERR_URL_BUF_TOO_SMALL, "URL output buffer too small"},
 
 	/* net */
 	{TS_ERR_NET_RESOLVE, "cannot resolve host name"},
