@@ -1,0 +1,296 @@
+/*
+ * net: getaddrinfo and a non-blocking connect race ("Happy Eyeballs" in
+ * the simple form of RFC 8305): addresses are tried in an interleaved
+ * IPv6/IPv4 order, the next one started when the current has not
+ * answered within TS_NET_STAGGER_MS, so several sockets can be in flight
+ * at once; the first to connect wins and the rest are closed.  The whole
+ * race is bounded by the caller's connect timeout.
+ *
+ * States: resolved (naddr > 0) -> racing (inflight sockets, next) ->
+ * connected (fd) or failed (why).  No state survives ts_net_abort().
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tsino.h"
+#include "net.h"
+
+int64_t
+ts_net_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+ts_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(out, outlen, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(out, outlen, "%s:%u", ip, ntohs(s4->sin_port));
+	} else {
+		snprintf(out, outlen, "(unknown address family)");
+	}
+}
+
+static void
+add_addr(struct ts_net *n, const struct addrinfo *ai)
+{
+	if (n->naddr >= TS_NET_MAX_ADDRS ||
+	    ai->ai_addrlen > sizeof(n->addr[0]))
+		return;
+	memcpy(&n->addr[n->naddr], ai->ai_addr, ai->ai_addrlen);
+	n->addrlen[n->naddr] = ai->ai_addrlen;
+	n->naddr++;
+}
+
+int
+ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
+{
+	struct addrinfo hints, *res, *a6, *a4;
+	char service[8];
+	int rc, i;
+
+	memset(n, 0, sizeof(*n));
+	for (i = 0; i < TS_NET_MAX_ADDRS; i++)
+		n->inflight[i] = -1;
+	n->fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(service, sizeof(service), "%u", port);
+	rc = getaddrinfo(host, service, &hints, &res);
+	if (rc != 0) {
+		snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s",
+		    host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return TS_ERR_NET_RESOLVE;
+	}
+	/* Interleave the families, IPv6 first (RFC 8305 §4). */
+	a6 = res;
+	a4 = res;
+	for (;;) {
+		while (a6 != NULL && a6->ai_family != AF_INET6)
+			a6 = a6->ai_next;
+		while (a4 != NULL && a4->ai_family != AF_INET)
+			a4 = a4->ai_next;
+		if (a6 == NULL && a4 == NULL)
+			break;
+		if (a6 != NULL) {
+			add_addr(n, a6);
+			a6 = a6->ai_next;
+		}
+		if (a4 != NULL) {
+			add_addr(n, a4);
+			a4 = a4->ai_next;
+		}
+	}
+	freeaddrinfo(res);
+	if (n->naddr == 0) {
+		snprintf(n->why, sizeof(n->why),
+		    "cannot resolve %s: no IPv4 or IPv6 address", host);
+		return TS_ERR_NET_RESOLVE;
+	}
+	return 0;
+}
+
+static void
+fail(struct ts_net *n, int i, int err, int errnum)
+{
+	char addr[64];
+	const char *what;
+
+	ts_net_addr_str((const struct sockaddr *)&n->addr[i], addr,
+	    sizeof(addr));
+	if (errnum == ECONNREFUSED) {
+		snprintf(n->why, sizeof(n->why), "connection refused by %s",
+		    addr);
+		err = TS_ERR_NET_REFUSED;
+	} else {
+		what = strerror(errnum);
+		snprintf(n->why, sizeof(n->why), "cannot connect to %s: %s",
+		    addr, what);
+	}
+	/* A refusal says more than "unreachable" on a second family. */
+	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED)
+		n->last_err = err;
+	if (n->inflight[i] >= 0)
+		close(n->inflight[i]);
+	n->inflight[i] = -1;
+}
+
+static int
+error_for(int errnum)
+{
+	switch (errnum) {
+	case ECONNREFUSED:
+		return TS_ERR_NET_REFUSED;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+		return TS_ERR_NET_UNREACHABLE;
+	default:
+		return TS_ERR_NET_IO;
+	}
+}
+
+static void
+start_next(struct ts_net *n, int64_t now)
+{
+	int i = n->next, fd, flags;
+
+	n->next++;
+	n->next_at = now + TS_NET_STAGGER_MS;
+	fd = socket(n->addr[i].ss_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		fail(n, i, error_for(errno), errno);
+		return;
+	}
+	n->inflight[i] = fd;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		fail(n, i, TS_ERR_NET_IO, errno);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&n->addr[i], n->addrlen[i]) == 0 ||
+	    errno == EINPROGRESS)
+		return;
+	fail(n, i, error_for(errno), errno);
+	/* Nothing in flight to wait for: the next address may go at once. */
+	n->next_at = now;
+}
+
+void
+ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
+{
+	n->next = 0;
+	n->last_err = 0;
+	n->fd = -1;
+	n->timeout_ms = timeout_ms;
+	n->deadline = now + timeout_ms;
+	n->next_at = now;
+}
+
+int
+ts_net_pollfds(const struct ts_net *n, struct pollfd *pfd, int max)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n->naddr && k < max; i++) {
+		if (n->inflight[i] < 0)
+			continue;
+		pfd[k].fd = n->inflight[i];
+		pfd[k].events = POLLOUT;
+		pfd[k].revents = 0;
+		k++;
+	}
+	return k;
+}
+
+int
+ts_net_timeout(const struct ts_net *n, int64_t now)
+{
+	int64_t t = n->deadline;
+
+	if (n->next < n->naddr && n->next_at < t)
+		t = n->next_at;
+	return t <= now ? 0 : (int)(t - now);
+}
+
+static int
+any_inflight(const struct ts_net *n)
+{
+	int i;
+
+	for (i = 0; i < n->naddr; i++)
+		if (n->inflight[i] >= 0)
+			return 1;
+	return 0;
+}
+
+/* The socket at index i became writable: did its connect succeed? */
+static int
+check_connected(struct ts_net *n, int i)
+{
+	int fd = n->inflight[i], soerr = 0, one = 1;
+	socklen_t len = sizeof(soerr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		soerr = errno;
+	if (soerr != 0) {
+		fail(n, i, error_for(soerr), soerr);
+		return 0;
+	}
+	/* Rounds are small and latency matters more than segment count. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	n->inflight[i] = -1;
+	n->fd = fd;
+	ts_net_abort(n);
+	return 1;
+}
+
+int
+ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
+    int64_t now)
+{
+	int k, i;
+
+	for (k = 0; k < count; k++) {
+		if (pfd[k].revents == 0)
+			continue;
+		for (i = 0; i < n->naddr; i++)
+			if (n->inflight[i] == pfd[k].fd && pfd[k].fd >= 0)
+				break;
+		if (i < n->naddr && check_connected(n, i))
+			return 1;
+	}
+	while (n->next < n->naddr && (now >= n->next_at || !any_inflight(n)))
+		start_next(n, now);
+	if (any_inflight(n) && now < n->deadline)
+		return 0;
+	if (any_inflight(n)) {
+		ts_net_abort(n);
+		snprintf(n->why, sizeof(n->why),
+		    "connect timed out after %g s", n->timeout_ms / 1000.0);
+		return TS_ERR_NET_TIMEOUT;
+	}
+	if (n->last_err == 0) {
+		n->last_err = TS_ERR_NET_IO;
+		snprintf(n->why, sizeof(n->why), "no address to connect to");
+	}
+	return n->last_err;
+}
+
+void
+ts_net_abort(struct ts_net *n)
+{
+	int i;
+
+	for (i = 0; i < n->naddr; i++) {
+		if (n->inflight[i] >= 0)
+			close(n->inflight[i]);
+		n->inflight[i] = -1;
+	}
+}

@@ -1,0 +1,146 @@
+/*
+ * tls: the transport.  One interface over a connected socket, plain TCP
+ * or TLS 1.2 through BearSSL's engine, so nothing above it knows which it
+ * has; plus the trust store (PEM bundle -> BearSSL trust anchors) and
+ * session resumption.
+ *
+ * The interface is BearSSL's own buf/ack shape, pumped by the caller's
+ * poll() loop; it never blocks:
+ *
+ *	ts_conn_events()	what to poll the fd for
+ *	ts_conn_io()		after poll(): move bytes between socket and
+ *				buffers (reads/writes until EAGAIN)
+ *	ts_conn_recv()/_ack()	received application bytes, zero-copy
+ *	ts_conn_send()/_ack()	room for application bytes to send
+ *	ts_conn_flush()		send what was queued now
+ *
+ * Memory: a struct ts_conn holds BearSSL's client context and one
+ * bidirectional record buffer (about 33 KiB); nothing is allocated per
+ * byte or per message.  Trust anchors are allocated once at load.
+ */
+#ifndef TS_TLS_H
+#define TS_TLS_H
+
+#include <stddef.h>
+#include <bearssl.h>
+
+/* Called with one line of text for each certificate skipped at load. */
+typedef void ts_tls_note_fn(void *arg, const char *msg);
+
+struct ts_trust {
+	br_x509_trust_anchor *ta;	/* owned; ts_trust_free() frees */
+	size_t n;
+	size_t skipped;			/* certificates BearSSL cannot use */
+};
+
+/*
+ * Load every CERTIFICATE of a PEM bundle as a trust anchor (RSA and EC
+ * keys; names and keys copied out of the decoder).  Certificates that
+ * BearSSL cannot decode are skipped with a note.  Returns 0,
+ * TS_ERR_TLS_NO_TRUST_STORE (cannot read path) or TS_ERR_TLS_TRUST_STORE
+ * (no usable certificate in it); why (at least 256 bytes) says more.
+ */
+int
+ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
+    void *arg, char *why, size_t whylen);
+
+void
+ts_trust_free(struct ts_trust *t);
+
+/*
+ * The first system CA bundle that exists (Debian/Ubuntu, RHEL/Fedora,
+ * Alpine/BSD, SUSE paths), or NULL.  The string is static.
+ */
+const char *
+ts_trust_default_path(void);
+
+/*
+ * Session parameters kept between connections to one host, so that a
+ * reconnect can resume (BearSSL resumes by session ID).  Caller-owned;
+ * zero it once before first use.
+ */
+struct ts_tls_session {
+	char host[256];
+	int valid;
+	br_ssl_session_parameters params;
+};
+
+#define TS_CONN_PLAIN_BUFSIZE 16384
+
+struct ts_conn {
+	int fd;
+	int tls;
+	int err;		/* sticky; 0 while healthy */
+	int eof;		/* the peer closed its side */
+	int handshake_done;
+	int resumed;		/* this TLS handshake resumed a session */
+	struct ts_tls_session *session;
+	char host[256];
+	char why[512];		/* err in words, with details */
+	/* plain mode: receive and send queues inside iobuf */
+	size_t rlen, roff, wlen;
+	br_ssl_client_context cc;
+	br_x509_minimal_context xc;
+	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+/* Take over a connected non-blocking socket without TLS. */
+void
+ts_conn_plain(struct ts_conn *c, int fd);
+
+/*
+ * Take over a connected non-blocking socket and start a TLS client
+ * handshake for host (SNI and certificate name check).  trust must
+ * outlive the connection; session may be NULL, else it is used to resume
+ * and updated after the handshake.  seed: 32 bytes of OS randomness.
+ * Returns 0 or a negative error (why set).
+ */
+int
+ts_conn_tls(struct ts_conn *c, int fd, const char *host,
+    const struct ts_trust *trust, struct ts_tls_session *session,
+    const unsigned char seed[32]);
+
+/* POLLIN and/or POLLOUT wanted now (0 when closed or failed). */
+short
+ts_conn_events(struct ts_conn *c);
+
+/*
+ * Move bytes between the socket and the buffers.  Returns 0, or the
+ * sticky error (TLS failures mapped to TS_ERR_TLS_*, socket errors to
+ * TS_ERR_NET_IO) with c->why set.  A peer close sets c->eof, not an
+ * error, unless it happens during the TLS handshake.
+ */
+int
+ts_conn_io(struct ts_conn *c, short revents);
+
+/* Received application bytes (NULL when none), valid until the ack. */
+const unsigned char *
+ts_conn_recv(struct ts_conn *c, size_t *len);
+
+void
+ts_conn_recv_ack(struct ts_conn *c, size_t n);
+
+/* Room for application bytes to send (NULL when none right now). */
+unsigned char *
+ts_conn_send(struct ts_conn *c, size_t *len);
+
+void
+ts_conn_send_ack(struct ts_conn *c, size_t n);
+
+/* Push queued application bytes to the record layer now. */
+void
+ts_conn_flush(struct ts_conn *c);
+
+/* Bytes queued but not yet written to the socket. */
+int
+ts_conn_pending(struct ts_conn *c);
+
+/* Send close_notify if possible, then close the socket.  Idempotent. */
+void
+ts_conn_close(struct ts_conn *c);
+
+/* Fill buf with n bytes from getrandom(2), else /dev/urandom.  0 or -1. */
+int
+ts_random(void *buf, size_t n);
+
+#endif /* TS_TLS_H */
