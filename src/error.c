@@ -62,10 +62,15 @@ static const struct entry table[] = {
 	{TS_ERR_HTTP_CONTENT_LENGTH, "invalid HTTP Content-Length"},
 	{TS_ERR_HTTP_CHUNK, "malformed HTTP chunked body"},
 	{TS_ERR_HTTP_TRANSFER_ENCODING, "unsupported HTTP Transfer-Encoding"},
-	{TS_ERR_HTTP_INJECTION, "CR, LF or NUL in an HTTP request field"},
+	{TS_ERR_HTTP_INJECTION,
+	    "HTTP request field is empty or holds a control or other bad byte"},
 	{TS_ERR_HTTP_REQUEST_TOO_BIG, "HTTP request does not fit its buffer"},
-	{TS_ERR_HTTP_TRUNCATED, "HTTP body ended early"},
+	{TS_ERR_HTTP_TRUNCATED, "HTTP response ended early"},
 	{TS_ERR_HTTP_TRAILING, "bytes after the end of the HTTP response"},
+	{TS_ERR_HTTP_AMBIGUOUS_LENGTH,
+	    "HTTP response has both Transfer-Encoding and Content-Length"},
+	{TS_ERR_HTTP_DATE, "malformed HTTP date"},
+	{TS_ERR_HTTP_RETRY_AFTER, "malformed HTTP Retry-After value"},
 
 	/* ws */
 	{TS_ERR_WS_STATUS, "WebSocket upgrade refused (status is not 101)"},
