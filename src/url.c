@@ -1,0 +1,720 @@
+/*
+ * url: the URLs tsino reads (--api, and what it builds from it) and the
+ * ones it writes (the stream URL, the REST URL, their query values).
+ *
+ * Parsing is one pass over a whole string, no state kept between calls:
+ *
+ *	bytes	every byte printable ASCII, no '#' anywhere
+ *	scheme	ws | wss | http | https, any case, then "://"
+ *	auth	up to the first '/' or '?'; no '@' in it
+ *	host	"[" IPv6 "]" | dotted quad | DNS name; then ":" port
+ *	target	path-abempty ["?" query], "/" when empty
+ *
+ * Implements: RFC 3986 §2.1 (percent-encoding), §3.1 (scheme), §3.2.2
+ * (host: IP-literal, IPv4address, reg-name narrowed to what DNS carries),
+ * §3.2.3 (port), §3.3 and §3.4 (path and query characters); RFC 4291
+ * §2.2 (IPv6 text forms); RFC 6455 §3 (ws and wss URIs); RFC 9110 §4.2
+ * (http and https URIs).  Builders for the stream and REST URLs follow
+ * SPEC §1, §7.6.
+ *
+ * Stricter than RFC 3986 on purpose: no userinfo, no fragment, no
+ * percent-escapes or sub-delims in host names, no zone ids, no "127.1"
+ * or "0x7f000001" style names that the system resolver would read as
+ * addresses, so that what the loopback and IP-literal checks see is what
+ * the socket layer connects to.
+ */
+#include <string.h>
+
+#include "tsino.h"
+#include "url.h"
+
+/* A bounded output: counts every byte asked for, stores what fits. */
+struct out {
+	char *buf;
+	size_t cap;
+	size_t need;		/* bytes asked for so far, without the NUL */
+};
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+to_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+/* RFC 3986 §2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
+static int
+is_unreserved(int c)
+{
+	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' ||
+	    c == '_' || c == '~';
+}
+
+/* RFC 3986 §3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@" */
+static int
+is_pchar(int c)
+{
+	return is_unreserved(c) || (c != 0 && strchr("!$&'()*+,;=:@", c)
+	    != NULL);
+}
+
+/*
+ * Strict dotted quad, RFC 3986 §3.2.2 IPv4address: four dec-octets of
+ * 1 to 3 digits, value at most 255, no leading zero.  Returns 0 or -1.
+ */
+static int
+parse_ipv4(const char *a, size_t n, unsigned char out[4])
+{
+	size_t i = 0, digits;
+	unsigned v;
+	int part;
+
+	for (part = 0; part < 4; part++) {
+		if (part > 0) {
+			if (i >= n || a[i] != '.')
+				return -1;
+			i++;
+		}
+		v = 0;
+		digits = 0;
+		while (i < n && is_digit(a[i])) {
+			if (digits == 3)
+				return -1;
+			v = v * 10 + (unsigned)(a[i] - '0');
+			digits++;
+			i++;
+		}
+		/* "0" is a dec-octet, "01" is not (it would read as octal) */
+		if (digits == 0 || v > 255 || (digits > 1 && a[i - digits] ==
+		    '0'))
+			return -1;
+		out[part] = (unsigned char)v;
+	}
+	return i == n ? 0 : -1;
+}
+
+/*
+ * IPv6 text, RFC 4291 §2.2: eight groups of 1 to 4 hex digits; "::" once
+ * for one or more zero groups; the last 32 bits may be a dotted quad.
+ * No zone id (RFC 6874), no IPvFuture.  Returns 0 or -1.
+ */
+static int
+parse_ipv6(const char *a, size_t n, unsigned char out[16])
+{
+	unsigned g[8];
+	unsigned char v4[4];
+	size_t ng = 0, i = 0, j, k, tail;
+	int gap = -1, h;
+	unsigned v;
+
+	if (n < 2)
+		return -1;
+	if (a[0] == ':') {
+		if (a[1] != ':')
+			return -1;
+		gap = 0;
+		i = 2;
+	}
+	while (i < n) {
+		for (j = i; j < n && a[j] != ':'; j++)
+			continue;
+		if (j == i)
+			return -1;	/* ":::" or a lone ':' */
+		if (memchr(a + i, '.', j - i) != NULL) {
+			/* the embedded IPv4 tail ends the address */
+			if (j != n || ng > 6 || parse_ipv4(a + i, j - i, v4))
+				return -1;
+			g[ng++] = (unsigned)v4[0] << 8 | v4[1];
+			g[ng++] = (unsigned)v4[2] << 8 | v4[3];
+			break;
+		}
+		if (j - i > 4 || ng == 8)
+			return -1;
+		v = 0;
+		for (k = i; k < j; k++) {
+			if ((h = hex_value(a[k])) < 0)
+				return -1;
+			v = v * 16 + (unsigned)h;
+		}
+		g[ng++] = v;
+		if (j == n)
+			break;
+		if (j + 1 < n && a[j + 1] == ':') {
+			/* RFC 4291: "The "::" can only appear once" */
+			if (gap >= 0)
+				return -1;
+			gap = (int)ng;
+			i = j + 2;
+		} else {
+			i = j + 1;
+			if (i == n)
+				return -1;	/* trailing single ':' */
+		}
+	}
+	/* "::" stands for at least one group, so at most seven are written */
+	if (gap < 0 ? ng != 8 : ng > 7)
+		return -1;
+	memset(out, 0, 16);
+	tail = gap < 0 ? 0 : ng - (size_t)gap;
+	for (k = 0; k < ng - tail; k++) {
+		out[2 * k] = (unsigned char)(g[k] >> 8);
+		out[2 * k + 1] = (unsigned char)g[k];
+	}
+	for (k = 0; k < tail; k++) {
+		v = g[ng - tail + k];
+		out[2 * (8 - tail + k)] = (unsigned char)(v >> 8);
+		out[2 * (8 - tail + k) + 1] = (unsigned char)v;
+	}
+	return 0;
+}
+
+/* A label the resolver would take for a number: digits, or 0x and hex. */
+static int
+is_numeric_label(const char *a, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 2 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
+		for (i = 2; i < n; i++)
+			if (hex_value(a[i]) < 0)
+				return 0;
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (!is_digit(a[i]))
+			return 0;
+	return n > 0;
+}
+
+/* Copy n bytes lower-cased and NUL-terminate; n <= TS_URL_HOST_MAX. */
+static void
+set_host(struct ts_url *u, const char *a, size_t n, int kind)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		u->host[i] = (char)to_lower((unsigned char)a[i]);
+	u->host[n] = '\0';
+	u->host_len = n;
+	u->host_kind = kind;
+}
+
+/*
+ * A host that is not bracketed: a strict dotted quad, else a DNS name
+ * (RFC 1123 §2.1 labels of letters, digits and inner hyphens, 1 to 63
+ * bytes each, one trailing dot allowed).
+ */
+static int
+parse_host(struct ts_url *u, const char *a, size_t n)
+{
+	size_t i, start = 0, last = 0, last_len = 0, len;
+
+	/* RFC 9110 §4.2.1, empty host: "[...] MUST reject it as invalid." */
+	if (n == 0)
+		return TS_ERR_URL_HOST;
+	if (n > TS_URL_HOST_MAX)
+		return TS_ERR_URL_TOO_LONG;
+	if (parse_ipv4(a, n, u->addr) == 0) {
+		u->addr_len = 4;
+		set_host(u, a, n, TS_URL_HOST_IPV4);
+		return 0;
+	}
+	for (i = 0; i <= n; i++) {
+		if (i < n && a[i] != '.') {
+			if (!is_alpha(a[i]) && !is_digit(a[i]) && a[i] != '-')
+				return TS_ERR_URL_HOST;
+			continue;
+		}
+		len = i - start;
+		if (len == 0) {
+			/* only the root label after a trailing dot is empty */
+			if (i == n && n > 0 && last_len > 0)
+				break;
+			return TS_ERR_URL_HOST;
+		}
+		if (len > 63 || a[start] == '-' || a[i - 1] == '-')
+			return TS_ERR_URL_HOST;
+		last = start;
+		last_len = len;
+		start = i + 1;
+	}
+	/*
+	 * getaddrinfo() reads "127.1", "2130706433" and "0x7f.1" as IPv4
+	 * addresses: refuse them rather than let the socket layer connect
+	 * to something the loopback check did not see.
+	 */
+	if (is_numeric_label(a + last, last_len))
+		return TS_ERR_URL_HOST;
+	set_host(u, a, n, TS_URL_HOST_NAME);
+	return 0;
+}
+
+/* RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5 digits, 1..65535. */
+static int
+parse_port(const char *a, size_t n, unsigned *port)
+{
+	size_t i;
+	unsigned v = 0;
+
+	if (n == 0 || n > 5)
+		return TS_ERR_URL_PORT;
+	for (i = 0; i < n; i++) {
+		if (!is_digit(a[i]))
+			return TS_ERR_URL_PORT;
+		v = v * 10 + (unsigned)(a[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return TS_ERR_URL_PORT;
+	*port = v;
+	return 0;
+}
+
+/* The authority without userinfo: host [":" port]. */
+static int
+parse_authority(struct ts_url *u, const char *a, size_t n)
+{
+	const char *close, *colon;
+	size_t hlen, rest;
+	int err;
+
+	if (n > 0 && a[0] == '[') {
+		close = memchr(a, ']', n);
+		if (close == NULL)
+			return TS_ERR_URL_IPV6;
+		hlen = (size_t)(close - a) - 1;
+		if (parse_ipv6(a + 1, hlen, u->addr) != 0)
+			return TS_ERR_URL_IPV6;
+		u->addr_len = 16;
+		set_host(u, a + 1, hlen, TS_URL_HOST_IPV6);
+		rest = hlen + 2;
+		if (rest < n && a[rest] != ':')
+			return TS_ERR_URL_HOST;
+	} else {
+		colon = memchr(a, ':', n);
+		hlen = colon != NULL ? (size_t)(colon - a) : n;
+		if ((err = parse_host(u, a, hlen)) != 0)
+			return err;
+		rest = hlen;
+	}
+	if (rest < n) {
+		/* a[rest] is ':' */
+		if ((err = parse_port(a + rest + 1, n - rest - 1, &u->port))
+		    != 0)
+			return err;
+		u->port_explicit = 1;
+	} else {
+		u->port = ts_url_default_port(u->scheme);
+	}
+	return 0;
+}
+
+/*
+ * path-abempty ["?" query] as written; RFC 6455 §3 and RFC 9112 §3.2.1
+ * both send "/" for an empty path.
+ */
+static int
+parse_target(struct ts_url *u, const char *t, size_t n)
+{
+	size_t i, pre, qstart = n;
+	int in_query = 0, c;
+
+	pre = (n == 0 || t[0] == '?') ? 1 : 0;
+	if (n + pre > TS_URL_TARGET_MAX)
+		return TS_ERR_URL_TOO_LONG;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)t[i];
+		if (c == '%') {
+			/* RFC 3986 §2.1: pct-encoded = "%" HEXDIG HEXDIG */
+			if (n - i < 3 || hex_value(t[i + 1]) < 0 ||
+			    hex_value(t[i + 2]) < 0)
+				return TS_ERR_URL_PERCENT;
+			i += 2;
+		} else if (c == '?' && !in_query) {
+			in_query = 1;
+			qstart = i;
+		} else if (!is_pchar(c) && c != '/' && c != '?') {
+			return TS_ERR_URL_PATH;
+		}
+	}
+	if (pre)
+		u->target[0] = '/';
+	memcpy(u->target + pre, t, n);
+	u->target[pre + n] = '\0';
+	u->target_len = pre + n;
+	u->path_len = pre + qstart;
+	u->has_query = in_query;
+	return 0;
+}
+
+static int
+scheme_is(const char *s, size_t n, const char *name)
+{
+	size_t i;
+
+	if (strlen(name) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (to_lower((unsigned char)s[i]) != name[i])
+			return 0;
+	return 1;
+}
+
+int
+ts_url_parse(struct ts_url *u, const char *s, size_t len)
+{
+	size_t i, colon, auth;
+	int c, err;
+
+	memset(u, 0, sizeof(*u));
+	if (len == 0)
+		return TS_ERR_URL_SCHEME;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f)
+			return TS_ERR_URL_CHAR;
+	}
+	/* RFC 6455 §3: "Fragment identifiers [...] MUST NOT be used" */
+	if (memchr(s, '#', len) != NULL)
+		return TS_ERR_URL_FRAGMENT;
+
+	/* RFC 3986 §3.1: "schemes are case-insensitive" */
+	for (colon = 0; colon < len && s[colon] != ':'; colon++)
+		continue;
+	if (scheme_is(s, colon, "ws"))
+		u->scheme = TS_URL_WS;
+	else if (scheme_is(s, colon, "wss"))
+		u->scheme = TS_URL_WSS;
+	else if (scheme_is(s, colon, "http"))
+		u->scheme = TS_URL_HTTP;
+	else if (scheme_is(s, colon, "https"))
+		u->scheme = TS_URL_HTTPS;
+	else
+		return TS_ERR_URL_SCHEME;
+	u->tls = u->scheme == TS_URL_WSS || u->scheme == TS_URL_HTTPS;
+	/* all four schemes need an authority: "//" host */
+	if (len - colon < 3 || s[colon + 1] != '/' || s[colon + 2] != '/')
+		return TS_ERR_URL_HOST;
+
+	auth = colon + 3;
+	for (i = auth; i < len && s[i] != '/' && s[i] != '?'; i++) {
+		/* RFC 9110 §4.2.4: "MUST NOT generate the userinfo" */
+		if (s[i] == '@')
+			return TS_ERR_URL_USERINFO;
+	}
+	if ((err = parse_authority(u, s + auth, i - auth)) != 0)
+		return err;
+	return parse_target(u, s + i, len - i);
+}
+
+int
+ts_url_is_loopback(const struct ts_url *u)
+{
+	static const unsigned char one[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
+	};
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	switch (u->host_kind) {
+	case TS_URL_HOST_NAME:
+		/* the host is lower-cased already */
+		return strcmp(u->host, "localhost") == 0 ||
+		    strcmp(u->host, "localhost.") == 0;
+	case TS_URL_HOST_IPV4:
+		return u->addr[0] == 127;
+	case TS_URL_HOST_IPV6:
+		return memcmp(u->addr, one, 16) == 0 ||
+		    (memcmp(u->addr, mapped, 12) == 0 && u->addr[12] == 127);
+	default:
+		return 0;
+	}
+}
+
+int
+ts_url_is_ip_literal(const struct ts_url *u)
+{
+	return u->host_kind == TS_URL_HOST_IPV4 ||
+	    u->host_kind == TS_URL_HOST_IPV6;
+}
+
+unsigned
+ts_url_default_port(int scheme)
+{
+	switch (scheme) {
+	case TS_URL_WS:
+	case TS_URL_HTTP:
+		return 80;
+	case TS_URL_WSS:
+	case TS_URL_HTTPS:
+		return 443;
+	default:
+		return 0;
+	}
+}
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	if (o->need < o->cap && n < o->cap - o->need)
+		memcpy(o->buf + o->need, s, n);
+	o->need += n;
+}
+
+static void
+put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void
+put_port(struct out *o, unsigned port)
+{
+	char d[5];
+	size_t n = 0;
+
+	do {
+		d[sizeof(d) - 1 - n++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0 && n < sizeof(d));
+	put(o, d + sizeof(d) - n, n);
+}
+
+static void
+put_host(struct out *o, const struct ts_url *u)
+{
+	if (u->host_kind == TS_URL_HOST_IPV6)
+		put(o, "[", 1);
+	put(o, u->host, u->host_len);
+	if (u->host_kind == TS_URL_HOST_IPV6)
+		put(o, "]", 1);
+}
+
+/*
+ * Percent-encode into o.  RFC 3986 §2.1: "For consistency, URI producers
+ * and normalizers should use uppercase hexadecimal digits" (we do).
+ */
+static int
+put_encoded(struct out *o, const char *v, size_t n, int keep_commas)
+{
+	char esc[3];
+	size_t i;
+	int c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7f)
+			return TS_ERR_URL_VALUE;
+		if (is_unreserved(c) || (c != 0 && strchr("!$'()*:@", c) !=
+		    NULL) || (c == ',' && keep_commas)) {
+			esc[0] = (char)c;
+			put(o, esc, 1);
+		} else {
+			esc[0] = '%';
+			esc[1] = hexdigits[c >> 4];
+			esc[2] = hexdigits[c & 15];
+			put(o, esc, 3);
+		}
+	}
+	return 0;
+}
+
+/* NUL-terminate, or clear out and fail if it did not all fit. */
+static int
+finish(struct out *o, int err)
+{
+	if (err == 0 && o->need > 0x7fffffff)
+		err = TS_ERR_URL_TOO_LONG;
+	if (err == 0 && o->need >= o->cap)
+		err = TS_ERR_URL_BUF_TOO_SMALL;
+	if (err != 0) {
+		if (o->cap > 0)
+			o->buf[0] = '\0';
+		return err;
+	}
+	o->buf[o->need] = '\0';
+	return (int)o->need;
+}
+
+int
+ts_url_authority(const struct ts_url *u, char *out, size_t outlen)
+{
+	struct out o = { out, outlen, 0 };
+
+	put_host(&o, u);
+	/* RFC 3986 §3.2.3: "should omit the port" if it is the default */
+	if (u->port != ts_url_default_port(u->scheme)) {
+		put(&o, ":", 1);
+		put_port(&o, u->port);
+	}
+	return finish(&o, 0);
+}
+
+static const char *
+scheme_name(int scheme)
+{
+	switch (scheme) {
+	case TS_URL_WS:
+		return "ws";
+	case TS_URL_WSS:
+		return "wss";
+	case TS_URL_HTTP:
+		return "http";
+	default:
+		return "https";
+	}
+}
+
+int
+ts_url_format(const struct ts_url *u, char *out, size_t outlen)
+{
+	struct out o = { out, outlen, 0 };
+
+	put_str(&o, scheme_name(u->scheme));
+	put(&o, "://", 3);
+	put_host(&o, u);
+	if (u->port_explicit) {
+		put(&o, ":", 1);
+		put_port(&o, u->port);
+	}
+	put(&o, u->target, u->target_len);
+	return finish(&o, 0);
+}
+
+int
+ts_url_encode(char *out, size_t outlen, const char *value, size_t len,
+    int keep_commas)
+{
+	struct out o = { out, outlen, 0 };
+
+	return finish(&o, put_encoded(&o, value, len, keep_commas));
+}
+
+/*
+ * Parse the base and write scheme "://" authority path, without the
+ * path's trailing slashes, with the scheme mapped to its ws (stream) or
+ * http (REST) form of the same security.  Sets *target to where the
+ * request target starts in the output.
+ */
+static int
+put_base(struct out *o, const char *base, int stream, size_t *target)
+{
+	struct ts_url b;
+	size_t plen;
+	int err;
+
+	err = ts_url_parse(&b, base, base != NULL ? strlen(base) : 0);
+	if (err != 0)
+		return err;
+	if (b.has_query)
+		return TS_ERR_URL_BASE;
+	if (stream)
+		put_str(o, b.tls ? "wss://" : "ws://");
+	else
+		put_str(o, b.tls ? "https://" : "http://");
+	put_host(o, &b);
+	if (b.port_explicit) {
+		put(o, ":", 1);
+		put_port(o, b.port);
+	}
+	*target = o->need;
+	plen = b.path_len;
+	while (plen > 0 && b.target[plen - 1] == '/')
+		plen--;
+	put(o, b.target, plen);
+	return 0;
+}
+
+/* The request target must fit a ts_url, or the URL would not parse back. */
+static int
+check_target(const struct out *o, size_t target)
+{
+	return o->need - target > TS_URL_TARGET_MAX ? TS_ERR_URL_TOO_LONG : 0;
+}
+
+/* ",a", "a,,b" or "a,": an empty item in a comma-separated list */
+static int
+has_empty_item(const char *list, size_t n)
+{
+	size_t i;
+
+	if (list[0] == ',' || list[n - 1] == ',')
+		return 1;
+	for (i = 1; i < n; i++)
+		if (list[i] == ',' && list[i - 1] == ',')
+			return 1;
+	return 0;
+}
+
+int
+ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
+{
+	struct out o = { out, outlen, 0 };
+	size_t target, n;
+	int err;
+
+	if ((err = put_base(&o, base, 1, &target)) != 0)
+		return finish(&o, err);
+	put_str(&o, "/stream");
+	if (games != NULL && games[0] != '\0') {
+		/* every comma-separated item must be a non-empty slug */
+		n = strlen(games);
+		if (has_empty_item(games, n))
+			return finish(&o, TS_ERR_URL_SLUG);
+		put_str(&o, "?games=");
+		if ((err = put_encoded(&o, games, n, 1)) != 0)
+			return finish(&o, err);
+	}
+	return finish(&o, check_target(&o, target));
+}
+
+int
+ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,
+    const char *since)
+{
+	struct out o = { out, outlen, 0 };
+	size_t target;
+	int err;
+
+	/* "." and ".." would be removed as dot-segments (RFC 3986 §5.2.4) */
+	if (slug == NULL || slug[0] == '\0' || strcmp(slug, ".") == 0 ||
+	    strcmp(slug, "..") == 0)
+		return finish(&o, TS_ERR_URL_SLUG);
+	if ((err = put_base(&o, base, 0, &target)) != 0)
+		return finish(&o, err);
+	put_str(&o, "/games/");
+	if ((err = put_encoded(&o, slug, strlen(slug), 0)) != 0)
+		return finish(&o, err);
+	put_str(&o, "/rounds");
+	if (since != NULL && since[0] != '\0') {
+		put_str(&o, "?since=");
+		if ((err = put_encoded(&o, since, strlen(since), 0)) != 0)
+			return finish(&o, err);
+	}
+	return finish(&o, check_target(&o, target));
+}
