@@ -116,6 +116,7 @@ enum ts_err {
 	TS_ERR_ROUND_TOO_BIG = -704,
 	TS_ERR_ROUND_BODY = -705,
 	TS_ERR_ROUND_DUPLICATE = -706,
+	TS_ERR_ROUND_SPACE = -707,
 
 	/* client and state */
 	TS_ERR_CLIENT_AUTH = -801,

@@ -113,6 +113,7 @@ static const struct entry table[] = {
 	{TS_ERR_ROUND_TOO_BIG, "round is bigger than the message limit"},
 	{TS_ERR_ROUND_BODY, "REST body is not an array of rounds"},
 	{TS_ERR_ROUND_DUPLICATE, "round has a required member twice"},
+	{TS_ERR_ROUND_SPACE, "buffer too small for the round's text line"},
 
 	/* client and state */
 	{TS_ERR_CLIENT_AUTH, "API key refused"},
