@@ -41,7 +41,7 @@ enum ts_http_event {
 
 /* How the body is delimited, known at TS_HTTP_EV_HEADERS_END. */
 enum ts_http_framing {
-	TS_HTTP_FRAMING_NONE = 0,	/* no body: 204, 304, Content-Length 0 */
+	TS_HTTP_FRAMING_NONE = 0,	/* 204, 304 or Content-Length: 0 */
 	TS_HTTP_FRAMING_LENGTH,		/* Content-Length bytes */
 	TS_HTTP_FRAMING_CHUNKED,	/* Transfer-Encoding: chunked */
 	TS_HTTP_FRAMING_CLOSE,		/* until the server closes */
@@ -101,6 +101,7 @@ struct ts_http {
 	size_t header_bytes;
 	uint64_t remaining;
 	size_t chunk_line;
+	int digits;
 };
 
 /*
