@@ -126,7 +126,9 @@ enum ts_err {
 	TS_ERR_STATE_LOCKED = -805,
 	TS_ERR_STATE_CORRUPT = -806,
 	TS_ERR_STATE_IO = -807,
-	TS_ERR_NOMEM = -808
+	TS_ERR_NOMEM = -808,
+	TS_ERR_CLIENT_PLAINTEXT = -809,
+	TS_ERR_CLIENT_OUTPUT = -810
 };
 
 /*
@@ -136,5 +138,138 @@ enum ts_err {
  */
 const char *
 ts_strerror(int err);
+
+/*
+ * ---- The client engine ----
+ *
+ * The embedding program owns the loop.  Each turn it asks the client
+ * which file descriptors to wait for and for how long
+ * (ts_client_pollfds), calls poll() itself (next to its own fds), and
+ * hands the result back (ts_client_step).  Rounds arrive through the
+ * on_round callback, oldest first per game, each exactly once; after the
+ * rounds of one step the client calls on_flush, and only when that
+ * succeeds does it count them as delivered in the --state file.
+ *
+ * Memory: ts_client_new allocates the client once (buffers sized from
+ * the config); nothing is allocated per message.  The client never
+ * writes to stdout or stderr and never calls exit(): it reports through
+ * the callbacks and return values.
+ */
+
+struct pollfd;
+
+/* One round, as handed to on_round.  Every pointer points into the
+ * client's buffers and is valid only during the callback.  Strings are
+ * byte ranges (not NUL-terminated), exactly as received: JSON string
+ * contents without their quotes, escapes untouched. */
+struct ts_round_info {
+	const char *json;		/* the round object, minified, with
+					   game_id first if the server left it
+					   out */
+	size_t json_len;
+	const char *game_id;
+	size_t game_id_len;
+	const char *round_id;
+	size_t round_id_len;
+	const char *round_index;	/* decimal digits, any length */
+	size_t round_index_len;
+	const char *multiplier;		/* exact decimal text */
+	size_t multiplier_len;
+	const char *finalized_at;	/* RFC 3339 */
+	size_t finalized_at_len;
+	int backfilled;			/* 1 if it came over REST */
+	int late;			/* 1 if printed after newer rounds */
+};
+
+enum ts_log_level {
+	TS_LOG_ERROR = 0,
+	TS_LOG_INFO = 1,
+	TS_LOG_DEBUG = 2
+};
+
+enum ts_mode {
+	TS_MODE_STREAM = 0,	/* subscribe, backfill gaps, forever */
+	TS_MODE_ROUNDS = 1	/* one REST fetch of one game, then done */
+};
+
+/*
+ * What the client is to do.  Every string is NUL-terminated, owned by
+ * the caller, and must stay valid until ts_client_free().  Zero means
+ * "default" for every number.
+ */
+struct ts_config {
+	int mode;			/* enum ts_mode */
+	const char *api;		/* base URL, e.g.
+					   "https://api.trackersino.com/v1-beta" */
+	const char *key;		/* the API key (required) */
+	const char *games;		/* comma-separated slugs or NULL/"" */
+	const char *game;		/* TS_MODE_ROUNDS: the one game */
+	const char *since;		/* TS_MODE_ROUNDS: RFC 3339 or NULL */
+	const char *ca_file;		/* PEM trust anchors; NULL: system */
+	const char *state_file;		/* resume file or NULL */
+	const char *above;		/* print only multipliers > this */
+	double heartbeat;		/* seconds (25) */
+	double connect_timeout;		/* seconds (10) */
+	size_t max_message;		/* bytes (1048576) */
+	size_t max_held;		/* live rounds held in a backfill (10000) */
+	size_t max_page;		/* bytes of one REST page (8 MiB) */
+	int insecure_plaintext;		/* allow the key over ws:// / http:// */
+	int verbosity;			/* highest level passed to on_log */
+
+	/* Called once per round; return 0, or -1 to stop the client (its
+	   output is gone).  The round counts as handled either way only
+	   if 0 was returned. */
+	int (*on_round)(void *arg, const struct ts_round_info *r);
+	/* Called after each step that delivered rounds: write them out.
+	   Return 0 when they are safely written, -1 if output failed. */
+	int (*on_flush)(void *arg);
+	/* One log line, without newline or timestamp. */
+	void (*on_log)(void *arg, int level, const char *line);
+	void *arg;
+};
+
+struct ts_client;
+
+/*
+ * Check cfg, load the trust store and the state file, allocate the
+ * client.  Returns 0 and *out, or a negative error with why (at least
+ * 256 bytes, may be NULL) saying what is wrong; *out is then NULL.
+ * Nothing is sent over the network yet.
+ */
+int
+ts_client_new(struct ts_client **out, const struct ts_config *cfg,
+    char *why, size_t whylen);
+
+/*
+ * Fill at most max pollfd slots (8 are always enough) with what the
+ * client waits for, and *timeout_ms with how long poll() may sleep.
+ * Returns the number of slots filled.
+ */
+int
+ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
+    int *timeout_ms);
+
+/*
+ * Advance the client after poll(): pfd/n as filled by ts_client_pollfds
+ * with revents set by poll() (call it on timeouts too; EINTR too).
+ * Returns 0 while running, 1 when finished cleanly (after ts_client_stop,
+ * or TS_MODE_ROUNDS done), or a fatal negative error (TS_ERR_CLIENT_AUTH
+ * for a refused key, others for fatal setup or output failures);
+ * ts_client_why() says more.
+ */
+int
+ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n);
+
+/* Begin a clean stop: close 1000, then step returns 1. */
+void
+ts_client_stop(struct ts_client *c);
+
+/* Words for the last fatal error or stop reason (never NULL). */
+const char *
+ts_client_why(const struct ts_client *c);
+
+/* Close every socket, save state, release the lock, free the client. */
+void
+ts_client_free(struct ts_client *c);
 
 #endif /* TSINO_H */

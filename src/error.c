@@ -124,6 +124,9 @@ static const struct entry table[] = {
 	{TS_ERR_STATE_CORRUPT, "state file is corrupt"},
 	{TS_ERR_STATE_IO, "cannot read or write the state file"},
 	{TS_ERR_NOMEM, "out of memory"},
+	{TS_ERR_CLIENT_PLAINTEXT,
+	    "refusing to send the API key in plaintext to a host that is not loopback"},
+	{TS_ERR_CLIENT_OUTPUT, "output closed"},
 };
 
 const char *
