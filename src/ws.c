@@ -1,0 +1,808 @@
+/*
+ * ws: RFC 6455 (The WebSocket Protocol) for a client, as a byte machine:
+ * no I/O, no allocation, no randomness (the caller gives the key nonce
+ * and every mask).
+ *
+ * Sections implemented: §1.3 and §4.1-§4.2.2 (the key, the accept value
+ * and the client's checks of the server's handshake), §5.1-§5.8
+ * (framing, masking, fragmentation, control frames), §7.1.5-§7.4 (close
+ * status codes) and §8.1 (UTF-8 of text messages and close reasons).
+ * No extension and no subprotocol is ever offered.
+ *
+ * The decoder has two layers, as wslay has:
+ *
+ *   frame layer: header_byte() takes the frame header one byte at a time
+ *	and checks what a single frame must satisfy (RSV bits, opcode,
+ *	mask bit, length encoding, control frame size and FIN);
+ *   message layer: begin_frame(), the payload loop in advance() and
+ *	end_frame() keep the message state (fragments, size limit, UTF-8,
+ *	control frames between fragments, the close frame).
+ *
+ * States of the decoder (ws->state):
+ *
+ *   TS_WS_ST_HEADER   collecting hdr_need header bytes;
+ *   TS_WS_ST_PAYLOAD  remaining payload bytes of the current frame: data
+ *		       pieces go out zero-copy, control payloads are copied
+ *		       into ws->ctl; at remaining == 0, end_frame();
+ *   TS_WS_ST_CLOSED   the server's close was received: the rest of the
+ *		       input is consumed and ignored (§5.5.1: after a close
+ *		       the peer sends no more data frames).
+ *
+ * Any violation sets ws->err (sticky) and ws->fail_code, the status of
+ * the close the client must send: 1002 protocol error, 1007 invalid
+ * UTF-8, 1009 message too big.  Every check looks only at bytes already
+ * seen, one byte at a time, so any split of the input gives the same
+ * events and the same error at the same byte.
+ *
+ * Choices where the RFC leaves room:
+ *   - non-minimal length encodings (126 with a length < 126, 127 with a
+ *     length < 65536) are rejected (TS_ERR_WS_LENGTH, 1002): §5.2 says
+ *     "the minimal number of bytes MUST be used to encode the length";
+ *   - max_message and max_fragments are checked when a frame header is
+ *     complete, before any of its payload is handed out; too many
+ *     fragments is answered with 1009 too (a resource limit, like size);
+ *   - a text piece is handed out up to the first byte that cannot begin
+ *     or continue valid UTF-8; that byte then fails the connection;
+ *   - a close reason that is not UTF-8 is TS_ERR_WS_UTF8 with 1007 (§7.4.1:
+ *     "data within a message that was not consistent with the type");
+ *   - received close codes 1012-1014 (IANA-registered since the RFC:
+ *     service restart, try again later, bad gateway) are accepted;
+ *   - our answer to a close echoes its code, or 1000 if it had none; a
+ *     pong still pending when a close arrives is dropped (§5.5.2: a pong
+ *     is due "unless it already received a Close frame");
+ *   - after the server's close, ts_ws_send() refuses (our close is due).
+ *
+ * The base framing protocol (RFC 6455 §5.2):
+ *
+ *    0                   1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-------+-+-------------+-------------------------------+
+ *   |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ *   |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ *   |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ *   | |1|2|3|       |K|             |                               |
+ *   +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *   |     Extended payload length continued, if payload len == 127  |
+ *   + - - - - - - - - - - - - - - - +-------------------------------+
+ *   |                               |Masking-key, if MASK set to 1  |
+ *   +-------------------------------+-------------------------------+
+ *   | Masking-key (continued)       |          Payload Data         |
+ *   +-------------------------------- - - - - - - - - - - - - - - - +
+ *   :                     Payload Data continued ...                :
+ *   + - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - +
+ *   |                     Payload Data continued ...                |
+ *   +---------------------------------------------------------------+
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "bearssl_hash.h"
+#include "ws.h"
+
+#define TS_WS_ST_HEADER 0
+#define TS_WS_ST_PAYLOAD 1
+#define TS_WS_ST_CLOSED 2
+
+#define TS_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* ---------------------------------------------------------------- */
+/* Opening handshake (§1.3, §4.1)                                    */
+/* ---------------------------------------------------------------- */
+
+/* Standard base64 with padding of in[0..n) into out, NUL-terminated. */
+static void
+base64(char *out, const unsigned char *in, size_t n)
+{
+	unsigned long v;
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+		    in[i + 2];
+		*out++ = b64chars[v >> 18 & 63];
+		*out++ = b64chars[v >> 12 & 63];
+		*out++ = b64chars[v >> 6 & 63];
+		*out++ = b64chars[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned long)in[i] << 16;
+		*out++ = b64chars[v >> 18 & 63];
+		*out++ = b64chars[v >> 12 & 63];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (n - i == 2) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8;
+		*out++ = b64chars[v >> 18 & 63];
+		*out++ = b64chars[v >> 12 & 63];
+		*out++ = b64chars[v >> 6 & 63];
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+void
+ts_ws_key(char out[25], const unsigned char nonce[16])
+{
+	/* §4.1: "a randomly selected 16-byte value that has been
+	 * base64-encoded"; the randomness is the caller's. */
+	base64(out, nonce, 16);
+}
+
+void
+ts_ws_accept(char out[29], const char *key)
+{
+	br_sha1_context sha;
+	unsigned char digest[br_sha1_SIZE];
+
+	br_sha1_init(&sha);
+	br_sha1_update(&sha, key, strlen(key));
+	br_sha1_update(&sha, TS_WS_GUID, sizeof(TS_WS_GUID) - 1);
+	br_sha1_out(&sha, digest);
+	base64(out, digest, sizeof(digest));
+}
+
+static unsigned char
+lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* a[0..n) equals the lowercase NUL-terminated want, ignoring case. */
+static int
+iequal(const char *a, size_t n, const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (want[i] == '\0' || lower((unsigned char)a[i]) != want[i])
+			return 0;
+	return want[n] == '\0';
+}
+
+/* Drop optional whitespace (SP, HTAB) from both ends of v[0..*n). */
+static const char *
+trim(const char *v, size_t *n)
+{
+	while (*n > 0 && (v[0] == ' ' || v[0] == '\t')) {
+		v++;
+		(*n)--;
+	}
+	while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\t'))
+		(*n)--;
+	return v;
+}
+
+/*
+ * Whether the comma-separated list v[0..n) holds the lowercase token,
+ * ignoring case and the whitespace around each element (RFC 9110 §5.6.1:
+ * empty elements are allowed and skipped).  Kept here rather than shared
+ * with http.c so that ws depends on no other module.
+ */
+static int
+has_token(const char *v, size_t n, const char *token)
+{
+	const char *elem;
+	size_t i = 0, start, len;
+
+	for (;;) {
+		start = i;
+		while (i < n && v[i] != ',')
+			i++;
+		len = i - start;
+		elem = trim(v + start, &len);
+		if (len > 0 && iequal(elem, len, token))
+			return 1;
+		if (i >= n)
+			return 0;
+		i++;
+	}
+}
+
+void
+ts_ws_hs_init(struct ts_ws_hs *hs, const char *key)
+{
+	memset(hs, 0, sizeof(*hs));
+	ts_ws_accept(hs->expect, key);
+}
+
+void
+ts_ws_hs_header(struct ts_ws_hs *hs, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	value = trim(value, &vlen);
+	if (iequal(name, nlen, "upgrade")) {
+		if (has_token(value, vlen, "websocket"))
+			hs->upgrade = 1;
+	} else if (iequal(name, nlen, "connection")) {
+		if (has_token(value, vlen, "upgrade"))
+			hs->connection = 1;
+	} else if (iequal(name, nlen, "sec-websocket-accept")) {
+		/* §11.3.3: "The |Sec-WebSocket-Accept| header field MUST NOT
+		 * appear more than once in an HTTP response." */
+		hs->accepts++;
+		if (hs->accepts == 1)
+			hs->accept_ok = vlen == sizeof(hs->expect) - 1 &&
+			    memcmp(value, hs->expect, vlen) == 0;
+	} else if (iequal(name, nlen, "sec-websocket-extensions")) {
+		hs->extension = 1;
+	} else if (iequal(name, nlen, "sec-websocket-protocol")) {
+		hs->protocol = 1;
+	}
+}
+
+int
+ts_ws_hs_finish(const struct ts_ws_hs *hs, int status)
+{
+	/* §4.1: "If the status code received from the server is not 101,
+	 * the client handles the response per HTTP procedures." */
+	if (status != 101)
+		return TS_ERR_WS_STATUS;
+	/* §4.1: "If the response lacks an |Upgrade| header field or ...
+	 * the client MUST _Fail the WebSocket Connection_." */
+	if (!hs->upgrade)
+		return TS_ERR_WS_UPGRADE;
+	/* §4.1: "If the response lacks a |Connection| header field or ...
+	 * the client MUST _Fail the WebSocket Connection_." */
+	if (!hs->connection)
+		return TS_ERR_WS_CONNECTION;
+	/* §4.1: "If the response lacks a |Sec-WebSocket-Accept| header field
+	 * or [it has another value] the client MUST _Fail ..._" */
+	if (hs->accepts != 1 || !hs->accept_ok)
+		return TS_ERR_WS_ACCEPT;
+	/* §4.1: "[an extension] that was not present in the client's
+	 * handshake ..., the client MUST _Fail the WebSocket Connection_." */
+	if (hs->extension)
+		return TS_ERR_WS_EXTENSION;
+	/* §4.1: "[a subprotocol] that was not present in the client's
+	 * handshake ..., the client MUST _Fail the WebSocket Connection_." */
+	if (hs->protocol)
+		return TS_ERR_WS_PROTOCOL;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* UTF-8 (§8.1), incremental                                         */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Take one byte: 0 if valid text can still follow, -1 if not.  The
+ * ranges exclude overlong forms (C0, C1, E0 80-9F, F0 80-8F), surrogates
+ * (ED A0-BF) and code points above U+10FFFF (F4 90-BF, F5-FF), so a bad
+ * sequence fails at its first impossible byte.
+ */
+static int
+utf8_byte(struct ts_ws_utf8 *u, unsigned char b)
+{
+	if (u->need > 0) {
+		if (b < u->lo || b > u->hi)
+			return -1;
+		u->need--;
+		u->lo = 0x80;
+		u->hi = 0xBF;
+		return 0;
+	}
+	if (b < 0x80)
+		return 0;
+	u->lo = 0x80;
+	u->hi = 0xBF;
+	if (b >= 0xC2 && b <= 0xDF) {
+		u->need = 1;
+	} else if (b == 0xE0) {
+		u->need = 2;
+		u->lo = 0xA0;
+	} else if (b == 0xED) {
+		u->need = 2;
+		u->hi = 0x9F;
+	} else if (b >= 0xE1 && b <= 0xEF) {
+		u->need = 2;
+	} else if (b == 0xF0) {
+		u->need = 3;
+		u->lo = 0x90;
+	} else if (b >= 0xF1 && b <= 0xF3) {
+		u->need = 3;
+	} else if (b == 0xF4) {
+		u->need = 3;
+		u->hi = 0x8F;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* How many leading bytes of p[0..n) are acceptable; n if all are. */
+static size_t
+utf8_run(struct ts_ws_utf8 *u, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (u->need == 0 && p[i] < 0x80)
+			continue;
+		if (utf8_byte(u, p[i]) < 0)
+			break;
+	}
+	return i;
+}
+
+/* ---------------------------------------------------------------- */
+/* Decoder                                                           */
+/* ---------------------------------------------------------------- */
+
+void
+ts_ws_init(struct ts_ws *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	ws->max_message = TS_WS_MAX_MESSAGE;
+	ws->max_fragments = TS_WS_MAX_FRAGMENTS;
+	ws->state = TS_WS_ST_HEADER;
+	ws->hdr_need = 2;
+}
+
+/* Record the first error and the close status it calls for. */
+static void
+fail(struct ts_ws *ws, int err, int code)
+{
+	ws->err = err;
+	ws->fail_code = code;
+}
+
+/*
+ * Close codes a server may send (§7.4.1, §7.4.2 and the IANA registry):
+ * 1000-1003, 1007-1014 and 3000-4999.  0-999 are "not used", 1004 is
+ * reserved, 1005, 1006 and 1015 "MUST NOT be set as a status code in a
+ * Close control frame by an endpoint", 1016-2999 are reserved for
+ * future revisions of the protocol.
+ */
+static int
+close_code_ok(int code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	    (code >= 1007 && code <= 1014) ||
+	    (code >= 3000 && code <= 4999);
+}
+
+static int
+is_control(int opcode)
+{
+	return (opcode & 0x8) != 0;
+}
+
+/*
+ * Message layer: a frame header is complete and its payload is len
+ * bytes long.  Checks the frame against the message in progress.
+ */
+static void
+begin_frame(struct ts_ws *ws, uint64_t len)
+{
+	ws->remaining = len;
+	ws->hdr_have = 0;
+	ws->hdr_need = 2;
+	ws->state = TS_WS_ST_PAYLOAD;
+	if (is_control(ws->opcode)) {
+		/* §5.4: "An endpoint MUST be capable of handling control
+		 * frames in the middle of a fragmented message." */
+		ws->ctl_len = 0;
+		return;
+	}
+	if (ws->opcode == TS_WS_OP_CONT) {
+		/* §5.4: a fragmented message is "a single frame with the
+		 * FIN bit clear and an opcode other than 0, followed by ...
+		 * frames with ... the opcode set to 0". */
+		if (!ws->in_message) {
+			fail(ws, TS_ERR_WS_CONTINUATION, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+	} else {
+		/* §5.4: "The fragments of one message MUST NOT be interleaved
+		 * between the fragments of another message" */
+		if (ws->in_message) {
+			fail(ws, TS_ERR_WS_INTERLEAVED, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		ws->in_message = 1;
+		ws->msg_opcode = ws->opcode;
+		ws->msg_len = 0;
+		ws->msg_frames = 0;
+		ws->msg_data_seen = 0;
+		memset(&ws->utf8, 0, sizeof(ws->utf8));
+	}
+	/* Our limits: the client cannot hold an endless message. */
+	if (ws->msg_frames >= ws->max_fragments) {
+		fail(ws, TS_ERR_WS_TOO_MANY_FRAGMENTS, TS_WS_CLOSE_TOO_BIG);
+		return;
+	}
+	ws->msg_frames++;
+	if (len > (uint64_t)ws->max_message - ws->msg_len) {
+		fail(ws, TS_ERR_WS_TOO_BIG, TS_WS_CLOSE_TOO_BIG);
+		return;
+	}
+	ws->msg_len += len;
+}
+
+/*
+ * Frame layer: one header byte.  Each check runs at the byte that
+ * decides it, so that the first bad byte fails whatever the split.
+ */
+static void
+header_byte(struct ts_ws *ws, unsigned char b)
+{
+	uint64_t len;
+	size_t i;
+	int len7;
+
+	ws->hdr[ws->hdr_have++] = b;
+	if (ws->hdr_have == 1) {
+		ws->fin = b >> 7;
+		ws->opcode = b & 0x0F;
+		/* §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated
+		 * that defines meanings for non-zero values." */
+		if (b & 0x70) {
+			fail(ws, TS_ERR_WS_RSV, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		/* §5.2: "If an unknown opcode is received, the receiving
+		 * endpoint MUST _Fail the WebSocket Connection_." */
+		if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
+		    ws->opcode >= 0xB) {
+			fail(ws, TS_ERR_WS_OPCODE, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		/* §5.5: "All control frames ... MUST NOT be fragmented." */
+		if (is_control(ws->opcode) && !ws->fin)
+			fail(ws, TS_ERR_WS_CONTROL_FRAGMENTED,
+			    TS_WS_CLOSE_PROTOCOL);
+		return;
+	}
+	if (ws->hdr_have == 2) {
+		/* §5.1: "A client MUST close a connection if it detects a
+		 * masked frame." */
+		if (b & 0x80) {
+			fail(ws, TS_ERR_WS_MASKED, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		len7 = b & 0x7F;
+		/* §5.5: "All control frames MUST have a payload length of
+		 * 125 bytes or less" */
+		if (is_control(ws->opcode) && len7 > TS_WS_CONTROL_MAX) {
+			fail(ws, TS_ERR_WS_CONTROL_TOO_LONG,
+			    TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		ws->hdr_need = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
+	} else if (ws->hdr_have == 3 && ws->hdr_need == 10 && (b & 0x80)) {
+		/* §5.2: 64-bit length "(the most significant bit MUST be
+		 * 0)" */
+		fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
+		return;
+	}
+	if (ws->hdr_have < ws->hdr_need)
+		return;
+
+	if (ws->hdr_need == 2) {
+		len = ws->hdr[1] & 0x7F;
+	} else if (ws->hdr_need == 4) {
+		len = (uint64_t)ws->hdr[2] << 8 | ws->hdr[3];
+		/* §5.2: "the minimal number of bytes MUST be used to encode
+		 * the length" */
+		if (len < 126) {
+			fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+	} else {
+		len = 0;
+		for (i = 2; i < 10; i++)
+			len = len << 8 | ws->hdr[i];
+		/* §5.2: "the minimal number of bytes MUST be used to encode
+		 * the length" */
+		if (len < 65536) {
+			fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+	}
+	begin_frame(ws, len);
+}
+
+/* Message layer: the server's close frame, whole in ws->ctl. */
+static void
+close_frame(struct ts_ws *ws)
+{
+	struct ts_ws_utf8 u;
+	int code;
+
+	if (ws->ctl_len == 0) {
+		code = TS_WS_CLOSE_NO_STATUS;
+	} else {
+		/* §5.5.1: "If there is a body, the first two bytes of the
+		 * body MUST be a 2-byte unsigned integer" */
+		if (ws->ctl_len == 1) {
+			fail(ws, TS_ERR_WS_CLOSE_PAYLOAD, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		code = ws->ctl[0] << 8 | ws->ctl[1];
+		if (!close_code_ok(code)) {
+			fail(ws, TS_ERR_WS_CLOSE_CODE, TS_WS_CLOSE_PROTOCOL);
+			return;
+		}
+		/* §8.1: "When an endpoint is to interpret a byte stream as
+		 * UTF-8 but finds that the byte stream is not, in fact, a
+		 * valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
+		 * Connection_." (the reason is UTF-8, §5.5.1) */
+		memset(&u, 0, sizeof(u));
+		if (utf8_run(&u, ws->ctl + 2, ws->ctl_len - 2) !=
+		    ws->ctl_len - 2 || u.need != 0) {
+			fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
+			return;
+		}
+		memmove(ws->ctl, ws->ctl + 2, ws->ctl_len - 2);
+		ws->ctl_len -= 2;
+	}
+	ws->close_code = code;
+	ws->recv_close = 1;
+	/* §5.5.2: a pong is due "unless it already received a Close
+	 * frame". */
+	ws->pong_pending = 0;
+	/* §5.5.1: "If an endpoint receives a Close frame and did not
+	 * previously send a Close frame, the endpoint MUST send a Close
+	 * frame in response." */
+	if (!ws->sent_close) {
+		ws->reply_pending = 1;
+		ws->reply_code = code == TS_WS_CLOSE_NO_STATUS ?
+		    TS_WS_CLOSE_NORMAL : code;
+	}
+	ws->state = TS_WS_ST_CLOSED;
+	ws->event = TS_WS_EV_CLOSE;
+}
+
+/* Message layer: the current frame's payload is all in. */
+static void
+end_frame(struct ts_ws *ws)
+{
+	ws->state = TS_WS_ST_HEADER;
+	switch (ws->opcode) {
+	case TS_WS_OP_PING:
+		/* §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send
+		 * a Pong frame in response"; §5.5.3: it "must have identical
+		 * Application data"; only the latest ping needs one. */
+		if (!ws->sent_close) {
+			memcpy(ws->pong, ws->ctl, ws->ctl_len);
+			ws->pong_len = ws->ctl_len;
+			ws->pong_pending = 1;
+		}
+		ws->event = TS_WS_EV_PING;
+		return;
+	case TS_WS_OP_PONG:
+		ws->event = TS_WS_EV_PONG;
+		return;
+	case TS_WS_OP_CLOSE:
+		close_frame(ws);
+		return;
+	default:
+		break;
+	}
+	if (!ws->fin)
+		return;
+	/* §8.1 (see close_frame): a text message ending inside a
+	 * character is not valid UTF-8. */
+	if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0) {
+		fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
+		return;
+	}
+	ws->in_message = 0;
+	ws->event = TS_WS_EV_MESSAGE;
+}
+
+/*
+ * Run the decoder over p[0..n) until an event, an error or the end of
+ * the input; returns the bytes consumed.  With n == 0 it still makes
+ * the moves that need no input (the end of a frame).
+ */
+static size_t
+advance(struct ts_ws *ws, const unsigned char *p, size_t n)
+{
+	size_t used = 0, take, ok;
+
+	while (ws->event == 0 && ws->err == 0) {
+		if (ws->state == TS_WS_ST_CLOSED) {
+			used = n;
+			break;
+		}
+		if (ws->state == TS_WS_ST_HEADER) {
+			if (used == n)
+				break;
+			header_byte(ws, p[used++]);
+			continue;
+		}
+		if (ws->remaining == 0) {
+			end_frame(ws);
+			continue;
+		}
+		if (used == n)
+			break;
+		take = n - used;
+		if (take > ws->remaining)
+			take = (size_t)ws->remaining;
+		if (is_control(ws->opcode)) {
+			/* At most 125 bytes in all, checked in header_byte(). */
+			memcpy(ws->ctl + ws->ctl_len, p + used, take);
+			ws->ctl_len += take;
+			ws->remaining -= take;
+			used += take;
+			continue;
+		}
+		if (ws->msg_opcode == TS_WS_OP_TEXT) {
+			/* §8.1, checked before the bytes are handed out. */
+			ok = utf8_run(&ws->utf8, p + used, take);
+			if (ok == 0) {
+				fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
+				break;
+			}
+			take = ok;
+		}
+		ws->data = p + used;
+		ws->data_len = take;
+		ws->data_first = !ws->msg_data_seen;
+		ws->msg_data_seen = 1;
+		ws->remaining -= take;
+		used += take;
+		ws->event = TS_WS_EV_DATA;
+	}
+	return used;
+}
+
+size_t
+ts_ws_push(struct ts_ws *ws, const void *data, size_t len)
+{
+	if (ws->err != 0 || ws->event != 0)
+		return 0;
+	return advance(ws, data, len);
+}
+
+int
+ts_ws_event(struct ts_ws *ws)
+{
+	int ev;
+
+	if (ws->event == 0 && ws->err == 0)
+		advance(ws, NULL, 0);
+	if (ws->err != 0)
+		return ws->err;
+	ev = ws->event;
+	ws->event = 0;
+	return ev;
+}
+
+int
+ts_ws_fail_code(const struct ts_ws *ws)
+{
+	return ws->err != 0 ? ws->fail_code : 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Encoder and close handshake                                       */
+/* ---------------------------------------------------------------- */
+
+int
+ts_ws_frame(unsigned char *out, size_t outlen, int opcode,
+    const void *payload, size_t len, const unsigned char mask[4])
+{
+	const unsigned char *p = payload;
+	size_t hlen, i;
+
+	if (opcode != TS_WS_OP_CONT && opcode != TS_WS_OP_TEXT &&
+	    opcode != TS_WS_OP_BINARY && opcode != TS_WS_OP_CLOSE &&
+	    opcode != TS_WS_OP_PING && opcode != TS_WS_OP_PONG)
+		return TS_ERR_WS_OPCODE;
+	if (is_control(opcode) && len > TS_WS_CONTROL_MAX)
+		return TS_ERR_WS_CONTROL_TOO_LONG;
+	hlen = len < 126 ? 6 : len < 65536 ? 8 : 14;
+	if (len > (size_t)INT_MAX - hlen || outlen < hlen + len)
+		return TS_ERR_WS_BUF_TOO_SMALL;
+	out[0] = (unsigned char)(0x80 | opcode);
+	/* §5.3: "The client MUST mask all frames that it sends" (MASK set
+	 * in every frame), and §5.2: the minimal length encoding. */
+	if (len < 126) {
+		out[1] = (unsigned char)(0x80 | len);
+	} else if (len < 65536) {
+		out[1] = 0x80 | 126;
+		out[2] = (unsigned char)(len >> 8);
+		out[3] = (unsigned char)len;
+	} else {
+		out[1] = 0x80 | 127;
+		for (i = 0; i < 8; i++)
+			out[2 + i] = (unsigned char)((uint64_t)len >>
+			    (56 - 8 * i));
+	}
+	memcpy(out + hlen - 4, mask, 4);
+	for (i = 0; i < len; i++)
+		out[hlen + i] = p[i] ^ mask[i & 3];
+	return (int)(hlen + len);
+}
+
+/* Our close frame with status code; nothing may follow it. */
+static int
+write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
+    const unsigned char mask[4])
+{
+	unsigned char body[2];
+	int r;
+
+	body[0] = (unsigned char)(code >> 8);
+	body[1] = (unsigned char)code;
+	r = ts_ws_frame(out, outlen, TS_WS_OP_CLOSE, body, 2, mask);
+	if (r > 0) {
+		ws->sent_close = 1;
+		ws->reply_pending = 0;
+		ws->pong_pending = 0;
+	}
+	return r;
+}
+
+int
+ts_ws_want_read(const struct ts_ws *ws)
+{
+	return ws->err == 0 && !(ws->recv_close && ws->sent_close);
+}
+
+int
+ts_ws_want_write(const struct ts_ws *ws)
+{
+	if (ws->sent_close)
+		return 0;
+	return ws->err != 0 || ws->reply_pending || ws->pong_pending;
+}
+
+int
+ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
+    const unsigned char mask[4])
+{
+	int r;
+
+	/* §5.5.1: "After sending a Close frame, the endpoint MUST NOT send
+	 * any more data frames." (nor, here, anything else) */
+	if (ws->sent_close)
+		return 0;
+	/* §7.1.7: the endpoint "SHOULD send a Close frame with an
+	 * appropriate status code" when it fails the connection. */
+	if (ws->err != 0)
+		return write_close(ws, out, outlen, ws->fail_code, mask);
+	if (ws->reply_pending)
+		return write_close(ws, out, outlen, ws->reply_code, mask);
+	if (ws->pong_pending) {
+		r = ts_ws_frame(out, outlen, TS_WS_OP_PONG, ws->pong,
+		    ws->pong_len, mask);
+		if (r > 0)
+			ws->pong_pending = 0;
+		return r;
+	}
+	return 0;
+}
+
+int
+ts_ws_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
+    const unsigned char mask[4])
+{
+	if (ws->sent_close)
+		return TS_ERR_WS_CLOSED;
+	if (ws->err != 0)
+		code = ws->fail_code;
+	else if (!close_code_ok(code))
+		return TS_ERR_WS_CLOSE_CODE;
+	return write_close(ws, out, outlen, code, mask);
+}
+
+int
+ts_ws_send(struct ts_ws *ws, unsigned char *out, size_t outlen, int opcode,
+    const void *payload, size_t len, const unsigned char mask[4])
+{
+	/* After an error only the failing close may go out; after either
+	 * close, no more data (§5.5.1). */
+	if (ws->err != 0 || ws->sent_close || ws->recv_close)
+		return TS_ERR_WS_CLOSED;
+	if (opcode != TS_WS_OP_TEXT && opcode != TS_WS_OP_BINARY &&
+	    opcode != TS_WS_OP_PING && opcode != TS_WS_OP_PONG)
+		return TS_ERR_WS_OPCODE;
+	return ts_ws_frame(out, outlen, opcode, payload, len, mask);
+}

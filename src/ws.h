@@ -1,0 +1,274 @@
+/*
+ * ws: the RFC 6455 WebSocket protocol for a client, as a pure byte machine.
+ *
+ * Three parts, none of which does I/O or allocates:
+ *
+ *   - the opening handshake: the Sec-WebSocket-Key the client sends, and a
+ *     checker for the server's 101 response (fed header by header, so it
+ *     does not depend on any particular HTTP parser);
+ *   - the decoder for server frames: push bytes, pull events (message data
+ *     zero-copy, pings, pongs, the close), every client-side rule of
+ *     RFC 6455 enforced, each violation naming the close code to answer;
+ *   - the encoder for masked client frames and the close handshake state
+ *     (pong and close replies pending, nothing sent after our own close).
+ *
+ * The caller owns the context and every buffer.  The core never draws
+ * random numbers: the caller supplies the 16 key bytes and every 4-byte
+ * masking key (RFC 6455 §5.3 wants them from a strong source).
+ */
+#ifndef TS_WS_H
+#define TS_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tsino.h"
+
+/* Opcodes (RFC 6455 §5.2). */
+#define TS_WS_OP_CONT 0x0
+#define TS_WS_OP_TEXT 0x1
+#define TS_WS_OP_BINARY 0x2
+#define TS_WS_OP_CLOSE 0x8
+#define TS_WS_OP_PING 0x9
+#define TS_WS_OP_PONG 0xA
+
+/* Events returned by ts_ws_event() (positive; 0 means "need more"). */
+#define TS_WS_EV_DATA 1
+#define TS_WS_EV_MESSAGE 2
+#define TS_WS_EV_PING 3
+#define TS_WS_EV_PONG 4
+#define TS_WS_EV_CLOSE 5
+
+/* A control frame carries at most this many payload bytes (§5.5). */
+#define TS_WS_CONTROL_MAX 125
+/* The longest client frame header: 2 + 8 (64-bit length) + 4 (mask). */
+#define TS_WS_HEADER_MAX 14
+/* Room for any control frame the client sends: 2 + 4 + 125. */
+#define TS_WS_CONTROL_FRAME_MAX 131
+
+/* Defaults set by ts_ws_init(). */
+#define TS_WS_MAX_MESSAGE 1048576
+#define TS_WS_MAX_FRAGMENTS 1024
+
+/* Close status codes the decoder names in fail_code (RFC 6455 §7.4.1). */
+#define TS_WS_CLOSE_NORMAL 1000
+#define TS_WS_CLOSE_PROTOCOL 1002
+#define TS_WS_CLOSE_NO_STATUS 1005
+#define TS_WS_CLOSE_BAD_DATA 1007
+#define TS_WS_CLOSE_TOO_BIG 1009
+
+/*
+ * ts_ws_key: the Sec-WebSocket-Key header value for 16 random bytes.
+ * nonce: 16 bytes the caller drew from a strong random source.
+ * out: receives 24 base64 characters and a NUL.
+ */
+void
+ts_ws_key(char out[25], const unsigned char nonce[16]);
+
+/*
+ * ts_ws_accept: the Sec-WebSocket-Accept value a server must answer to
+ * `key` (a NUL-terminated Sec-WebSocket-Key value): the base64 of the
+ * SHA-1 of the key followed by the RFC 6455 GUID.  out receives 28
+ * characters and a NUL.
+ */
+void
+ts_ws_accept(char out[29], const char *key);
+
+/*
+ * The handshake checker.  ts_ws_hs_init() with the key the client sent;
+ * ts_ws_hs_header() once for each header field of the server's response,
+ * in any order; ts_ws_hs_finish() with the status code.  No pointer is
+ * kept: name and value are copied from or compared at once.
+ */
+struct ts_ws_hs {
+	char expect[29];	/* the Sec-WebSocket-Accept we want */
+	int upgrade;		/* an Upgrade field holds "websocket" */
+	int connection;		/* a Connection field holds "upgrade" */
+	int accepts;		/* how many Sec-WebSocket-Accept fields */
+	int accept_ok;		/* the (first) one matched */
+	int extension;		/* a Sec-WebSocket-Extensions field came */
+	int protocol;		/* a Sec-WebSocket-Protocol field came */
+};
+
+/* key: the NUL-terminated Sec-WebSocket-Key the client sent. */
+void
+ts_ws_hs_init(struct ts_ws_hs *hs, const char *key);
+
+/*
+ * One header field: name[0..nlen) and value[0..vlen), as bytes (no NUL
+ * needed).  Names compare case-insensitively; spaces and tabs around the
+ * value are ignored.  Fields this checker does not care about are
+ * ignored.
+ */
+void
+ts_ws_hs_header(struct ts_ws_hs *hs, const char *name, size_t nlen,
+    const char *value, size_t vlen);
+
+/*
+ * The verdict once every header field was given: 0 if the upgrade is
+ * good, else the first failed rule in this order: TS_ERR_WS_STATUS
+ * (status is not 101), TS_ERR_WS_UPGRADE, TS_ERR_WS_CONNECTION,
+ * TS_ERR_WS_ACCEPT (missing, wrong, or more than one), TS_ERR_WS_EXTENSION,
+ * TS_ERR_WS_PROTOCOL (we offer no extension and no subprotocol, so any
+ * such field fails).
+ */
+int
+ts_ws_hs_finish(const struct ts_ws_hs *hs, int status);
+
+/*
+ * Where an incremental UTF-8 check stands: how many continuation bytes
+ * are still due, and the range the next one must fall in (Unicode
+ * Table 3-7, which is RFC 3629's grammar).  Private to ws.c.
+ */
+struct ts_ws_utf8 {
+	unsigned char need, lo, hi;
+};
+
+/*
+ * The connection context.  Public fields are the limits (set by
+ * ts_ws_init(), change them before the first push) and the outputs of
+ * the last event; the rest is private state.
+ */
+struct ts_ws {
+	/* limits */
+	size_t max_message;		/* bytes in one message */
+	unsigned long max_fragments;	/* frames in one message */
+
+	/* TS_WS_EV_DATA: a piece of the current message */
+	const unsigned char *data;	/* into the caller's pushed bytes */
+	size_t data_len;		/* > 0 */
+	int data_first;			/* 1 on the message's first piece */
+	int msg_opcode;			/* TS_WS_OP_TEXT or TS_WS_OP_BINARY */
+
+	/* TS_WS_EV_PING, _PONG: payload; TS_WS_EV_CLOSE: the reason */
+	unsigned char ctl[TS_WS_CONTROL_MAX];
+	size_t ctl_len;
+	int close_code;			/* TS_WS_EV_CLOSE; 1005 if none */
+
+	int fail_code;			/* after an error: close code to send */
+
+	/* private: frame layer */
+	int state;
+	unsigned char hdr[10];
+	size_t hdr_have, hdr_need;
+	int fin, opcode;
+	uint64_t remaining;		/* payload bytes left in this frame */
+
+	/* private: message layer */
+	int in_message;
+	uint64_t msg_len;
+	unsigned long msg_frames;
+	int msg_data_seen;
+	struct ts_ws_utf8 utf8;
+	int event;
+	int err;
+
+	/* private: close handshake and replies */
+	int recv_close, sent_close;
+	int reply_pending, reply_code;
+	int pong_pending;
+	unsigned char pong[TS_WS_CONTROL_MAX];
+	size_t pong_len;
+};
+
+/* Reset ws for a new connection, with the default limits. */
+void
+ts_ws_init(struct ts_ws *ws);
+
+/*
+ * Feed bytes received from the server.  Consumes input only up to and
+ * including the next event and then stops: returns how many of the len
+ * bytes were taken (possibly 0 when an event is waiting or after an
+ * error).  The caller then drains ts_ws_event() and pushes the rest.
+ * data must stay valid and unchanged until the next push, since data
+ * events point into it.  Bytes after the server's close frame are
+ * consumed and ignored.
+ */
+size_t
+ts_ws_push(struct ts_ws *ws, const void *data, size_t len);
+
+/*
+ * The next event: 0 need more input (or nothing more will come), >0 one
+ * of TS_WS_EV_*, <0 an error from enum ts_err (sticky: every later call
+ * returns it, and ts_ws_fail_code() names the close status to send).
+ *
+ * TS_WS_EV_DATA: data[0..data_len) is the next piece of the current
+ * message (msg_opcode says text or binary; data_first marks the first
+ * piece).  Text is UTF-8-checked before it is handed out; a piece may
+ * end inside a character.  Valid until the next push.
+ * TS_WS_EV_MESSAGE: the message is complete (also for an empty one:
+ * msg_opcode is set, and there was no data event).
+ * TS_WS_EV_PING / TS_WS_EV_PONG: ctl[0..ctl_len) is the payload.  A ping
+ * leaves its pong pending (see ts_ws_want_write()).
+ * TS_WS_EV_CLOSE: the server closed: close_code (1005 if the frame had
+ * no payload) and its reason in ctl[0..ctl_len).  Our answer is pending.
+ * Valid until the next push.
+ */
+int
+ts_ws_event(struct ts_ws *ws);
+
+/* After an error: the close status to send (1002, 1007, 1009); else 0. */
+int
+ts_ws_fail_code(const struct ts_ws *ws);
+
+/*
+ * 1 while more input is expected: false after an error and once both
+ * closes (the server's and ours) are done.
+ */
+int
+ts_ws_want_read(const struct ts_ws *ws);
+
+/*
+ * 1 if a reply is pending that ts_ws_pending() would write: the close
+ * carrying fail_code after an error, the answer to the server's close,
+ * or the pong for the latest ping.
+ */
+int
+ts_ws_want_write(const struct ts_ws *ws);
+
+/*
+ * Write the pending reply (one frame) into out[0..outlen), masked with
+ * mask (4 caller-supplied random bytes).  Returns the bytes written, 0 if
+ * nothing is pending, or TS_ERR_WS_BUF_TOO_SMALL (the reply stays
+ * pending; TS_WS_CONTROL_FRAME_MAX bytes are always enough).
+ */
+int
+ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
+    const unsigned char mask[4]);
+
+/*
+ * Start (or answer) the close handshake: write a close frame with status
+ * code (1000-1003, 1007-1014 or 3000-4999, else TS_ERR_WS_CLOSE_CODE).
+ * After a decoder error the frame carries fail_code instead.  Returns
+ * the bytes written, TS_ERR_WS_CLOSED if our close was already sent, or
+ * TS_ERR_WS_BUF_TOO_SMALL.  Nothing may be sent afterwards.
+ */
+int
+ts_ws_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
+    const unsigned char mask[4]);
+
+/*
+ * Send one unfragmented message or a ping/pong: opcode TS_WS_OP_TEXT,
+ * _BINARY, _PING or _PONG, payload[0..len).  Returns the bytes written,
+ * TS_ERR_WS_CLOSED once a close was sent or received or after an error,
+ * TS_ERR_WS_OPCODE for another opcode, TS_ERR_WS_CONTROL_TOO_LONG for a
+ * ping or pong over 125 bytes, TS_ERR_WS_BUF_TOO_SMALL.  A text payload
+ * is the caller's to keep valid UTF-8.
+ */
+int
+ts_ws_send(struct ts_ws *ws, unsigned char *out, size_t outlen, int opcode,
+    const void *payload, size_t len, const unsigned char mask[4]);
+
+/*
+ * The frame encoder under ts_ws_send(): one frame with FIN set, opcode
+ * (continuation, text, binary, close, ping or pong, else TS_ERR_WS_OPCODE),
+ * payload[0..len) masked with mask into out[0..outlen), which must not
+ * overlap payload.  Returns the bytes written (at most len + 14), or
+ * TS_ERR_WS_BUF_TOO_SMALL (also when the frame would not fit an int), or
+ * TS_ERR_WS_CONTROL_TOO_LONG.  Keeps no state.
+ */
+int
+ts_ws_frame(unsigned char *out, size_t outlen, int opcode,
+    const void *payload, size_t len, const unsigned char mask[4]);
+
+#endif /* TS_WS_H */
