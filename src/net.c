@@ -114,29 +114,35 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	return 0;
 }
 
+/*
+ * The attempt at index i failed: close it, and keep its error if it is
+ * the most telling so far.  The code and the words always describe the
+ * same failure.  RFC 8305 §5: the next attempt need not wait for the
+ * Connection Attempt Delay once this one has failed, so it may start now.
+ */
 static void
 fail(struct ts_net *n, int i, int err, int errnum)
 {
 	char addr[64];
-	const char *what;
 
-	ts_net_addr_str((const struct sockaddr *)&n->addr[i], addr,
-	    sizeof(addr));
-	if (errnum == ECONNREFUSED) {
-		snprintf(n->why, sizeof(n->why), "connection refused by %s",
-		    addr);
+	if (errnum == ECONNREFUSED)
 		err = TS_ERR_NET_REFUSED;
-	} else {
-		what = strerror(errnum);
-		snprintf(n->why, sizeof(n->why), "cannot connect to %s: %s",
-		    addr, what);
-	}
 	/* A refusal says more than "unreachable" on a second family. */
-	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED)
+	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED) {
 		n->last_err = err;
+		ts_net_addr_str((const struct sockaddr *)&n->addr[i], addr,
+		    sizeof(addr));
+		if (err == TS_ERR_NET_REFUSED)
+			snprintf(n->why, sizeof(n->why),
+			    "connection refused by %s", addr);
+		else
+			snprintf(n->why, sizeof(n->why),
+			    "cannot connect to %s: %s", addr, strerror(errnum));
+	}
 	if (n->inflight[i] >= 0)
 		close(n->inflight[i]);
 	n->inflight[i] = -1;
+	n->next_at = 0;
 }
 
 static int
@@ -178,8 +184,6 @@ start_next(struct ts_net *n, int64_t now)
 	    errno == EINPROGRESS)
 		return;
 	fail(n, i, error_for(errno), errno);
-	/* Nothing in flight to wait for: the next address may go at once. */
-	n->next_at = now;
 }
 
 void
@@ -266,11 +270,12 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		if (i < n->naddr && check_connected(n, i))
 			return 1;
 	}
-	while (n->next < n->naddr && (now >= n->next_at || !any_inflight(n)))
+	while (n->next < n->naddr && now < n->deadline &&
+	    (now >= n->next_at || !any_inflight(n)))
 		start_next(n, now);
 	if (any_inflight(n) && now < n->deadline)
 		return 0;
-	if (any_inflight(n)) {
+	if (any_inflight(n) || n->next < n->naddr) {
 		ts_net_abort(n);
 		snprintf(n->why, sizeof(n->why),
 		    "connect timed out after %g s", n->timeout_ms / 1000.0);
