@@ -1,0 +1,566 @@
+/*
+ * json: a streaming tokenizer for strict RFC 8259 JSON.
+ *
+ * One state machine, one byte at a time, no buffer: every decision needs
+ * only the current byte and a few counters, so any chunking of the input
+ * gives the same tokens and no byte is ever read twice (except the byte
+ * that ends a number, which belongs to the next token and is left
+ * unconsumed for the next push).  Tokens are reported as absolute
+ * offsets [tok_start, tok_end) into the stream.
+ *
+ * States between tokens (RFC 8259 §2 grammar):
+ *	VALUE		a value must come: start, after ':', after ',' in [ ]
+ *	VALUE_OR_END	after '[': a value or ']'
+ *	KEY_OR_END	after '{': a member name or '}'
+ *	KEY		after ',' in { }: a member name
+ *	COLON		after a member name
+ *	COMMA_OR_END	after a value inside a container: ',' or its closer
+ *	DONE		after the top-level value: whitespace only
+ * States inside a token:
+ *	STR, ESC, HEX, LOW_BS, LOW_U, LOW_HEX, UTF8	strings (§7, §8.1)
+ *	LIT						true, false, null (§3)
+ *	MINUS, ZERO, INT, DOT, FRAC, EXP, EXP_SIGN, EXP_DIG	numbers (§6)
+ *
+ * The nesting is a bit stack (1 = object, 0 = array) of fixed size; the
+ * depth limit (max_depth) is what RFC 8259 §9 allows: "An implementation
+ * may set limits on the maximum depth of nesting."
+ *
+ * Choices where the RFC leaves room (§9 lets a parser be strict):
+ *	- a leading byte order mark is a syntax error.  §8.1: "Implementations
+ *	  MUST NOT add a byte order mark (U+FEFF) to the beginning of a
+ *	  networked-transmitted JSON text."  The feed never sends one, and
+ *	  skipping it would make the byte offsets disagree with what a
+ *	  strict peer sees;
+ *	- \u0000 is accepted (it is valid JSON); a \u escape of a lone or
+ *	  mis-ordered surrogate is rejected, because the text could not be
+ *	  turned into UTF-8 (§8.2: strings must be "composed entirely of
+ *	  Unicode characters");
+ *	- a number directly followed by a byte that could only continue a
+ *	  number ("1.2.3", "01", "1e5e") is _NUMBER, not _SYNTAX;
+ *	- numbers of any length are accepted: they are text, never converted.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tsino.h"
+#include "json.h"
+
+enum {
+	S_VALUE,
+	S_VALUE_OR_END,
+	S_KEY_OR_END,
+	S_KEY,
+	S_COLON,
+	S_COMMA_OR_END,
+	S_DONE,
+	/* inside tokens: every state from S_STR on is "partial" */
+	S_STR,
+	S_ESC,
+	S_HEX,
+	S_LOW_BS,
+	S_LOW_U,
+	S_LOW_HEX,
+	S_UTF8,
+	S_LIT,
+	S_MINUS,
+	S_ZERO,
+	S_INT,
+	S_DOT,
+	S_FRAC,
+	S_EXP,
+	S_EXP_SIGN,
+	S_EXP_DIG
+};
+
+static const char *const literals[3] = {"true", "false", "null"};
+static const unsigned char literal_len[3] = {4, 5, 4};
+static const int literal_ev[3] = {TS_JSON_TRUE, TS_JSON_FALSE, TS_JSON_NULL};
+
+void
+ts_json_reset(struct ts_json *j)
+{
+	unsigned max_depth = j->max_depth;
+
+	memset(j, 0, sizeof(*j));
+	j->max_depth = max_depth;
+	j->state = S_VALUE;
+}
+
+void
+ts_json_init(struct ts_json *j)
+{
+	j->max_depth = TS_JSON_DEPTH_DEFAULT;
+	ts_json_reset(j);
+}
+
+static int
+is_ws(int c)
+{
+	/* §2: ws = *( %x20 / %x09 / %x0A / %x0D ) */
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+top_is_object(const struct ts_json *j)
+{
+	unsigned d = j->depth - 1;
+
+	return (j->stack[d / 8] >> (d % 8)) & 1;
+}
+
+static int
+fail(struct ts_json *j, int err)
+{
+	j->err = err;
+	return 0;
+}
+
+/* A value has ended: what may follow depends on where it was. */
+static void
+value_done(struct ts_json *j)
+{
+	j->state = j->depth == 0 ? S_DONE : S_COMMA_OR_END;
+}
+
+/* Emit a one-byte token event (a bracket) at the current offset. */
+static void
+bracket(struct ts_json *j, int ev)
+{
+	j->event = ev;
+	j->tok_start = j->pos;
+	j->tok_end = j->pos + 1;
+	j->tok_escaped = 0;
+}
+
+static int
+open_container(struct ts_json *j, int object)
+{
+	unsigned d = j->depth;
+	unsigned max = j->max_depth;
+
+	if (max > TS_JSON_DEPTH_LIMIT)
+		max = TS_JSON_DEPTH_LIMIT;
+	if (d >= max)
+		return fail(j, TS_ERR_JSON_DEPTH);
+	if (object)
+		j->stack[d / 8] |= (unsigned char)(1u << (d % 8));
+	else
+		j->stack[d / 8] &= (unsigned char)~(1u << (d % 8));
+	j->depth = d + 1;
+	bracket(j, object ? TS_JSON_OBJECT_BEGIN : TS_JSON_ARRAY_BEGIN);
+	j->state = object ? S_KEY_OR_END : S_VALUE_OR_END;
+	return 1;
+}
+
+static int
+close_container(struct ts_json *j, int object)
+{
+	j->depth--;
+	bracket(j, object ? TS_JSON_OBJECT_END : TS_JSON_ARRAY_END);
+	value_done(j);
+	return 1;
+}
+
+static void
+begin_token(struct ts_json *j, int state)
+{
+	j->tok_start = j->pos;
+	j->tok_escaped = 0;
+	j->state = (unsigned char)state;
+}
+
+/* The first byte of a value. */
+static int
+value_start(struct ts_json *j, int c)
+{
+	switch (c) {
+	case '{':
+		return open_container(j, 1);
+	case '[':
+		return open_container(j, 0);
+	case '"':
+		j->is_key = 0;
+		begin_token(j, S_STR);
+		return 1;
+	case '-':
+		begin_token(j, S_MINUS);
+		return 1;
+	case '0':
+		begin_token(j, S_ZERO);
+		return 1;
+	case 't':
+	case 'f':
+	case 'n':
+		begin_token(j, S_LIT);
+		j->lit = c == 't' ? 0 : c == 'f' ? 1 : 2;
+		j->lit_len = 1;
+		return 1;
+	case '+':
+	case '.':
+		/* §6: "A leading plus sign is not allowed", nor a bare '.' */
+		return fail(j, TS_ERR_JSON_NUMBER);
+	default:
+		if (c >= '1' && c <= '9') {
+			begin_token(j, S_INT);
+			return 1;
+		}
+		return fail(j, TS_ERR_JSON_SYNTAX);
+	}
+}
+
+/*
+ * A byte that is not part of the number in progress ends it.  The byte
+ * is not consumed: it belongs to whatever comes next.
+ */
+static int
+number_end(struct ts_json *j, int c)
+{
+	if (is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+	    c == '-')
+		return fail(j, TS_ERR_JSON_NUMBER);
+	j->event = TS_JSON_NUMBER;
+	j->tok_end = j->pos;
+	value_done(j);
+	return 0;
+}
+
+/* Start a UTF-8 sequence (RFC 3629 §4 table) from its lead byte. */
+static int
+utf8_lead(struct ts_json *j, int c)
+{
+	j->lo = 0x80;
+	j->hi = 0xBF;
+	if (c >= 0xC2 && c <= 0xDF) {
+		j->need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		j->need = 2;
+		if (c == 0xE0)
+			j->lo = 0xA0;	/* no overlong forms */
+		else if (c == 0xED)
+			j->hi = 0x9F;	/* no UTF-16 surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		j->need = 3;
+		if (c == 0xF0)
+			j->lo = 0x90;	/* no overlong forms */
+		else if (c == 0xF4)
+			j->hi = 0x8F;	/* nothing above U+10FFFF */
+	} else {
+		/* 0x80-0xC1 and 0xF5-0xFF never start a character */
+		return fail(j, TS_ERR_JSON_UTF8);
+	}
+	j->state = S_UTF8;
+	return 1;
+}
+
+static int
+string_byte(struct ts_json *j, int c)
+{
+	if (c == '"') {
+		j->event = j->is_key ? TS_JSON_KEY : TS_JSON_STRING;
+		j->tok_end = j->pos + 1;
+		if (j->is_key)
+			j->state = S_COLON;
+		else
+			value_done(j);
+		return 1;
+	}
+	if (c == '\\') {
+		j->tok_escaped = 1;
+		j->state = S_ESC;
+		return 1;
+	}
+	/* §7: "characters that MUST be escaped: ... the control characters" */
+	if (c < 0x20)
+		return fail(j, TS_ERR_JSON_CONTROL);
+	if (c < 0x80)
+		return 1;
+	return utf8_lead(j, c);
+}
+
+static int
+escape_byte(struct ts_json *j, int c)
+{
+	switch (c) {
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		j->state = S_STR;
+		return 1;
+	case 'u':
+		j->state = S_HEX;
+		j->hex_n = 0;
+		j->hex = 0;
+		return 1;
+	default:
+		return fail(j, TS_ERR_JSON_ESCAPE);
+	}
+}
+
+/* One of the four hex digits of \uXXXX, for a first or a low half. */
+static int
+hex_byte(struct ts_json *j, int c)
+{
+	int v = hex_value(c);
+
+	if (v < 0)
+		return fail(j, TS_ERR_JSON_ESCAPE);
+	j->hex = j->hex << 4 | (uint32_t)v;
+	if (++j->hex_n < 4)
+		return 1;
+	if (j->state == S_LOW_HEX) {
+		if (j->hex < 0xDC00 || j->hex > 0xDFFF)
+			return fail(j, TS_ERR_JSON_SURROGATE);
+		j->state = S_STR;
+	} else if (j->hex >= 0xD800 && j->hex <= 0xDBFF) {
+		/* §7: a high surrogate must be followed by "\u" low half */
+		j->state = S_LOW_BS;
+	} else if (j->hex >= 0xDC00 && j->hex <= 0xDFFF) {
+		return fail(j, TS_ERR_JSON_SURROGATE);
+	} else {
+		j->state = S_STR;
+	}
+	return 1;
+}
+
+/*
+ * One byte in state j->state.  Returns 1 if it was consumed, 0 if not
+ * (the byte after a number, or an error, which is then in j->err).
+ */
+static int
+step(struct ts_json *j, int c)
+{
+	switch (j->state) {
+	case S_VALUE:
+		if (is_ws(c))
+			return 1;
+		return value_start(j, c);
+	case S_VALUE_OR_END:
+		if (is_ws(c))
+			return 1;
+		if (c == ']')
+			return close_container(j, 0);
+		return value_start(j, c);
+	case S_KEY_OR_END:
+		if (c == '}')
+			return close_container(j, 1);
+		/* FALLTHROUGH */
+	case S_KEY:
+		if (is_ws(c))
+			return 1;
+		if (c != '"')
+			return fail(j, TS_ERR_JSON_SYNTAX);
+		j->is_key = 1;
+		begin_token(j, S_STR);
+		return 1;
+	case S_COLON:
+		if (is_ws(c))
+			return 1;
+		if (c != ':')
+			return fail(j, TS_ERR_JSON_SYNTAX);
+		j->state = S_VALUE;
+		return 1;
+	case S_COMMA_OR_END:
+		if (is_ws(c))
+			return 1;
+		if (c == ',') {
+			j->state = top_is_object(j) ? S_KEY : S_VALUE;
+			return 1;
+		}
+		if (c == (top_is_object(j) ? '}' : ']'))
+			return close_container(j, top_is_object(j));
+		return fail(j, TS_ERR_JSON_SYNTAX);
+	case S_DONE:
+		if (is_ws(c))
+			return 1;
+		return fail(j, TS_ERR_JSON_TRAILING);
+	case S_STR:
+		return string_byte(j, c);
+	case S_ESC:
+		return escape_byte(j, c);
+	case S_HEX:
+	case S_LOW_HEX:
+		return hex_byte(j, c);
+	case S_LOW_BS:
+		if (c != '\\')
+			return fail(j, TS_ERR_JSON_SURROGATE);
+		j->state = S_LOW_U;
+		return 1;
+	case S_LOW_U:
+		if (c != 'u')
+			return fail(j, TS_ERR_JSON_SURROGATE);
+		j->state = S_LOW_HEX;
+		j->hex_n = 0;
+		j->hex = 0;
+		return 1;
+	case S_UTF8:
+		if (c < j->lo || c > j->hi)
+			return fail(j, TS_ERR_JSON_UTF8);
+		j->lo = 0x80;
+		j->hi = 0xBF;
+		if (--j->need == 0)
+			j->state = S_STR;
+		return 1;
+	case S_LIT:
+		if (c != literals[j->lit][j->lit_len])
+			return fail(j, TS_ERR_JSON_SYNTAX);
+		if (++j->lit_len == literal_len[j->lit]) {
+			j->event = literal_ev[j->lit];
+			j->tok_end = j->pos + 1;
+			value_done(j);
+		}
+		return 1;
+	case S_MINUS:
+		if (c == '0')
+			j->state = S_ZERO;
+		else if (c >= '1' && c <= '9')
+			j->state = S_INT;
+		else
+			return fail(j, TS_ERR_JSON_NUMBER);
+		return 1;
+	case S_ZERO:
+		/* §6: "Leading zeros are not allowed." */
+		if (is_digit(c))
+			return fail(j, TS_ERR_JSON_NUMBER);
+		/* FALLTHROUGH */
+	case S_INT:
+		if (is_digit(c))
+			return 1;
+		if (c == '.') {
+			j->state = S_DOT;
+			return 1;
+		}
+		if (c == 'e' || c == 'E') {
+			j->state = S_EXP;
+			return 1;
+		}
+		return number_end(j, c);
+	case S_DOT:
+		/* §6: frac = decimal-point 1*DIGIT */
+		if (!is_digit(c))
+			return fail(j, TS_ERR_JSON_NUMBER);
+		j->state = S_FRAC;
+		return 1;
+	case S_FRAC:
+		if (is_digit(c))
+			return 1;
+		if (c == 'e' || c == 'E') {
+			j->state = S_EXP;
+			return 1;
+		}
+		return number_end(j, c);
+	case S_EXP:
+		if (c == '+' || c == '-') {
+			j->state = S_EXP_SIGN;
+			return 1;
+		}
+		/* FALLTHROUGH */
+	case S_EXP_SIGN:
+		if (!is_digit(c))
+			return fail(j, TS_ERR_JSON_NUMBER);
+		j->state = S_EXP_DIG;
+		return 1;
+	case S_EXP_DIG:
+		if (is_digit(c))
+			return 1;
+		return number_end(j, c);
+	}
+	return fail(j, TS_ERR_JSON_SYNTAX);
+}
+
+size_t
+ts_json_push(struct ts_json *j, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i = 0;
+
+	if (j->err != 0 || j->event != 0 || j->finished)
+		return 0;
+	while (i < len) {
+		if (j->state == S_STR) {
+			/* The common case: a run of plain ASCII in a string. */
+			size_t k = i;
+
+			while (k < len && p[k] >= 0x20 && p[k] < 0x80 &&
+			    p[k] != '"' && p[k] != '\\')
+				k++;
+			j->pos += k - i;
+			i = k;
+			if (i == len)
+				break;
+		}
+		if (step(j, p[i])) {
+			j->pos++;
+			i++;
+		}
+		if (j->err != 0 || j->event != 0)
+			break;
+	}
+	return i;
+}
+
+int
+ts_json_event(struct ts_json *j)
+{
+	int ev;
+
+	if (j->err != 0)
+		return j->err;
+	ev = j->event;
+	j->event = 0;
+	return ev;
+}
+
+int
+ts_json_partial(const struct ts_json *j)
+{
+	return j->err == 0 && j->state >= S_STR;
+}
+
+unsigned
+ts_json_depth(const struct ts_json *j)
+{
+	return j->depth;
+}
+
+int
+ts_json_finish(struct ts_json *j)
+{
+	if (j->err != 0)
+		return j->err;
+	if (j->finished)
+		return 0;
+	j->finished = 1;
+	if (j->depth == 0 && (j->state == S_ZERO || j->state == S_INT ||
+	    j->state == S_FRAC || j->state == S_EXP_DIG)) {
+		j->event = TS_JSON_NUMBER;
+		j->tok_end = j->pos;
+		j->state = S_DONE;
+	}
+	if (j->state != S_DONE)
+		j->err = TS_ERR_JSON_TRUNCATED;
+	return j->err;
+}

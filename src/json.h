@@ -1,0 +1,151 @@
+/*
+ * json: a streaming tokenizer for strict RFC 8259 JSON.  A pure byte
+ * machine: the caller owns the context, pushes any chunks, and pulls
+ * one event per token.  Tokens are reported as absolute byte offsets
+ * into the whole input stream, never copied; nothing is buffered, so
+ * the context has a fixed size whatever the input (the nesting is a bit
+ * stack inside it).  Errors are the TS_ERR_JSON_* codes of
+ * include/tsino.h.
+ */
+#ifndef TS_JSON_H
+#define TS_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default for the max_depth field: containers nested deeper fail. */
+#define TS_JSON_DEPTH_DEFAULT 64
+/* Deepest nesting the bit stack can hold; max_depth is capped to it. */
+#define TS_JSON_DEPTH_LIMIT 1024
+
+/* Events from ts_json_event(); the values are fixed, tests rely on it. */
+enum ts_json_ev {
+	TS_JSON_OBJECT_BEGIN = 1,	/* '{' */
+	TS_JSON_OBJECT_END = 2,		/* '}' */
+	TS_JSON_ARRAY_BEGIN = 3,	/* '[' */
+	TS_JSON_ARRAY_END = 4,		/* ']' */
+	TS_JSON_KEY = 5,		/* a string in member-name position */
+	TS_JSON_STRING = 6,		/* a string value */
+	TS_JSON_NUMBER = 7,
+	TS_JSON_TRUE = 8,
+	TS_JSON_FALSE = 9,
+	TS_JSON_NULL = 10
+};
+
+struct ts_json {
+	/*
+	 * Limit, set by ts_json_init(): the deepest nesting of arrays and
+	 * objects accepted (the top-level container is depth 1).  The
+	 * caller may change it before the first push; values above
+	 * TS_JSON_DEPTH_LIMIT act as TS_JSON_DEPTH_LIMIT.
+	 */
+	unsigned max_depth;
+
+	/*
+	 * The token of the last event, as absolute offsets into the input
+	 * stream (byte 0 is the first byte ever pushed since init): the
+	 * token is bytes [tok_start, tok_end).  Strings and keys include
+	 * their quotes; numbers and literals are their text; brackets are
+	 * one byte.  tok_escaped is 1 if the string or key held at least
+	 * one backslash escape, else 0.  While a string, number or literal
+	 * is still incomplete (ts_json_partial() says 1), tok_start is
+	 * already its first byte.
+	 */
+	uint64_t tok_start;
+	uint64_t tok_end;
+	int tok_escaped;
+
+	/* The rest is private to json.c. */
+	uint64_t pos;		/* offset of the next byte to consume */
+	int err;		/* sticky error, 0 if none */
+	int event;		/* pending event, 0 if none */
+	int finished;		/* ts_json_finish() was called */
+	unsigned depth;		/* open containers */
+	unsigned char state;	/* what the next byte may be */
+	unsigned char is_key;	/* the string in progress is a key */
+	unsigned char lit;	/* literal: which one, and bytes matched */
+	unsigned char lit_len;
+	unsigned char need;	/* UTF-8 continuation bytes still due */
+	unsigned char lo, hi;	/* range of the next continuation byte */
+	unsigned char hex_n;	/* \u hex digits read so far */
+	uint32_t hex;		/* their value */
+	unsigned char stack[TS_JSON_DEPTH_LIMIT / 8];	/* 1 = object */
+};
+
+/*
+ * ts_json_init: make *j ready for a new JSON text: no input seen,
+ * offsets from 0, max_depth = TS_JSON_DEPTH_DEFAULT.  Calling it again
+ * resets the tokenizer for the next message (set max_depth again if it
+ * is not the default).  *j holds no pointers; it may be copied.
+ */
+void
+ts_json_init(struct ts_json *j);
+
+/*
+ * ts_json_reset: like ts_json_init() but keeps max_depth.  For reading
+ * one message after another with the same limits.
+ */
+void
+ts_json_reset(struct ts_json *j);
+
+/*
+ * ts_json_push: tokenize up to len bytes at data.  Consumes input only up
+ * to and including the byte that completes the next token, then stops,
+ * so that the event's token ends within the bytes just consumed (a
+ * number ends at the byte after it, which is left unconsumed and read
+ * again by the next push).  Returns the number of bytes consumed; 0 if
+ * an event is still pending (drain it with ts_json_event() first), after
+ * an error, or after ts_json_finish().  The caller keeps ownership of
+ * data; nothing points into it after the call.  Every byte is examined
+ * a bounded number of times whatever the chunking; the events and
+ * offsets do not depend on how the input is split.
+ */
+size_t
+ts_json_push(struct ts_json *j, const void *data, size_t len);
+
+/*
+ * ts_json_event: the pending event and clear it.  Returns 0 if the
+ * tokenizer needs more input, an enum ts_json_ev value (the token is in
+ * tok_start, tok_end, tok_escaped until the next push), or a negative
+ * TS_ERR_JSON_* code.  Errors are sticky: every later call returns the
+ * first one.  The codes: _SYNTAX (a byte the grammar does not allow
+ * here, including a leading byte order mark), _NUMBER (a malformed
+ * number: leading zero, '+', no digit after '-', '.', or 'e'), _CONTROL
+ * (a raw byte below 0x20 in a string), _UTF8 (invalid UTF-8 in a
+ * string: a stray continuation byte, an overlong form, a surrogate, a
+ * value above U+10FFFF, a sequence cut short; outside strings any byte
+ * above 0x7F is _SYNTAX), _ESCAPE (an unknown escape or a bad hex
+ * digit), _SURROGATE (a \u escape of a lone or mis-ordered UTF-16
+ * surrogate), _DEPTH (nesting beyond max_depth), _TRAILING (anything but
+ * whitespace after the top-level value), _TRUNCATED (from
+ * ts_json_finish()).
+ */
+int
+ts_json_event(struct ts_json *j);
+
+/*
+ * ts_json_partial: 1 if a string, number or literal has begun and not
+ * yet ended (its first byte is at tok_start), else 0.
+ */
+int
+ts_json_partial(const struct ts_json *j);
+
+/*
+ * ts_json_depth: the number of containers open after the last consumed
+ * byte (0 at top level).
+ */
+unsigned
+ts_json_depth(const struct ts_json *j);
+
+/*
+ * ts_json_finish: the input has ended.  Completes a top-level number
+ * (its NUMBER event is then pending: drain it with ts_json_event()).
+ * Returns 0 if the input was exactly one JSON value with optional
+ * whitespace around it, TS_ERR_JSON_TRUNCATED if it stopped early
+ * (including empty input), or the sticky error.  Later pushes consume
+ * nothing.
+ */
+int
+ts_json_finish(struct ts_json *j);
+
+#endif /* TS_JSON_H */
