@@ -46,7 +46,7 @@ struct ts_url {
 	/* IP literals only: the address in network order, 4 or 16 bytes */
 	unsigned char addr[16];
 	size_t addr_len;	/* 0 for names, 4 for IPv4, 16 for IPv6 */
-	unsigned port;		/* 1..65535; the scheme's default if not given */
+	unsigned port;		/* 1..65535; the scheme's default if none */
 	int port_explicit;	/* 1 if the URL spelt a port out */
 	/*
 	 * The request target: the path ("/" when the URL had none) and, if

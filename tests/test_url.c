@@ -43,7 +43,7 @@ static const struct good goods[] = {
 	    TS_URL_HOST_IPV6, "2001:db8::7", 80, 0, "/c=GB?objectClass?one", 5},
 	{"http://192.0.2.16:80/", TS_URL_HTTP, TS_URL_HOST_IPV4, "192.0.2.16",
 	    80, 1, "/", 1},
-	/* RFC 3986 §6.2.2/§6.2.3 equivalents: case, empty path, empty query */
+	/* RFC 3986 §6.2.2, §6.2.3: case, empty path, empty query */
 	{"HTTP://www.EXAMPLE.com/", TS_URL_HTTP, TS_URL_HOST_NAME,
 	    "www.example.com", 80, 0, "/", 1},
 	{"http://example.com/%7Esmith/home.html", TS_URL_HTTP,
@@ -55,7 +55,8 @@ static const struct good goods[] = {
 	/* RFC 6455 §3 */
 	{"ws://example.com/chat", TS_URL_WS, TS_URL_HOST_NAME, "example.com",
 	    80, 0, "/chat", 5},
-	{"WsS://api.trackersino.com/v1-beta/stream?games=stake-crash,roobet-crash",
+	{"WsS://api.trackersino.com/v1-beta/stream"
+	    "?games=stake-crash,roobet-crash",
 	    TS_URL_WSS, TS_URL_HOST_NAME, "api.trackersino.com", 443, 0,
 	    "/v1-beta/stream?games=stake-crash,roobet-crash", 15},
 	{"wss://h.example:443/", TS_URL_WSS, TS_URL_HOST_NAME, "h.example",
@@ -113,6 +114,32 @@ parse_good_forms(void)
 		CHECK_INT(u.has_query, strchr(g->in + 8, '?') != NULL);
 		CHECK_INT(u.addr_len, g->kind == TS_URL_HOST_IPV4 ? 4 :
 		    g->kind == TS_URL_HOST_IPV6 ? 16 : 0);
+	}
+}
+
+/* Formatting a parsed URL and parsing it again gives the same fields. */
+static void
+format_round_trip(void)
+{
+	static struct ts_url v;
+	char out[TS_URL_BUFSIZE];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
+		CHECK_INT(parse(goods[i].in), 0);
+		n = ts_url_format(&u, out, sizeof(out));
+		CHECK(n > 0);
+		CHECK_INT(ts_url_parse(&v, out, (size_t)n), 0);
+		CHECK_INT(v.scheme, u.scheme);
+		CHECK_STR(v.host, u.host);
+		CHECK_INT(v.host_kind, u.host_kind);
+		CHECK(memcmp(v.addr, u.addr, 16) == 0);
+		CHECK_INT(v.port, u.port);
+		CHECK_INT(v.port_explicit, u.port_explicit);
+		CHECK_STR(v.target, u.target);
+		CHECK_INT(v.path_len, u.path_len);
+		CHECK_INT(v.has_query, u.has_query);
 	}
 }
 
@@ -343,15 +370,59 @@ check_rejects(int err)
 	CHECK(seen > 0);
 }
 
-static void reject_scheme(void) { check_rejects(TS_ERR_URL_SCHEME); }
-static void reject_host(void) { check_rejects(TS_ERR_URL_HOST); }
-static void reject_port(void) { check_rejects(TS_ERR_URL_PORT); }
-static void reject_userinfo(void) { check_rejects(TS_ERR_URL_USERINFO); }
-static void reject_fragment(void) { check_rejects(TS_ERR_URL_FRAGMENT); }
-static void reject_char(void) { check_rejects(TS_ERR_URL_CHAR); }
-static void reject_ipv6(void) { check_rejects(TS_ERR_URL_IPV6); }
-static void reject_percent(void) { check_rejects(TS_ERR_URL_PERCENT); }
-static void reject_path(void) { check_rejects(TS_ERR_URL_PATH); }
+static void
+reject_scheme(void)
+{
+	check_rejects(TS_ERR_URL_SCHEME);
+}
+
+static void
+reject_host(void)
+{
+	check_rejects(TS_ERR_URL_HOST);
+}
+
+static void
+reject_port(void)
+{
+	check_rejects(TS_ERR_URL_PORT);
+}
+
+static void
+reject_userinfo(void)
+{
+	check_rejects(TS_ERR_URL_USERINFO);
+}
+
+static void
+reject_fragment(void)
+{
+	check_rejects(TS_ERR_URL_FRAGMENT);
+}
+
+static void
+reject_char(void)
+{
+	check_rejects(TS_ERR_URL_CHAR);
+}
+
+static void
+reject_ipv6(void)
+{
+	check_rejects(TS_ERR_URL_IPV6);
+}
+
+static void
+reject_percent(void)
+{
+	check_rejects(TS_ERR_URL_PERCENT);
+}
+
+static void
+reject_path(void)
+{
+	check_rejects(TS_ERR_URL_PATH);
+}
 
 static void
 nul_byte_rejected(void)
@@ -502,17 +573,20 @@ format_and_authority(void)
 	CHECK_INT(ts_url_authority(&u, out, sizeof(out)), 21);
 	CHECK_STR(out, "[::ffff:1.2.3.4]:8080");
 	CHECK_INT(parse("http://h:443"), 0);
-	CHECK_INT(ts_url_authority(&u, out, sizeof(out)), 6);
+	CHECK_INT(ts_url_authority(&u, out, sizeof(out)), 5);
 	CHECK_STR(out, "h:443");
 	/* exact fit, then one byte short */
 	CHECK_INT(ts_url_authority(&u, out, 6), 5);
 	CHECK_STR(out, "h:443");
 	CHECK_INT(ts_url_authority(&u, out, 5), TS_ERR_URL_BUF_TOO_SMALL);
 	CHECK_STR(out, "");
-	CHECK_INT(ts_url_format(&u, out, 16), 15);
+	CHECK_INT(ts_url_format(&u, out, 14), 13);
 	CHECK_STR(out, "http://h:443/");
-	CHECK_INT(ts_url_format(&u, out, 15), TS_ERR_URL_BUF_TOO_SMALL);
+	CHECK_INT(ts_url_format(&u, out, 13), TS_ERR_URL_BUF_TOO_SMALL);
 	CHECK_INT(ts_url_format(&u, NULL, 0), TS_ERR_URL_BUF_TOO_SMALL);
+	CHECK_INT(parse("https://h:443"), 0);
+	CHECK_INT(ts_url_authority(&u, out, sizeof(out)), 1);
+	CHECK_STR(out, "h");
 	CHECK_INT(ts_url_default_port(TS_URL_WS), 80);
 	CHECK_INT(ts_url_default_port(TS_URL_WSS), 443);
 	CHECK_INT(ts_url_default_port(TS_URL_HTTP), 80);
@@ -777,6 +851,7 @@ builders_long_inputs(void)
 
 static const struct test_case cases[] = {
 	TEST(parse_good_forms),
+	TEST(format_round_trip),
 	TEST(ipv4_address_bytes),
 	TEST(ipv6_text_forms),
 	TEST(reject_scheme),
