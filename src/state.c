@@ -215,8 +215,14 @@ ts_state_load(struct ts_state *s, struct ts_state_game *games, int max,
 		snprintf(why, whylen, "out of memory reading %s", s->path);
 		return TS_ERR_NOMEM;
 	}
-	while ((r = read(fd, buf + len, MAX_FILE + 1 - len)) > 0)
+	for (;;) {
+		r = read(fd, buf + len, MAX_FILE + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
 		len += (size_t)r;
+	}
 	close(fd);
 	if (r < 0) {
 		free(buf);
@@ -307,6 +313,29 @@ fsync_dir(const char *path)
 	}
 }
 
+/*
+ * A field that load will read back as it is: NUL-terminated within max,
+ * no control character (a tab or newline would break the line), and not
+ * "-", which stands for an empty resume point.
+ */
+static int
+storable(const char *f, size_t max, int may_be_empty)
+{
+	const char *end = memchr(f, '\0', max);
+	const char *p;
+
+	if (end == NULL)
+		return 0;
+	if (end == f)
+		return may_be_empty;
+	if (end == f + 1 && f[0] == '-')
+		return 0;
+	for (p = f; p < end; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
 int
 ts_state_save(struct ts_state *s, const struct ts_state_game *games, int n,
     char *why, size_t whylen)
@@ -315,6 +344,21 @@ ts_state_save(struct ts_state *s, const struct ts_state_game *games, int n,
 	struct out ob, *o = &ob;
 	int i, k, e;
 
+	/* Never write a file that the next load would call corrupt. */
+	if (n < 0 || n > TS_STATE_MAX_GAMES) {
+		snprintf(why, whylen, "cannot save %s: %d games (at most %d)",
+		    s->path, n, TS_STATE_MAX_GAMES);
+		return TS_ERR_STATE_IO;
+	}
+	for (i = 0; i < n; i++) {
+		if (!storable(games[i].slug, sizeof(games[i].slug), 0) ||
+		    !storable(games[i].last, sizeof(games[i].last), 1) ||
+		    games[i].nids < 0 || games[i].nids > TS_STATE_IDS) {
+			snprintf(why, whylen, "cannot save %s: game %d has a "
+			    "value the file cannot hold", s->path, i + 1);
+			return TS_ERR_STATE_IO;
+		}
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
 	o->err = 0;
 	o->len = 0;

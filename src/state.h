@@ -55,15 +55,22 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
     size_t whylen);
 
 /*
- * Read the file into games (at most max); *n is how many.  A missing
- * file is a fresh start (0 games).  Returns 0, TS_ERR_STATE_CORRUPT or
- * TS_ERR_STATE_IO.
+ * Read the file into games (at most max; more is corrupt); *n is how
+ * many.  A missing file is a fresh start (0 games).  Returns 0,
+ * TS_ERR_STATE_CORRUPT, TS_ERR_STATE_IO or TS_ERR_NOMEM (the file is read
+ * into one temporary buffer of at most about 280 KiB).
  */
 int
 ts_state_load(struct ts_state *s, struct ts_state_game *games, int max,
     int *n, char *why, size_t whylen);
 
-/* Replace the file atomically with games[0..n).  0 or TS_ERR_STATE_IO. */
+/*
+ * Replace the file atomically with games[0..n).  0 or TS_ERR_STATE_IO,
+ * also when a game holds a value the file cannot (n above
+ * TS_STATE_MAX_GAMES, an empty slug, a control character or no NUL in a
+ * field, last equal to "-", nids outside 0..TS_STATE_IDS): then nothing
+ * is written and the old file stays.
+ */
 int
 ts_state_save(struct ts_state *s, const struct ts_state_game *games, int n,
     char *why, size_t whylen);
