@@ -48,7 +48,7 @@ test_fail(const char *file, int line, const char *what)
 	const char *check_a_ = (a), *check_b_ = (b); \
 	if (check_a_ == NULL || check_b_ == NULL || \
 	    strcmp(check_a_, check_b_) != 0) { \
-		char check_m_[512]; \
+		char check_m_[1024]; \
 		snprintf(check_m_, sizeof(check_m_), "%s == %s (\"%.200s\" != \"%.200s\")", \
 		    #a, #b, check_a_ ? check_a_ : "(null)", \
 		    check_b_ ? check_b_ : "(null)"); \
@@ -61,7 +61,7 @@ test_fail(const char *file, int line, const char *what)
 	const char *check_s_ = (s); size_t check_n_ = (n); \
 	if (check_n_ != strlen(check_s_) || \
 	    memcmp((p), check_s_, check_n_) != 0) { \
-		char check_m_[512]; \
+		char check_m_[1024]; \
 		snprintf(check_m_, sizeof(check_m_), "%s == %s (\"%.*s\" != \"%.200s\")", \
 		    #p, #s, (int)(check_n_ > 200 ? 200 : check_n_), \
 		    (const char *)(p), check_s_); \
