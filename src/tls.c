@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,6 +148,19 @@ read_file(const char *path, struct vec *v)
 	return r < 0 || v->oom ? -1 : 0;
 }
 
+/* Free what an anchor owns; the union member follows its key type. */
+static void
+free_anchor(br_x509_trust_anchor *ta)
+{
+	free(ta->dn.data);
+	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
+		free(ta->pkey.key.rsa.n);
+		free(ta->pkey.key.rsa.e);
+	} else {
+		free(ta->pkey.key.ec.q);
+	}
+}
+
 /* Decode one DER certificate into a trust anchor; 0 or -1 (skipped). */
 static int
 add_anchor(struct ts_trust *t, const unsigned char *der, size_t len)
@@ -194,22 +209,8 @@ add_anchor(struct ts_trust *t, const unsigned char *der, size_t len)
 	t->n++;
 	return 0;
 oom:
-	free(ta->pkey.key.rsa.n);
-	free(ta->pkey.key.rsa.e);
-	free(dn.p);
+	free_anchor(ta);
 	return -1;
-}
-
-static void
-free_anchor(br_x509_trust_anchor *ta)
-{
-	free(ta->dn.data);
-	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
-		free(ta->pkey.key.rsa.n);
-		free(ta->pkey.key.rsa.e);
-	} else {
-		free(ta->pkey.key.ec.q);
-	}
 }
 
 void
@@ -224,16 +225,30 @@ ts_trust_free(struct ts_trust *t)
 	t->n = 0;
 }
 
+/* Certificate number count of the bundle cannot be used: say so. */
+static void
+skip(struct ts_trust *t, const char *path, size_t count,
+    ts_tls_note_fn *note, void *arg)
+{
+	char msg[320];
+
+	t->skipped++;
+	if (note == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: BearSSL "
+	    "cannot decode it", path, count);
+	note(arg, msg);
+}
+
 int
 ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
     void *arg, char *why, size_t whylen)
 {
 	br_pem_decoder_context pc;
 	struct vec file = {0}, der = {0};
-	const unsigned char *p;
+	const unsigned char *p, *back, *resync;
 	size_t left, k, count = 0;
 	int in_cert = 0, ev;
-	char msg[320];
 
 	memset(t, 0, sizeof(*t));
 	if (read_file(path, &file) < 0) {
@@ -242,9 +257,19 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 		free(file.p);
 		return TS_ERR_TLS_NO_TRUST_STORE;
 	}
+	/*
+	 * BearSSL's PEM decoder takes "\r" into the BEGIN line's name, and
+	 * sees an END line only once its newline arrives: drop every CR
+	 * (base64 has none) and end the last line.
+	 */
+	for (k = 0, left = 0; k < file.len; k++)
+		if (file.p[k] != '\r')
+			file.p[left++] = file.p[k];
+	file.len = left;
+	vec_append(&file, "\n", 1);
 	br_pem_decoder_init(&pc);
-	p = file.p;
-	left = file.len;
+	p = resync = file.p;
+	left = file.oom ? 0 : file.len;
 	while (left > 0) {
 		k = br_pem_decoder_push(&pc, p, left);
 		p += k;
@@ -259,29 +284,45 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 			br_pem_decoder_setdest(&pc, in_cert ? vec_append : NULL,
 			    &der);
 		} else if (ev == BR_PEM_END_OBJ && in_cert) {
-			count++;
-			if (der.oom || add_anchor(t, der.p, der.len) < 0) {
-				t->skipped++;
-				if (note != NULL) {
-					snprintf(msg, sizeof(msg),
-					    "%s: certificate %zu skipped: "
-					    "BearSSL cannot decode it",
-					    path, count);
-					note(arg, msg);
-				}
-			}
+			if (der.oom || add_anchor(t, der.p, der.len) < 0)
+				skip(t, path, ++count, note, arg);
+			else
+				count++;
 			in_cert = 0;
 		} else if (ev == BR_PEM_ERROR) {
-			/* Resynchronise at the next BEGIN line. */
-			br_pem_decoder_init(&pc);
+			if (in_cert)
+				skip(t, path, ++count, note, arg);
 			in_cert = 0;
+			/*
+			 * Resynchronise: start afresh at the beginning of the
+			 * line that failed (the decoder may have taken all of
+			 * it), which may be the next BEGIN line after a
+			 * certificate cut short; never twice at one place.
+			 */
+			br_pem_decoder_init(&pc);
+			back = p;
+			if (back > file.p && back[-1] == '\n')
+				back--;
+			while (back > file.p && back[-1] != '\n')
+				back--;
+			if (back > resync) {
+				left += (size_t)(p - back);
+				p = back;
+			} else if (k == 0) {
+				p++;
+				left--;
+			}
+			resync = p;
 		}
 	}
+	if (in_cert)
+		skip(t, path, ++count, note, arg);
 	free(der.p);
 	free(file.p);
 	if (t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
 		    "certificate (%zu skipped)", path, t->skipped);
+		ts_trust_free(t);
 		return TS_ERR_TLS_TRUST_STORE;
 	}
 	return 0;
@@ -303,6 +344,15 @@ ts_conn_plain(struct ts_conn *c, int fd)
 	c->why[0] = '\0';
 }
 
+static int
+is_ip_literal(const char *host)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, host, a) == 1 ||
+	    inet_pton(AF_INET6, host, a) == 1;
+}
+
 int
 ts_conn_tls(struct ts_conn *c, int fd, const char *host,
     const struct ts_trust *trust, struct ts_tls_session *session,
@@ -316,6 +366,18 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	c->handshake_done = 0;
 	c->session = session;
 	snprintf(c->host, sizeof(c->host), "%s", host);
+	/*
+	 * SPEC §7.11: an IP literal is refused, never left unverified.
+	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
+	 * IPv6 addresses are not permitted in "HostName"."
+	 */
+	if (is_ip_literal(host)) {
+		c->err = TS_ERR_TLS_IP_LITERAL;
+		snprintf(c->why, sizeof(c->why), "TLS to an IP address (%s) "
+		    "is not supported: certificates are checked by host name",
+		    host);
+		return c->err;
+	}
 	br_ssl_client_init_full(&c->cc, &c->xc, trust->ta, trust->n);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
@@ -420,6 +482,21 @@ handshake_closed(struct ts_conn *c)
 	    "during the handshake", c->host);
 }
 
+/*
+ * A socket error.  During the handshake a reset or a broken pipe is the
+ * server closing the connection, which is what the user needs to hear.
+ */
+static int
+sock_err(struct ts_conn *c, int errnum)
+{
+	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET)) {
+		c->eof = 1;
+		handshake_closed(c);
+		return c->err;
+	}
+	return set_err(c, TS_ERR_NET_IO, c->host, errnum);
+}
+
 static int
 tls_io(struct ts_conn *c)
 {
@@ -429,6 +506,9 @@ tls_io(struct ts_conn *c)
 	size_t len;
 	ssize_t r;
 
+	/* After the peer's close there is nothing left to move. */
+	if (c->eof)
+		return c->err;
 	for (;;) {
 		st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) {
@@ -445,7 +525,7 @@ tls_io(struct ts_conn *c)
 			handshake_finished(c);
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(eng, &len);
-			r = write(c->fd, buf, len);
+			r = send(c->fd, buf, len, MSG_NOSIGNAL);
 			if (r > 0) {
 				br_ssl_engine_sendrec_ack(eng, (size_t)r);
 				continue;
@@ -453,7 +533,7 @@ tls_io(struct ts_conn *c)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return set_err(c, TS_ERR_NET_IO, c->host, errno);
+				return sock_err(c, errno);
 		}
 		if (st & BR_SSL_RECVREC) {
 			buf = br_ssl_engine_recvrec_buf(eng, &len);
@@ -472,7 +552,7 @@ tls_io(struct ts_conn *c)
 				return c->err;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return set_err(c, TS_ERR_NET_IO, c->host, errno);
+				return sock_err(c, errno);
 		}
 		return 0;
 	}
@@ -485,7 +565,7 @@ plain_io(struct ts_conn *c)
 	ssize_t r;
 
 	while (c->wlen > 0) {
-		r = write(c->fd, wq, c->wlen);
+		r = send(c->fd, wq, c->wlen, MSG_NOSIGNAL);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -539,7 +619,7 @@ ts_conn_events(struct ts_conn *c)
 		return ev;
 	}
 	st = br_ssl_engine_current_state(&c->cc.eng);
-	if (st & BR_SSL_CLOSED)
+	if ((st & BR_SSL_CLOSED) || c->eof)
 		return 0;
 	if (st & BR_SSL_RECVREC)
 		ev |= POLLIN;
@@ -568,8 +648,17 @@ ts_conn_recv_ack(struct ts_conn *c, size_t n)
 		return;
 	}
 	c->roff += n;
-	if (c->roff == c->rlen)
+	if (c->roff == c->rlen) {
 		c->roff = c->rlen = 0;
+	} else if (c->rlen == TS_CONN_PLAIN_BUFSIZE) {
+		/*
+		 * A full queue with a partial message left: move it to the
+		 * front, or no room would ever open to receive the rest.
+		 */
+		memmove(c->iobuf, c->iobuf + c->roff, c->rlen - c->roff);
+		c->rlen -= c->roff;
+		c->roff = 0;
+	}
 }
 
 unsigned char *

@@ -35,8 +35,10 @@ struct ts_trust {
 
 /*
  * Load every CERTIFICATE of a PEM bundle as a trust anchor (RSA and EC
- * keys; names and keys copied out of the decoder).  Certificates that
- * BearSSL cannot decode are skipped with a note.  Returns 0,
+ * keys; names and keys copied out of the decoder).  CRLF line ends, text
+ * between the blocks and a missing final newline are fine.  Certificates
+ * that BearSSL cannot decode, or whose PEM is damaged or cut short, are
+ * skipped with a note (the next one still loads).  Returns 0,
  * TS_ERR_TLS_NO_TRUST_STORE (cannot read path) or TS_ERR_TLS_TRUST_STORE
  * (no usable certificate in it); why (at least 256 bytes) says more.
  */
@@ -91,16 +93,19 @@ ts_conn_plain(struct ts_conn *c, int fd);
 /*
  * Take over a connected non-blocking socket and start a TLS client
  * handshake for host (SNI and certificate name check).  trust must
- * outlive the connection; session may be NULL, else it is used to resume
- * and updated after the handshake.  seed: 32 bytes of OS randomness.
- * Returns 0 or a negative error (why set).
+ * outlive the connection; session may be NULL, else it is offered only
+ * to the host it was made with, and updated after the handshake.  seed:
+ * 32 bytes of OS randomness.  Returns 0 or a negative error (why set):
+ * TS_ERR_TLS_IP_LITERAL for an IPv4 or IPv6 literal (SPEC §7.11: never
+ * sent as SNI, never left unverified).  Either way the socket now belongs
+ * to c (ts_conn_close() closes it).
  */
 int
 ts_conn_tls(struct ts_conn *c, int fd, const char *host,
     const struct ts_trust *trust, struct ts_tls_session *session,
     const unsigned char seed[32]);
 
-/* POLLIN and/or POLLOUT wanted now (0 when closed or failed). */
+/* POLLIN and/or POLLOUT wanted now (0 when failed, or TLS after eof). */
 short
 ts_conn_events(struct ts_conn *c);
 
@@ -108,12 +113,17 @@ ts_conn_events(struct ts_conn *c);
  * Move bytes between the socket and the buffers.  Returns 0, or the
  * sticky error (TLS failures mapped to TS_ERR_TLS_*, socket errors to
  * TS_ERR_NET_IO) with c->why set.  A peer close sets c->eof, not an
- * error, unless it happens during the TLS handshake.
+ * error, unless it happens during the TLS handshake (a close, a reset or
+ * a broken pipe then is TS_ERR_TLS_HANDSHAKE_CLOSED).  Writes use
+ * MSG_NOSIGNAL: a vanished peer never raises SIGPIPE.  revents is unused.
  */
 int
 ts_conn_io(struct ts_conn *c, short revents);
 
-/* Received application bytes (NULL when none), valid until the ack. */
+/*
+ * Received application bytes (NULL when none), valid until the ack.  A
+ * reader may ack fewer than *len and wait for more: room is made.
+ */
 const unsigned char *
 ts_conn_recv(struct ts_conn *c, size_t *len);
 
