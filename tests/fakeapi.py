@@ -11,8 +11,10 @@ Python 3.11 standard library only.  It listens on 127.0.0.1 (and ::1 with
 
 BASE is --base (default /v1-beta).  A REST or stream path may be prefixed by
 /_v/TOKENS (e.g. /_v/array,chunked,pretty/v1-beta/games/x/rounds) to choose
-the REST body variant per request: a client's --api can carry it.  The REST
-query may also carry shape=, framing=, pretty=, page= for the same purpose.
+the REST body variant per request: a client's --api can carry it.  TOKENS
+are comma-separated: array|rounds|data|cycle (shape), length|chunked|eof
+(framing), mini|pretty|tabs (spacing), page=N (page size).  The REST query
+may also carry shape=, framing=, pretty=, page= for the same purpose.
 
 Start-up.  Once every listener is bound, ONE JSON line goes to stdout:
 
@@ -1029,8 +1031,10 @@ class Server:
         raw_games = req.params.get('games')
         games = None
         if raw_games is not None:
-            games = [urllib.parse.unquote(g)
-                     for g in raw_games.split(',') if g]
+            # lenient like a real server: %2C counts as a comma too; the
+            # log's games_raw shows what the client actually sent
+            games = [g for g in urllib.parse.unquote(raw_games).split(',')
+                     if g]
         key = req.header('sec-websocket-key') or ''
         try:
             key_ok = len(base64.b64decode(key, validate=True)) == 16

@@ -410,7 +410,8 @@ class Case:
     def tsino_env(self, api=None, key=KEY, ca='ca.pem', **extra):
         """Environment for tsino: key in TRACKERSINO_API_KEY (None: unset),
         SSL_CERT_FILE at tests/certs/CA (None: unset), TRACKERSINO_API at
-        api's TLS URL; other TRACKERSINO_* and SSL_* variables removed."""
+        api's TLS URL by name (https://localhost:PORT/v1-beta); other
+        TRACKERSINO_* and SSL_CERT_* variables removed."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(('TRACKERSINO_', 'SSL_CERT'))}
         if key is not None:
@@ -418,7 +419,7 @@ class Case:
         if ca is not None:
             env['SSL_CERT_FILE'] = cert(ca)
         if api is not None:
-            env['TRACKERSINO_API'] = api.url('tls')
+            env['TRACKERSINO_API'] = api.url('tls', host='localhost')
         env.update(extra)
         return env
 
