@@ -20,6 +20,12 @@
  *	DONE		END handed out; any further byte is an error
  *	UPGRADED	a 101 ended its header section: the rest is not ours
  *
+ * RFCs: 9112 sections 2.2 (lines), 4 (status line), 5 (fields), 6.1 and
+ * 6.3 (framing), 7.1 (chunked); 9110 sections 5.5 (field values), 5.6.1
+ * (lists), 5.6.7 (HTTP-date), 8.6 (Content-Length), 10.2.3 (Retry-After),
+ * 15.2 (1xx); 9111 section 1.2.2 (delta-seconds); 6455 section 4.1 (the
+ * upgrade request).
+ *
  * Header and trailer lines are copied into the caller's line buffer (a
  * line may arrive split across pushes); body bytes are never copied.
  * push stops after the bytes that complete an event, so that event's

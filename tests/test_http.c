@@ -846,7 +846,8 @@ request_rest(void)
 {
 	struct ts_http_req r = {
 		"api.trackersino.com", 0, 1,
-		"/v1-beta/games/stake-crash/rounds?since=2026-05-28T15%3A05%3A15Z",
+		"/v1-beta/games/stake-crash/rounds"
+		"?since=2026-05-28T15%3A05%3A15Z",
 		"KEY123", NULL
 	};
 	char out[1024];
