@@ -1318,9 +1318,10 @@ link_input(struct ts_client *c, struct link *l, int64_t now)
 	    (data = ts_conn_recv(l->conn, &len)) != NULL && len > 0) {
 		phase = l->phase;
 		used = 0;
-		if (l == &c->stream)
+		if (l == &c->stream) {
 			c->last_rx = now;
-		else
+			c->ping_sent = 0;
+		} else
 			l->deadline = now + ms(c->cfg.connect_timeout);
 		if (phase == L_OPEN || phase == L_CLOSING)
 			rc = ws_input(c, data, len, &used, now);
