@@ -81,11 +81,11 @@ game(struct ts_state_game *g, const char *slug, const char *last, int nids)
 	int i;
 
 	memset(g, 0, sizeof(*g));
-	snprintf(g->slug, sizeof(g->slug), "%s", slug);
-	snprintf(g->last, sizeof(g->last), "%s", last);
+	memcpy(g->slug, slug, strnlen(slug, sizeof(g->slug) - 1));
+	memcpy(g->last, last, strnlen(last, sizeof(g->last) - 1));
 	g->nids = nids;
 	for (i = 0; i < nids; i++) {
-		snprintf(id, sizeof(id), "%s-round-%d", slug, i);
+		snprintf(id, sizeof(id), "%.64s-round-%d", slug, i);
 		g->ids[i] = ts_state_hash(id, strlen(id));
 	}
 }
@@ -181,12 +181,12 @@ round_trip_edges(void)
 static void
 round_trip_full(void)
 {
-	char slug[TS_STATE_SLUG_MAX];
+	char slug[TS_STATE_SLUG_MAX + 32];
 	int got, i;
 
 	empty_dir();
 	for (i = 0; i < TS_STATE_MAX_GAMES; i++) {
-		snprintf(slug, sizeof(slug), "game-%02d-%s", i,
+		snprintf(slug, sizeof(slug), "game-%02d-%.55s", i % 100,
 		    "0123456789012345678901234567890123456789012345678901234");
 		game(&in[i], slug, "2026-05-28T15:05:15.12345678901234567890123"
 		    "456Z", TS_STATE_IDS);
@@ -461,8 +461,8 @@ corrupt_lines(void)
 		"game\ta\x7f\t-\n",
 		"game\ta\t-\tend\n",
 		/* a slug of 64 bytes, one too many */
-		"game\t0123456789012345678901234567890123456789012345678901"
-		    "234567890123\t-\n",
+		("game\t0123456789012345678901234567890123456789012345678901"
+		    "234567890123\t-\n"),
 	};
 	char body[512];
 	size_t i;
