@@ -415,7 +415,10 @@ begin_frame(struct ts_ws *ws, uint64_t len)
 		return;
 	}
 	ws->msg_frames++;
-	if (len > (uint64_t)ws->max_message - ws->msg_len) {
+	/* (msg_len can exceed max_message only if the caller lowered the
+	 * limit in the middle of a message.) */
+	if (ws->msg_len > ws->max_message ||
+	    len > (uint64_t)ws->max_message - ws->msg_len) {
 		fail(ws, TS_ERR_WS_TOO_BIG, TS_WS_CLOSE_TOO_BIG);
 		return;
 	}
@@ -625,7 +628,7 @@ advance(struct ts_ws *ws, const unsigned char *p, size_t n)
 		if (take > ws->remaining)
 			take = (size_t)ws->remaining;
 		if (is_control(ws->opcode)) {
-			/* At most 125 bytes in all, checked in header_byte(). */
+			/* At most 125 bytes: header_byte() saw to it. */
 			memcpy(ws->ctl + ws->ctl_len, p + used, take);
 			ws->ctl_len += take;
 			ws->remaining -= take;
@@ -701,8 +704,8 @@ ts_ws_frame(unsigned char *out, size_t outlen, int opcode,
 	if (len > (size_t)INT_MAX - hlen || outlen < hlen + len)
 		return TS_ERR_WS_BUF_TOO_SMALL;
 	out[0] = (unsigned char)(0x80 | opcode);
-	/* §5.3: "The client MUST mask all frames that it sends" (MASK set
-	 * in every frame), and §5.2: the minimal length encoding. */
+	/* §5.1: "a client MUST mask all frames that it sends to the
+	 * server" (MASK set in every frame); §5.2: the minimal length. */
 	if (len < 126) {
 		out[1] = (unsigned char)(0x80 | len);
 	} else if (len < 65536) {
@@ -760,8 +763,8 @@ ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
 {
 	int r;
 
-	/* §5.5.1: "After sending a Close frame, the endpoint MUST NOT send
-	 * any more data frames." (nor, here, anything else) */
+	/* §5.5.1: "The application MUST NOT send any more data frames
+	 * after sending a Close frame." (nor, here, anything else) */
 	if (ws->sent_close)
 		return 0;
 	/* §7.1.7: the endpoint "SHOULD send a Close frame with an

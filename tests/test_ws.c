@@ -1342,7 +1342,23 @@ fail_code_zero_without_error(void)
 	CHECK(!ts_ws_want_write(&ws));
 }
 
-/* Regressions found by fuzz/fuzz_ws.c go here. */
+static void
+limit_lowered_mid_message(void)
+{
+	struct ts_ws ws;
+	struct tr t;
+
+	/* The header says "before the first push", but a caller that
+	 * lowers the limit under a message in progress still gets 1009. */
+	tr_reset(&t, 2);
+	ts_ws_init(&ws);
+	CHECK(push_all(&ws, IN("\x01\x05Hello"), &t));
+	ws.max_message = 3;
+	CHECK(push_all(&ws, IN("\x80\x00"), &t));
+	CHECK_MEM(t.buf, t.len, "D1:HelloE-518/1009;");
+}
+
+/* Regressions found by fuzz/fuzz_ws.c go here (none so far). */
 
 static const struct test_case cases[] = {
 	TEST(key_and_accept_rfc_1_3),
@@ -1394,6 +1410,7 @@ static const struct test_case cases[] = {
 	TEST(ping_then_close_drops_pong),
 	TEST(error_then_only_the_failing_close),
 	TEST(fail_code_zero_without_error),
+	TEST(limit_lowered_mid_message),
 };
 
 int
