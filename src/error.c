@@ -47,7 +47,7 @@ static const struct entry table[] = {
 	{TS_ERR_TLS_NO_TRUST_STORE, "no trust store (CA bundle) found"},
 	{TS_ERR_TLS_TRUST_STORE, "trust store holds no usable certificate"},
 	{TS_ERR_TLS_IP_LITERAL,
-	    "certificate has no IP address entry for this IP literal"},
+	    "TLS to an IP address literal is not supported: use a host name"},
 	{TS_ERR_TLS_PROTOCOL, "TLS protocol error"},
 	{TS_ERR_TLS_CLOSED, "TLS connection closed"},
 
