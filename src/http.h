@@ -79,7 +79,8 @@ struct ts_http {
 	size_t name_len;
 	const char *value;		/* without leading and trailing OWS */
 	size_t value_len;
-	int framing;			/* enum ts_http_framing */
+	int framing;			/* enum ts_http_framing: decides; the
+					   two below report the fields */
 	int chunked;			/* Transfer-Encoding: chunked */
 	int64_t content_length;		/* -1 if none */
 	int retry_after_seen;		/* a Retry-After field came */
