@@ -68,6 +68,7 @@ struct opts {
 	double heartbeat, connect_timeout;
 	size_t max_message;
 	int insecure, verbosity, text;
+	const char *stream_only;	/* first option `rounds` does not take */
 };
 
 struct out {
@@ -337,13 +338,17 @@ parse_args(int argc, char **argv, struct opts *o)
 		rc = set_opt(o, name, val);
 		if (rc != 0)
 			return rc;
-		if (o->cmd && strcmp(o->cmd, "rounds") == 0 && !d->for_rounds)
-			return usage_error("%s does not apply to rounds", name);
+		/* Checked after the loop: the option may come before `rounds`. */
+		if (!d->for_rounds && o->stream_only == NULL)
+			o->stream_only = d->name;
 	}
 	if (o->cmd == NULL)
 		return usage_error("%s", "no command given");
 	if (strcmp(o->cmd, "stream") != 0 && strcmp(o->cmd, "rounds") != 0)
 		return usage_error("unknown command: %s", o->cmd);
+	if (strcmp(o->cmd, "rounds") == 0 && o->stream_only != NULL)
+		return usage_error("%s does not apply to rounds",
+		    o->stream_only);
 	if (strcmp(o->cmd, "rounds") == 0 && o->game == NULL)
 		return usage_error("%s", "rounds needs a GAME");
 	if (strcmp(o->cmd, "stream") == 0 && o->since != NULL)
