@@ -537,7 +537,8 @@ ts_json_event(struct ts_json *j)
 int
 ts_json_partial(const struct ts_json *j)
 {
-	return j->err == 0 && j->state >= S_STR;
+	/* after an error too: the token it cut short began at tok_start */
+	return j->state >= S_STR;
 }
 
 unsigned

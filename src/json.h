@@ -125,7 +125,8 @@ ts_json_event(struct ts_json *j);
 
 /*
  * ts_json_partial: 1 if a string, number or literal has begun and not
- * yet ended (its first byte is at tok_start), else 0.
+ * yet ended (its first byte is at tok_start), else 0.  After an error it
+ * tells whether the error cut such a token short.
  */
 int
 ts_json_partial(const struct ts_json *j);

@@ -500,12 +500,12 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 		size_t n = ts_json_push(&r->json, p + off, len - off);
 		int ev = ts_json_event(&r->json);
 
-		if (ev < 0) {
-			r->err = ev;
-			return off + n;
-		}
-		/* the part of [a, a + n) that belongs to a string, number or
-		 * literal: from its start (or a) to its end (or a + n) */
+		/*
+		 * The part of [a, a + n) that belongs to a string, number or
+		 * literal: from its start (or a) to its end (or a + n).  Also
+		 * before a JSON error, so that a round too big fails at the
+		 * same byte whatever the chunking.
+		 */
 		if (ev >= TS_JSON_KEY || ts_json_partial(&r->json)) {
 			uint64_t s = r->json.tok_start;
 			uint64_t e = ev >= TS_JSON_KEY ? r->json.tok_end : a + n;
@@ -516,6 +516,11 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 				    (size_t)(e - from));
 		}
 		off += n;
+		if (ev < 0) {
+			if (r->err == 0)
+				r->err = ev;
+			break;
+		}
 		if (ev > 0)
 			handle_event(r, ev);
 		if (r->err != 0 || r->event != 0 || (n == 0 && ev == 0))

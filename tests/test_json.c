@@ -129,6 +129,8 @@ static const struct json_case cases_tab[] = {
 	N("n_comment", "/**/[]", TS_ERR_JSON_SYNTAX),
 	N("n_single_quote_str", "['a']", TS_ERR_JSON_SYNTAX),
 	N("n_utf8_outside", "[\xc3\xa9]", TS_ERR_JSON_SYNTAX),
+	/* fuzz: a number ended by a bad byte: two pushes take nothing */
+	N("n_ctl_after_number", "[1\x13" "2.3Y", TS_ERR_JSON_SYNTAX),
 	/* numbers */
 	N("n_num_leading_zero", "01", TS_ERR_JSON_NUMBER),
 	N("n_num_leading_zero_neg", "[-01]", TS_ERR_JSON_NUMBER),

@@ -68,6 +68,7 @@ run(const char *in, size_t len, int mode, const char *slug, size_t buflen,
 	t[0] = '\0';
 	for (;;) {
 		while ((ev = ts_round_event(&r)) > 0) {
+			stalls = 0;
 			if (ev == TS_ROUND_EV_ROUND)
 				at += (size_t)snprintf(t + at, tn - at,
 				    "R:%.*s|", (int)r.round.obj_len,
@@ -95,8 +96,8 @@ run(const char *in, size_t len, int mode, const char *slug, size_t buflen,
 		end = bytewise ? off + 1 : off < cut ? cut : len;
 		n = ts_round_push(&r, in + off, end - off);
 		off += n;
-		/* a push may take nothing once (an event at a number's end),
-		 * never twice in a row */
+		/* a push may take nothing (an event at a number's end, an
+		 * error), never twice without an event between */
 		stalls = n == 0 ? stalls + 1 : 0;
 		if (stalls > 1)
 			return -3;
@@ -655,6 +656,12 @@ static const struct {
 	    "2026-01-01T00:00:01Z") "], \"z\": {\"data\":[]}}", TS_ROUND_BODY,
 	    "g", 4096},
 	{"{\"rounds\":{}}", TS_ROUND_BODY, "g", 4096},
+	/* fuzz: too big at byte 20 and a JSON error at byte 42 give the
+	 * first of them, whatever the chunking */
+	{"{\"OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO\x01\":1}",
+	    TS_ROUND_MESSAGE, "g", 20 + TS_ROUND_HEADROOM},
+	{"[{\"OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO\x01\":1}]",
+	    TS_ROUND_BODY, "g", 20 + TS_ROUND_HEADROOM},
 };
 
 static void
