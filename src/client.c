@@ -73,6 +73,7 @@ struct link {
 	char hbuf[TS_HTTP_BUFSIZE];
 	char req[TS_HTTP_REQUEST_BUFSIZE];
 	size_t req_len, req_off;
+	size_t rx_left;			/* received bytes the parser left */
 	int64_t deadline;		/* of the current phase */
 	int64_t wake;			/* L_WAIT: when to try again */
 	int attempt;			/* backoff exponent */
@@ -699,6 +700,7 @@ link_connected(struct ts_client *c, struct link *l, int fd)
 	int rc;
 
 	l->conn_live = 1;
+	l->rx_left = 0;
 	if (l->url.tls) {
 		if (ts_random(seed, sizeof(seed)) < 0) {
 			ts_conn_plain(l->conn, fd);
@@ -1307,6 +1309,30 @@ ws_input(struct ts_client *c, const unsigned char *data, size_t len,
 
 /* ---- driving a link ---- */
 
+/*
+ * What the parser left in the receive buffer.  Any later ts_conn_io()
+ * (a pong, a ping, our close) may read more from the socket into that
+ * buffer, where poll() cannot see it: rx_fresh() then says so.
+ */
+static void
+rx_note(struct link *l)
+{
+	size_t len = 0;
+
+	l->rx_left = 0;
+	if (l->conn_live && ts_conn_recv(l->conn, &len) != NULL)
+		l->rx_left = len;
+}
+
+static int
+rx_fresh(struct link *l)
+{
+	size_t len = 0;
+
+	return l->conn_live && l->phase >= L_HANDSHAKE &&
+	    ts_conn_recv(l->conn, &len) != NULL && len > l->rx_left;
+}
+
 static int
 link_input(struct ts_client *c, struct link *l, int64_t now)
 {
@@ -1336,6 +1362,7 @@ link_input(struct ts_client *c, struct link *l, int64_t now)
 		if (used == 0 && l->phase == phase)
 			break;
 	}
+	rx_note(l);
 	return 0;
 }
 
@@ -1696,6 +1723,9 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 		t = u;
 	if (c->finished || c->fatal || (c->cfg.mode == TS_MODE_ROUNDS &&
 	    c->rest.phase == L_IDLE))
+		t = now;
+	/* Bytes already read but not parsed: no poll() would wake for them. */
+	if (rx_fresh(&c->stream) || rx_fresh(&c->rest))
 		t = now;
 	if (t == INT64_MAX)
 		*timeout_ms = -1;
