@@ -485,12 +485,12 @@ exit_for(int err, int setup)
 static int
 run(struct ts_client *c, struct out *o)
 {
-	struct pollfd pfd[9];
+	struct pollfd pfd[10];
 	char drain[16];
-	int n, timeout, rc, stopping = 0;
+	int n, timeout, rc, stopping = 0, watch = 1;
 
 	for (;;) {
-		if (got_signal && !stopping) {
+		if ((got_signal || o->epipe) && !stopping) {
 			stopping = 1;
 			ts_client_stop(c);
 		}
@@ -498,17 +498,29 @@ run(struct ts_client *c, struct out *o)
 		pfd[n].fd = sig_pipe[0];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
-		if (poll(pfd, (nfds_t)n + 1, timeout) < 0) {
+		/*
+		 * stdout with no events asked: a pipe whose reader has gone
+		 * reports POLLERR, so `| head` ends us now, not at the next
+		 * round (SPEC §7.12); once seen, it is not watched again.
+		 */
+		pfd[n + 1].fd = watch ? STDOUT_FILENO : -1;
+		pfd[n + 1].events = 0;
+		pfd[n + 1].revents = 0;
+		if (poll(pfd, (nfds_t)n + 2, timeout) < 0) {
 			if (errno != EINTR) {
 				say("poll: %s", strerror(errno));
 				return EXIT_FATAL;
 			}
-			for (rc = 0; rc <= n; rc++)
+			for (rc = 0; rc <= n + 1; rc++)
 				pfd[rc].revents = 0;
 		}
 		if (pfd[n].revents)
 			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
 				;
+		if (pfd[n + 1].revents & (POLLERR | POLLHUP))
+			o->epipe = 1;
+		if (pfd[n + 1].revents)
+			watch = 0;
 		rc = ts_client_step(c, pfd, n);
 		if (rc == 1)
 			return 0;
