@@ -1,6 +1,8 @@
 # tsino: build, test, fuzz, install.  GNU make.
 #
-#   make                 libtsino.a and ./tsino
+#   make                 libtsino.a, ./tsino and the example build/embed
+#   make demo            tsino against the local fake server for
+#                        DEMO_SECONDS (20), one forced disconnect
 #   make test            unit tests, corpus replays, core checks, scenarios
 #   make asan            the same tests built with -fsanitize=address,undefined
 #   make fuzz            libFuzzer targets (clang)
@@ -44,6 +46,7 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/replay_%)
 SCENARIOS := $(wildcard tests/scenario_*.py)
+DEMO_SECONDS ?= 20
 
 # The pure byte machines: `make test` checks that their objects call no
 # allocator, socket or file function (tests/check_core.sh).
@@ -58,9 +61,9 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
-.PHONY: all test asan fuzz fuzz-run install uninstall fmt clean
+.PHONY: all test demo asan fuzz fuzz-run install uninstall fmt clean
 
-all: $(B)/libtsino.a $(TSINO_BIN)
+all: $(B)/libtsino.a $(TSINO_BIN) $(B)/embed
 
 $(B)/%.o: src/%.c
 	@mkdir -p $(B)
@@ -73,6 +76,14 @@ $(B)/libtsino.a: $(LIB_OBJ)
 $(TSINO_BIN): $(B)/main.o $(B)/libtsino.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(B)/main.o $(B)/libtsino.a $(LDLIBS)
 
+# The embedding example, built as a user would: tsino.h and the lib.
+$(B)/embed: examples/embed.c include/tsino.h $(B)/libtsino.a
+	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libtsino.a $(LDLIBS)
+
+# The library driven with config fields the CLI lacks, for scenarios.
+$(B)/drive: tests/drive.c include/tsino.h $(B)/libtsino.a
+	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libtsino.a $(LDLIBS)
+
 $(B)/test_%: tests/test_%.c tests/test.h $(B)/libtsino.a
 	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libtsino.a $(LDLIBS)
 
@@ -80,12 +91,15 @@ $(B)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libtsino.a
 	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c \
 		$(B)/libtsino.a $(LDLIBS)
 
-test: all $(TEST_BIN) $(REPLAY_BIN)
+test: all $(TEST_BIN) $(REPLAY_BIN) $(B)/drive
 	@TSINO=$(abspath $(TSINO_BIN)) B=$(B) sh tests/run.sh \
 		$(TEST_BIN) \
 		$(foreach f,$(FUZZ_NAMES),"$(B)/replay_$(f) fuzz/corpus/$(f)/*") \
 		"sh tests/check_core.sh $(CORE_OBJ)" \
 		$(foreach s,$(SCENARIOS),"python3 $(s)")
+
+demo: all
+	@TSINO=$(abspath $(TSINO_BIN)) python3 tests/demo.py $(DEMO_SECONDS)
 
 asan:
 	$(MAKE) B=build/asan TSINO_BIN=build/asan/tsino \
