@@ -816,14 +816,41 @@ resume_point(const struct game *g)
 	return g->gap_open ? g->gap.last : g->cur.last;
 }
 
-/* After a (re)connect: owe a backfill for every game with a cursor. */
+/* Is slug one of --games (every game is, when that list is empty)? */
+static int
+subscribed(const struct ts_client *c, const char *slug)
+{
+	const char *p = c->cfg.games, *end;
+	size_t len = strlen(slug);
+
+	if (p == NULL || p[0] == '\0')
+		return 1;
+	for (;;) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) == len && memcmp(p, slug, len) == 0)
+			return 1;
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
+	}
+}
+
+/*
+ * After a (re)connect: owe a backfill for every subscribed game with a
+ * cursor.  A game that the state file names but --games leaves out is
+ * not fetched (nobody asked for its rounds); its cursor stays in the
+ * file for a later run that asks.
+ */
 static void
 backfill_begin(struct ts_client *c, int64_t now)
 {
 	int i, owed = 0;
 
 	for (i = 0; i < c->ngames; i++)
-		if (resume_point(&c->games[i])[0]) {
+		if (resume_point(&c->games[i])[0] &&
+		    subscribed(c, c->games[i].cur.slug)) {
 			c->games[i].need_backfill = 1;
 			owed++;
 		}
@@ -1077,6 +1104,7 @@ http_events(struct ts_client *c, struct link *l, int64_t now)
 				ts_conn_close(l->conn);
 				l->conn_live = 0;
 				l->phase = L_IDLE;
+				l->attempt = 0;	/* a page came: backoff anew */
 				rc = ts_round_finish(&c->body);
 				while ((ev = ts_round_event(&c->body)) > 0)
 					;

@@ -304,6 +304,37 @@ def t_e_state_restart(c):
 t_e_state_restart.timeout = 40
 
 
+def t_e2_state_fewer_games(c):
+    """(e) continued: a restart with --games naming only one of the games
+    in the state file backfills that game only (the others are not
+    asked for), and keeps the others' resume points in the file."""
+    state = c.path('state')
+    api, p1 = start(c, state=state)
+    wait_games(api, p1, 2)
+    check_eq(c.stop(p1, 5), 0, 'first run exit status')
+    time.sleep(1.5)
+    p2 = tsino(c, api, '--games', 'stake-crash', state=state)
+    p2.wait_stderr('stream: connected', 5)
+    time.sleep(2.0)
+    api.control(paused=True)
+    time.sleep(0.4)
+    truth = api.rounds()
+    want = {r['round_id'] for r in truth if r['game_id'] == 'stake-crash'}
+    scen.wait_until(lambda: want <= set(printed(p1.stdout + p2.stdout)),
+                    10, what='every stake-crash round')
+    time.sleep(0.5)
+    check_eq(c.stop(p2, 5), 0, 'second run exit status')
+    games = {json.loads(l)['game_id'] for l in p2.stdout}
+    check_eq(games, {'stake-crash'}, 'games printed by the second run')
+    scen.check_output(p1.stdout, truth)
+    scen.check_output(p1.stdout + [l for l in p2.stdout], [
+        r for r in truth if r['game_id'] == 'stake-crash' or
+        r['round_id'] in printed(p1.stdout)])
+    text = open(state).read()
+    for g in GAMES.split(','):
+        check('game\t%s\t' % g in text, '%s left out of the state' % g)
+
+
 def t_f_state_locked(c):
     """(f) a second tsino on a state file in use: exit 1, says so, never
     connects."""
@@ -498,7 +529,8 @@ t_gap_1000.timeout = 40
 
 
 CASES = [t_a_drops_repeated, t_b_half_open, t_c_503_pages,
-         t_d_rest_failures, t_e_state_restart, t_f_state_locked,
+         t_d_rest_failures, t_e_state_restart, t_e2_state_fewer_games,
+         t_f_state_locked,
          t_g_state_corrupt, t_h_embed, t_i_make_demo, t_hold_fills,
          t_gap_1000]
 
