@@ -511,6 +511,17 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 			i = k;
 			if (i == len)
 				break;
+		} else if (j->state == S_INT || j->state == S_FRAC ||
+		    j->state == S_EXP_DIG) {
+			/* a run of digits inside a number */
+			size_t k = i;
+
+			while (k < len && is_digit(p[k]))
+				k++;
+			j->pos += k - i;
+			i = k;
+			if (i == len)
+				break;
 		}
 		if (step(j, p[i])) {
 			j->pos++;

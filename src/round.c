@@ -44,6 +44,7 @@ static const char *const field_names[TS_ROUND_NFIELDS] = {
 	"game_id", "round_id", "round_index", "multiplier", "state",
 	"finalized_at"
 };
+static const size_t field_len[TS_ROUND_NFIELDS] = {7, 8, 11, 10, 5, 12};
 
 #define BIT(f) (1u << (f))
 #define REQUIRED (BIT(F_ROUND_ID) | BIT(F_ROUND_INDEX) | \
@@ -148,12 +149,10 @@ put_sep(struct ts_round_reader *r)
 		put(r, ",", 1);
 }
 
-/* Is the captured token the string "name", unescaped? */
+/* Is the captured token the string name (n bytes), unescaped? */
 static int
-cap_is(const struct ts_round_reader *r, const char *name)
+cap_is(const struct ts_round_reader *r, const char *name, size_t n)
 {
-	size_t n = strlen(name);
-
 	return r->cap_total == n + 2 && memcmp(r->cap + 1, name, n) == 0;
 }
 
@@ -225,7 +224,7 @@ key_event(struct ts_round_reader *r)
 
 	r->field = -1;
 	for (f = 0; f < TS_ROUND_NFIELDS; f++) {
-		if (!cap_is(r, field_names[f]))
+		if (!cap_is(r, field_names[f], field_len[f]))
 			continue;
 		if (r->seen & BIT(f)) {
 			row_fail(r, TS_ERR_ROUND_DUPLICATE);
@@ -441,7 +440,8 @@ body_event(struct ts_round_reader *r, int ev, unsigned d)
 		if (ev == TS_JSON_OBJECT_END && d == 0) {
 			r->err = TS_ERR_ROUND_BODY;	/* no array of rows */
 		} else if (ev == TS_JSON_KEY && d == 1) {
-			r->want_rows = cap_is(r, "rounds") || cap_is(r, "data");
+			r->want_rows = cap_is(r, "rounds", 6) ||
+			    cap_is(r, "data", 4);
 		} else if (r->want_rows) {
 			/* the first event after a name starts its value */
 			r->want_rows = 0;
@@ -508,7 +508,8 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 		 */
 		if (ev >= TS_JSON_KEY || ts_json_partial(&r->json)) {
 			uint64_t s = r->json.tok_start;
-			uint64_t e = ev >= TS_JSON_KEY ? r->json.tok_end : a + n;
+			uint64_t e = ev >= TS_JSON_KEY ? r->json.tok_end :
+			    a + n;
 			uint64_t from = s > a ? s : a;
 
 			if (e > from)

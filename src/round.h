@@ -143,7 +143,8 @@ struct ts_round_reader {
  * for the round being read.  buf is the caller's and must stay valid
  * and untouched while *r is used; len should be the largest accepted
  * round (for instance --max-message) plus TS_ROUND_HEADROOM.  Call it
- * again to read the next message or body.
+ * again to read the next message or body.  Any other mode value acts as
+ * TS_ROUND_MESSAGE.
  */
 void
 ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,

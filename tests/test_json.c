@@ -305,7 +305,8 @@ results(void)
 		    sizeof(whole_t));
 
 		if (rc != c->want) {
-			printf("\n    %s: got %d want %d", c->name, rc, c->want);
+			printf("\n    %s: got %d want %d", c->name, rc,
+			    c->want);
 			bad++;
 		}
 	}

@@ -221,7 +221,8 @@ game_inserted_first(void)
 	struct ts_round_reader r;
 
 	CHECK_INT(message("{ \"round_id\":\"r1\", \"round_index\":7,"
-	    " \"multiplier\":\"1.00\", \"finalized_at\":\"2026-01-01T00:00:00Z\","
+	    " \"multiplier\":\"1.00\","
+	    " \"finalized_at\":\"2026-01-01T00:00:00Z\","
 	    " \"x\": [ 1 ] }", "stake-crash", &r), 0);
 	CHECK(same_mem(r.round.obj, r.round.obj_len,
 	    "{\"game_id\":\"stake-crash\",\"round_id\":\"r1\","
@@ -417,7 +418,8 @@ body_array(void)
 static void
 body_rounds_member(void)
 {
-	const char *in = "{\"meta\":{\"x\":[1,{\"rounds\":[5]}],\"s\":\"rounds\"},"
+	const char *in = "{\"meta\":{\"x\":[1,{\"rounds\":[5]}],"
+	    "\"s\":\"rounds\"},"
 	    "\"rounds\":[" ROW("a", "1", "2026-01-01T00:00:01Z") "],"
 	    "\"data\":[7],\"next\":null}";
 
@@ -641,7 +643,8 @@ static const struct {
 } split_inputs[] = {
 	{guide_pretty, TS_ROUND_MESSAGE, NULL, 4096},
 	{GUIDE_MIN, TS_ROUND_MESSAGE, "x", 4096},
-	{"{ \"round_id\":\"r\\\"1\", \"round_index\" : \"12\" ,\"multiplier\":1e3,"
+	{"{ \"round_id\":\"r\\\"1\", \"round_index\" : \"12\" ,"
+	    "\"multiplier\":1e3,"
 	    "\"finalized_at\":\"2026-05-28T15:05:15.5-01:30\"}",
 	    TS_ROUND_MESSAGE, "g", 4096},
 	{"{" OKR OKT "} x", TS_ROUND_MESSAGE, "g", 4096},
@@ -779,7 +782,8 @@ above_table(void)
 		rc = ts_round_above(c[i].m, strlen(c[i].m), c[i].x,
 		    strlen(c[i].x));
 		if (rc != c[i].want) {
-			printf("\n    above(%s, %s) = %d want %d", c[i].m, c[i].x,
+			printf("\n    above(%s, %s) = %d want %d", c[i].m,
+			    c[i].x,
 			    rc, c[i].want);
 			bad++;
 		}
@@ -805,8 +809,8 @@ index_cmp_table(void)
 		{"0", "", 0},
 		{"000", "0", 0},
 		{"1", "0", 1},
-		{"123456789012345678901234567890", "123456789012345678901234567891",
-		    -1},
+		{"123456789012345678901234567890",
+		    "123456789012345678901234567891", -1},
 		{"0123", "124", -1},
 	};
 	size_t i;
