@@ -425,7 +425,8 @@ def t_i_make_demo(c):
     """(i) `make demo`, 8 s: summary with 0 duplicates, 0 missed and at
     least one backfilled round."""
     argv = ['make', '-s', '--no-print-directory', 'demo', 'DEMO_SECONDS=8',
-            'B=' + os.path.relpath(B, scen.ROOT), 'TSINO_BIN=' + scen.TSINO]
+            'B=' + os.path.relpath(B, scen.ROOT),
+            'TSINO_BIN=' + os.path.relpath(scen.TSINO, scen.ROOT)]
     r = c.run(argv, timeout=60)
     out = r.stdout
     check_eq(r.rc, 0, 'make demo exit status (%s)' % (out[-3:],))
