@@ -623,16 +623,23 @@ backoff_ms(struct link *l)
 static int64_t
 retry_after_ms(struct link *l)
 {
-	int64_t delay;
+	struct timespec ts;
+	int64_t delay, ms;
 
 	if (!l->http.retry_after_seen || l->http.retry_after_len == 0)
 		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts_http_retry_after(l->http.retry_after, l->http.retry_after_len,
-	    (int64_t)time(NULL), &delay) < 0)
+	    (int64_t)ts.tv_sec, &delay) < 0)
 		return -1;
 	if (delay > RETRY_AFTER_CAP_S)
 		delay = RETRY_AFTER_CAP_S;
-	return delay * 1000;
+	ms = delay * 1000;
+	/* An HTTP-date names a whole second: count from now, not from the
+	 * start of the current second. */
+	if (l->http.retry_after[0] < '0' || l->http.retry_after[0] > '9')
+		ms -= ts.tv_nsec / 1000000;
+	return ms < 0 ? 0 : ms;
 }
 
 /* Drop the link and schedule the next attempt. */
