@@ -81,6 +81,7 @@ struct link {
 	char status_line[96];
 	char errbody[ERRBODY_MAX + 1];
 	size_t errbody_len;
+	int64_t date;			/* the response's Date, 0 if none */
 	struct ts_tls_session session;
 };
 
@@ -695,6 +696,7 @@ link_start(struct ts_client *c, struct link *l, int64_t now)
 	l->deadline = now + ms(c->cfg.connect_timeout);
 	l->status = 0;
 	l->errbody_len = 0;
+	l->date = 0;
 	return 0;
 }
 
@@ -840,6 +842,44 @@ subscribed(const struct ts_client *c, const char *slug)
 			return 1;
 		if (*end == '\0')
 			return 0;
+		p = end + 1;
+	}
+}
+
+/*
+ * A game named by --games that has no cursor yet gets the time of the
+ * subscription as its cursor (the server's Date, else our clock), so
+ * that a gap before its first round is backfilled too.  With an empty
+ * --games list the games are not known before their first round.
+ */
+static void
+floor_games(struct ts_client *c, int64_t date)
+{
+	const char *p = c->cfg.games, *end;
+	struct game *g;
+	time_t t = date > 0 ? (time_t)date : time(NULL);
+	struct tm tm;
+	char stamp[32];
+	size_t n;
+
+	if (p == NULL || p[0] == '\0' || gmtime_r(&t, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return;
+	for (;;) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		g = game_find(c, p, n, 1);
+		if (g != NULL && g->cur.last[0] == '\0' && !g->gap_open) {
+			snprintf(g->cur.last, sizeof(g->cur.last), "%s", stamp);
+			g->sec = (int64_t)t;
+			g->nsec = 0;
+			g->cur.nids = 0;
+			c->dirty = 1;
+			logmsg(c, TS_LOG_DEBUG, "%s: no round yet, resume "
+			    "point %s", g->cur.slug, stamp);
+		}
+		if (end == NULL)
+			return;
 		p = end + 1;
 	}
 }
@@ -1069,8 +1109,16 @@ stream_open(struct ts_client *c, int64_t now)
 	logmsg(c, TS_LOG_INFO, "stream: connected to %s%s%s", l->url.host,
 	    l->url.tls ? " (TLS" : "", l->url.tls ? (l->conn->resumed ?
 	    ", resumed)" : ")") : "");
+	floor_games(c, l->date);
 	backfill_begin(c, now);
 	return rest_next(c, now);
+}
+
+static int
+is_date_header(const char *name, size_t len)
+{
+	return len == 4 && (name[0] | 0x20) == 'd' && (name[1] | 0x20) == 'a' &&
+	    (name[2] | 0x20) == 't' && (name[3] | 0x20) == 'e';
 }
 
 /* Events of the response head (and of an error body). */
@@ -1090,6 +1138,10 @@ http_events(struct ts_client *c, struct link *l, int64_t now)
 				ts_ws_hs_header(&c->hs, l->http.name,
 				    l->http.name_len, l->http.value,
 				    l->http.value_len);
+			if (is_date_header(l->http.name, l->http.name_len) &&
+			    ts_http_date(l->http.value, l->http.value_len,
+			    &l->date) < 0)
+				l->date = 0;
 			break;
 		case TS_HTTP_EV_HEADERS_END:
 			l->phase = L_BODY;

@@ -29,6 +29,8 @@ README on the first connection).
                printed late; none lost or twice
   gap_1000     a 1000-round gap backfilled after a restart; prints the
                time it took
+  first_gap_unseen_game  a --games game that has printed nothing yet:
+               its first gap is backfilled from the subscription time
 
 At the end, the peak RSS (VmHWM) seen of any tsino process is printed.
 """
@@ -529,11 +531,29 @@ def t_gap_1000(c):
 t_gap_1000.timeout = 40
 
 
+def t_first_gap_unseen_game(c):
+    """A game named by --games that has printed nothing yet still gets
+    its first gap backfilled: the subscription time is its resume point.
+    The stream drops before any round exists, rounds are made while the
+    upgrade is refused, and they must all come by REST."""
+    api = c.fakeapi('--games', GAMES, '--rate', '0', '--ping-ms', '300')
+    p = tsino(c, api, '--games', GAMES, '--heartbeat', '0.5')
+    p.wait_stderr('stream: connected', 10)
+    check_eq(p.stdout, [], 'nothing printed before any round')
+    drop_live(api, 'rst', refuse=2, refuse_status=503, retry_after=1)
+    api.control(generate=3)
+    api.wait_for('request', kind='ws', status=101, count=2, timeout=15)
+    p.wait_stderr('backfill done', 5)
+    finish(c, api, [p])
+    check_eq(len(api.rounds()), 9, 'rounds generated in the gap')
+    check_eq(backfilled(p), 9, 'rounds backfilled')
+
+
 CASES = [t_a_drops_repeated, t_b_half_open, t_c_503_pages,
          t_d_rest_failures, t_e_state_restart, t_e2_state_fewer_games,
          t_f_state_locked,
          t_g_state_corrupt, t_h_embed, t_i_make_demo, t_hold_fills,
-         t_gap_1000]
+         t_gap_1000, t_first_gap_unseen_game]
 
 if __name__ == '__main__':
     import atexit
