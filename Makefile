@@ -7,6 +7,8 @@
 #   make asan            the same tests built with -fsanitize=address,undefined
 #   make fuzz            libFuzzer targets (clang)
 #   make fuzz-run        each target for FUZZ_SECONDS seconds
+#   make bench           tsino vs the guide's Python and Node clients,
+#                        libwebsockets and a copy floor (K, BENCH_RUNS)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
 # CC=gcc and CC=clang both work.  WERROR= turns warnings back into warnings.
@@ -61,7 +63,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
-.PHONY: all test demo asan fuzz fuzz-run install uninstall fmt clean
+.PHONY: all test demo asan fuzz fuzz-run bench install uninstall fmt clean
 
 all: $(B)/libtsino.a $(TSINO_BIN) $(B)/embed
 
@@ -100,6 +102,27 @@ test: all $(TEST_BIN) $(REPLAY_BIN) $(B)/drive
 
 demo: all
 	@TSINO=$(abspath $(TSINO_BIN)) python3 tests/demo.py $(DEMO_SECONDS)
+
+# make bench (bench/bench.py): K rounds per client run, medians of
+# BENCH_RUNS runs.  Not part of `make test` or `make all`.
+K ?= 200000
+BENCH_RUNS ?= 3
+BENCH_BIN := $(B)/bench/blaster $(B)/bench/floor $(B)/bench/floor_tls \
+	$(B)/bench/lws_client
+
+bench: $(TSINO_BIN) $(BENCH_BIN)
+	@TSINO=$(abspath $(TSINO_BIN)) B=$(B) K=$(K) BENCH_RUNS=$(BENCH_RUNS) \
+		python3 bench/bench.py
+
+$(B)/bench/%: bench/%.c $(B)/libtsino.a
+	@mkdir -p $(B)/bench
+	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libtsino.a $(LDLIBS)
+
+# libwebsockets' headers are not C99 + POSIX clean: its own flags.
+$(B)/bench/lws_client: bench/lws_client.c
+	@mkdir -p $(B)/bench
+	$(CC) -Wall -Wextra $(WERROR) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		$$(pkg-config --cflags --libs libwebsockets)
 
 asan:
 	$(MAKE) B=build/asan TSINO_BIN=build/asan/tsino \
