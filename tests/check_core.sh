@@ -4,7 +4,7 @@
 # helpers, BearSSL's hashes, and the sanitizers' own hooks); anything else
 # (malloc, socket, open, read, write, printf, time...) fails its case.
 # Calls from one core into another core are allowed.
-allowed='^(ts_(json|url|http|ws|round)_[a-z_0-9]*|memcpy|memmove|memset|memcmp|memchr|strlen|strchr|strncmp|strcmp|br_sha1_.*|__stack_chk_fail|__asan_.*|__ubsan_.*|__sanitizer_.*|__tsan_.*|_GLOBAL_OFFSET_TABLE_|__memcpy_chk|__memmove_chk|__memset_chk)$'
+allowed='^(ts_(json|url|http|ws|round)_[a-z_0-9]*|memcpy|memmove|memset|memcmp|bcmp|memchr|strlen|strchr|strncmp|strcmp|br_sha1_.*|__stack_chk_fail|__asan_.*|__ubsan_.*|__sanitizer_.*|__tsan_.*|_GLOBAL_OFFSET_TABLE_|__memcpy_chk|__memmove_chk|__memset_chk)$'
 passed=0
 failed=0
 for o in "$@"; do
