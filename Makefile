@@ -63,7 +63,8 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 
-.PHONY: all test demo asan fuzz fuzz-run bench install uninstall fmt clean
+.PHONY: all test demo asan fuzz fuzz-run bench static install uninstall fmt \
+	clean
 
 all: $(B)/libtsino.a $(TSINO_BIN) $(B)/embed
 
@@ -146,6 +147,28 @@ fuzz-run: fuzz
 			build/fuzz/log_$$f; \
 	done
 
+# A fully static, stripped tsino with musl (Debian's musl-tools).  musl
+# gets only BearSSL's headers, not all of /usr/include.  Debian's
+# libbearssl.a is built with _FORTIFY_SOURCE: src/musl/fortify.c gives it
+# the three checks musl lacks.  BEARSSL_LIB= a BearSSL built for musl.
+MUSL_CC ?= musl-gcc
+ifeq ($(BEARSSL_LIB),)
+BEARSSL_A = $(shell $(CC) -print-file-name=libbearssl.a)
+else
+BEARSSL_A = $(BEARSSL_LIB)/libbearssl.a
+endif
+STATIC_FLAGS = -static -Os -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc \
+	-I$(BEARSSL_INC) -ffunction-sections -fdata-sections -Wl,--gc-sections -s
+
+static: build/static/tsino
+	@ls -l build/static/tsino
+
+build/static/tsino: $(LIB_SRC) src/main.c src/musl/fortify.c \
+		$(wildcard src/*.h) include/tsino.h
+	@mkdir -p build/static
+	$(MUSL_CC) $(STATIC_FLAGS) -o $@ $(LIB_SRC) src/main.c \
+		src/musl/fortify.c $(BEARSSL_A)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
 	install -m 755 $(TSINO_BIN) $(DESTDIR)$(BINDIR)/tsino
@@ -157,7 +180,8 @@ uninstall:
 		$(DESTDIR)$(INCDIR)/tsino.h
 
 fmt:
-	clang-format -i include/*.h src/*.c $(wildcard src/*.h) tests/*.c \
+	clang-format -i include/*.h src/*.c src/musl/*.c $(wildcard src/*.h) \
+		tests/*.c \
 		tests/*.h fuzz/*.c
 
 clean:
