@@ -353,6 +353,57 @@ is_ip_literal(const char *host)
 	    inet_pton(AF_INET6, host, a) == 1;
 }
 
+/*
+ * The client profile: what br_ssl_client_init_full() sets up, cut down
+ * to what a TLS 1.2 client of a modern API needs, so a static binary
+ * carries no code it never runs: ECDHE key exchange only, AEAD ciphers
+ * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
+ * ECDSA certificates, SHA-2 (and SHA-1 for old certificate chains).
+ */
+static void
+client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
+    const struct ts_trust *trust)
+{
+	static const uint16_t suites[] = {
+		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	};
+	static const br_hash_class *const hashes[] = {
+		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
+		&br_sha384_vtable, &br_sha512_vtable,
+	};
+	br_ssl_engine_context *eng = &cc->eng;
+	size_t i;
+	int id;
+
+	br_ssl_client_zero(cc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites,
+	    sizeof(suites) / sizeof(suites[0]));
+	br_x509_minimal_init(xc, &br_sha256_vtable, trust->ta, trust->n);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
+		    BR_HASHDESC_ID_MASK);
+		br_ssl_engine_set_hash(eng, id, hashes[i]);
+		br_x509_minimal_set_hash(xc, id, hashes[i]);
+	}
+	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
+	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
+	    br_ecdsa_vrfy_asn1_get_default());
+	br_ssl_engine_set_x509(eng, &xc->vtable);
+	br_ssl_client_set_default_rsapub(cc);
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+}
+
 int
 ts_conn_tls(struct ts_conn *c, int fd, const char *host,
     const struct ts_trust *trust, struct ts_tls_session *session,
@@ -378,8 +429,7 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 		    host);
 		return c->err;
 	}
-	br_ssl_client_init_full(&c->cc, &c->xc, trust->ta, trust->n);
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	client_profile(&c->cc, &c->xc, trust);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
 	br_ssl_engine_inject_entropy(eng, seed, 32);
