@@ -1420,6 +1420,22 @@ rx_fresh(struct link *l)
 	    ts_conn_recv(l->conn, &len) != NULL && len > l->rx_left;
 }
 
+/*
+ * A request not yet sent that the connection would take now.  Any
+ * ts_conn_io() may finish the TLS handshake (the server's Finished was
+ * already in, as when the client is slow); the server then waits for
+ * the request and poll() would sleep until the deadline.
+ */
+static int
+req_ready(struct link *l)
+{
+	size_t len = 0;
+
+	return l->conn_live && l->phase == L_HANDSHAKE &&
+	    l->req_off < l->req_len &&
+	    ts_conn_send(l->conn, &len) != NULL && len > 0;
+}
+
 static int
 link_input(struct ts_client *c, struct link *l, int64_t now)
 {
@@ -1813,6 +1829,8 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 		t = now;
 	/* Bytes already read but not parsed: no poll() would wake for them. */
 	if (rx_fresh(&c->stream) || rx_fresh(&c->rest))
+		t = now;
+	if (req_ready(&c->stream) || req_ready(&c->rest))
 		t = now;
 	if (t == INT64_MAX)
 		*timeout_ms = -1;
