@@ -68,16 +68,19 @@ ORDER = ['tsino', 'python', 'node', 'lws', 'floor']
 LINKS = ['ws', 'wss']
 
 failures = []
+suites = set()         # TLS cipher suites the blaster saw negotiated
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def blaster(k, link, rate=0):
+def blaster(k, link, rate=0, hold=False):
     argv = [os.path.join(BB, 'blaster'), '-k', str(k)]
     if rate:
         argv += ['-r', str(rate)]
+    if hold:
+        argv.append('-n')
     if link == 'wss':
         argv += ['--tls', os.path.join(CERTS, 'good-ec.pem'),
                  os.path.join(CERTS, 'good-ec.key')]
@@ -96,8 +99,12 @@ def blaster_end(p):
     except subprocess.TimeoutExpired:
         p.kill()
         _, err = p.communicate()
-    m = re.search(rb'cpu ([0-9.]+) s', err)
-    return float(m.group(1)) if m else float('nan')
+    m = re.search(rb'cpu ([0-9.]+) s, suite 0x([0-9a-f]+)', err)
+    if not m:
+        return float('nan')
+    if m.group(2) != b'0000':
+        suites.add(m.group(2).decode())
+    return float(m.group(1))
 
 
 def command(name, link, port):
@@ -315,17 +322,21 @@ def run_paced(name, link, k, rate):
 
 
 def heap(link, k):
-    """valgrind's total heap usage of tsino stream over k rounds."""
-    bl, port, _ = blaster(k, link)
+    """valgrind's total heap usage of tsino stream over k rounds: start,
+    connect, k rounds, SIGTERM and close (the blaster waits for tsino's
+    close, so no reconnect muddles the count)."""
+    bl, port, _ = blaster(k, link, hold=True)
     argv, env, _ = command('tsino', link, port)
     tag = 'heap-%s-%d' % (link, k)
     vlog = os.path.join(OUT, tag + '.valgrind')
     out_path = os.path.join(OUT, tag + '.out')
     out = open(out_path, 'wb')
+    err = open(os.path.join(OUT, tag + '.err'), 'wb')
     p = subprocess.Popen(['valgrind', '--log-file=' + vlog] + argv,
-                         stdout=out, stderr=subprocess.DEVNULL,
+                         stdout=out, stderr=err,
                          stdin=subprocess.DEVNULL, env=env)
     out.close()
+    err.close()
     lines, last = 0, time.monotonic()
     with open(out_path, 'rb') as watch:
         while lines < k and p.poll() is None:
@@ -433,6 +444,10 @@ def main():
                     '%s' % (run + 1, name, link, r['cpu'], r['wall'],
                             r['rss'], '' if r['ok'] else ' FAILED'))
 
+    if suites:
+        print('wss: every client negotiated TLS 1.2 suite %s (0xc02b is '
+              'ECDHE-ECDSA-AES128-GCM-SHA256, the only one the blaster '
+              'offers)' % ', '.join('0x' + x for x in sorted(suites)))
     med = {}
     for key, rs in results.items():
         med[key] = {f: statistics.median(r[f] for r in rs)

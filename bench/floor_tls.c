@@ -1,38 +1,38 @@
 /*
- * floor_tls: bench/floor.c over TLS.  It connects to 127.0.0.1:PORT,
- * runs a BearSSL TLS 1.2 client for "localhost" set up exactly as tsino's
- * tls.c sets up its own (br_ssl_client_init_full, the same trust anchors
- * loaded by ts_trust_load(), the same bidirectional buffer), sends the
- * upgrade, skips the response head, then decrypts and writes the raw
- * application bytes to stdout until the server closes.  No frame parsing.
+ * floor_tls: bench/floor.c over TLS, through tsino's own transport
+ * (src/tls.c: ts_trust_load(), ts_conn_tls() with the same BearSSL
+ * client profile, buffer and poll()-driven pump).  It connects to
+ * 127.0.0.1:PORT as "localhost", sends the upgrade, skips the response
+ * head, then decrypts and writes the raw application bytes (WebSocket
+ * frame headers and all) to stdout, straight from BearSSL's buffer,
+ * until the server closes.  No frame parsing, no UTF-8 or JSON check.
  *
  *	floor_tls PORT CA.pem
  *
- * The engine is pumped by hand over a blocking socket and application
- * bytes are written straight from BearSSL's buffer (zero-copy), so the
- * cost is the TLS record layer plus read() and write().
+ * So tsino wss / floor wss is the cost of everything tsino does above
+ * its transport: framing, UTF-8, JSON, dedup, output.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <bearssl.h>
-
 #include "tsino.h"
 #include "tls.h"
 
 static int
-write_all(int fd, const unsigned char *p, size_t n)
+write_all(const unsigned char *p, size_t n)
 {
 	ssize_t r;
 
 	while (n > 0) {
-		r = write(fd, p, n);
+		r = write(STDOUT_FILENO, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -43,9 +43,7 @@ write_all(int fd, const unsigned char *p, size_t n)
 	return 0;
 }
 
-static br_ssl_client_context cc;
-static br_x509_minimal_context xc;
-static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+static struct ts_conn conn;
 
 int
 main(int argc, char **argv)
@@ -55,17 +53,15 @@ main(int argc, char **argv)
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n"
 	    "Authorization: Bearer benchkey\r\n\r\n";
-	static const char *alpn[] = {"http/1.1"};
-	br_ssl_engine_context *eng = &cc.eng;
 	struct ts_trust trust;
 	struct sockaddr_in sa;
-	unsigned char seed[32], *buf;
-	unsigned long seen = 0;
+	struct pollfd pfd;
+	unsigned char seed[32], *out;
+	const unsigned char *in;
+	unsigned long seen = 0;	/* last four bytes of the head, shifted */
 	size_t len, i, reqoff = 0;
-	unsigned st;
 	char why[512];
-	int fd, head = 1, err;
-	ssize_t r;
+	int fd, head = 1, got;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: floor_tls PORT CA.pem\n");
@@ -80,78 +76,62 @@ main(int argc, char **argv)
 	sa.sin_port = htons((unsigned short)atoi(argv[1]));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		perror("floor_tls: connect");
 		return 1;
 	}
-	br_ssl_client_init_full(&cc, &xc, trust.ta, trust.n);
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_buffer(eng, iobuf, sizeof(iobuf), 1);
-	br_ssl_engine_set_protocol_names(eng, alpn, 1);
-	if (ts_random(seed, sizeof(seed)) < 0)
+	if (ts_random(seed, sizeof(seed)) < 0 ||
+	    ts_conn_tls(&conn, fd, "localhost", &trust, NULL, seed) < 0) {
+		fprintf(stderr, "floor_tls: %s\n", conn.why);
 		return 1;
-	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
-	if (!br_ssl_client_reset(&cc, "localhost", 0))
-		return 1;
-
+	}
 	for (;;) {
-		st = br_ssl_engine_current_state(eng);
-		if (st & BR_SSL_CLOSED)
-			break;
-		if (st & BR_SSL_SENDREC) {
-			buf = br_ssl_engine_sendrec_buf(eng, &len);
-			r = send(fd, buf, len, MSG_NOSIGNAL);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			br_ssl_engine_sendrec_ack(eng, (size_t)r);
-			continue;
+		if (ts_conn_io(&conn, 0) < 0) {
+			fprintf(stderr, "floor_tls: %s\n", conn.why);
+			return 1;
 		}
-		if (st & BR_SSL_RECVAPP) {
-			buf = br_ssl_engine_recvapp_buf(eng, &len);
+		while (reqoff < sizeof(req) - 1 &&
+		    (out = ts_conn_send(&conn, &len)) != NULL && len > 0) {
+			if (len > sizeof(req) - 1 - reqoff)
+				len = sizeof(req) - 1 - reqoff;
+			memcpy(out, req + reqoff, len);
+			ts_conn_send_ack(&conn, len);
+			ts_conn_flush(&conn);
+			reqoff += len;
+		}
+		got = 0;
+		while ((in = ts_conn_recv(&conn, &len)) != NULL && len > 0) {
 			i = 0;
+			/* Skip the response head, up to its blank line. */
 			while (head && i < len) {
-				seen = (seen << 8 | buf[i++]) & 0xffffffffu;
+				seen = (seen << 8 | in[i++]) & 0xffffffffu;
 				if (seen == 0x0d0a0d0au)
 					head = 0;
 			}
-			if (i < len && write_all(STDOUT_FILENO, buf + i,
-			    len - i) < 0) {
+			if (i < len && write_all(in + i, len - i) < 0) {
 				perror("floor_tls: write");
 				return 1;
 			}
-			br_ssl_engine_recvapp_ack(eng, len);
-			continue;
+			ts_conn_recv_ack(&conn, len);
+			got = 1;
 		}
-		if ((st & BR_SSL_SENDAPP) && reqoff < sizeof(req) - 1) {
-			buf = br_ssl_engine_sendapp_buf(eng, &len);
-			if (len > sizeof(req) - 1 - reqoff)
-				len = sizeof(req) - 1 - reqoff;
-			memcpy(buf, req + reqoff, len);
-			reqoff += len;
-			br_ssl_engine_sendapp_ack(eng, len);
-			br_ssl_engine_flush(eng, 0);
+		/* Acked: the engine may take more records without a poll. */
+		if (got)
 			continue;
+		pfd.fd = fd;
+		pfd.events = ts_conn_events(&conn);
+		if (conn.eof || pfd.events == 0)
+			break;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			perror("floor_tls: poll");
+			return 1;
 		}
-		if (st & BR_SSL_RECVREC) {
-			buf = br_ssl_engine_recvrec_buf(eng, &len);
-			r = read(fd, buf, len);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			br_ssl_engine_recvrec_ack(eng, (size_t)r);
-			continue;
-		}
-		break;
 	}
-	err = br_ssl_engine_last_error(eng);
-	close(fd);
+	ts_conn_close(&conn);
 	ts_trust_free(&trust);
-	if (err != BR_ERR_OK || head) {
-		fprintf(stderr, "floor_tls: TLS error %d%s\n", err,
-		    head ? " before the upgrade" : "");
+	if (head) {
+		fprintf(stderr, "floor_tls: closed before the upgrade\n");
 		return 1;
 	}
 	return 0;
