@@ -122,6 +122,9 @@ def command(name, link, port):
     elif name == 'python':
         argv = [PYTHON, os.path.join(ROOT, 'bench', 'guide_client.py')]
         env['SSL_CERT_FILE'] = CA
+        # As a user runs it: with PYTHONUNBUFFERED (set on some CI
+        # images) print() makes two write()s a line, the text and '\n'.
+        env.pop('PYTHONUNBUFFERED', None)
     elif name == 'node':
         argv = [NODE, os.path.join(BB, 'node', 'guide_client.mjs')]
         env['NODE_EXTRA_CA_CERTS'] = CA
@@ -267,8 +270,8 @@ def run_paced(name, link, k, rate):
     last = time.monotonic()
     why = None
     newlines = 0
-    # A line client is done at its k-th newline (Python's print() may
-    # write a line and its newline apart); a floor at the server's close.
+    # A line client is done at its k-th newline (a line and its newline
+    # may come in two writes); a floor at the server's close.
     while kind == 'raw' or newlines < k:
         r, _, _ = select.select([fd], [], [], 1.0)
         if not r:
