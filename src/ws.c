@@ -31,8 +31,9 @@
  * Any violation sets ws->err (sticky) and ws->fail_code, the status of
  * the close the client must send: 1002 protocol error, 1007 invalid
  * UTF-8, 1009 message too big.  Every check looks only at bytes already
- * seen, one byte at a time, so any split of the input gives the same
- * events and the same error at the same byte.
+ * seen, one byte at a time (runs of ASCII text a word at a time, which
+ * decides nothing else), so any split of the input gives the same events
+ * and the same error at the same byte.
  *
  * Choices where the RFC leaves room:
  *   - non-minimal length encodings (126 with a length < 126, 127 with a
@@ -312,17 +313,69 @@ utf8_byte(struct ts_ws_utf8 *u, unsigned char b)
 	return 0;
 }
 
-/* How many leading bytes of p[0..n) are acceptable; n if all are. */
+#define TS_WS_HIGH_BITS 0x8080808080808080ULL
+
+/*
+ * How many leading bytes of p[0..n) are ASCII.  Words are loaded with
+ * memcpy (p need not be aligned; compilers make it one load) and tested
+ * against the high bit of each byte: 32 bytes per test, then 8; a tail
+ * shorter than 8 is settled by the word ending at p + n, which overlaps
+ * bytes already known to be ASCII.  Any other high byte is left to the
+ * byte loop at the end, which stops at it.
+ */
+static size_t
+ascii_run(const unsigned char *p, size_t n)
+{
+	uint64_t a, b, c, d;
+	size_t i = 0;
+
+	while (n - i >= 32) {
+		memcpy(&a, p + i, 8);
+		memcpy(&b, p + i + 8, 8);
+		memcpy(&c, p + i + 16, 8);
+		memcpy(&d, p + i + 24, 8);
+		if ((a | b | c | d) & TS_WS_HIGH_BITS)
+			break;
+		i += 32;
+	}
+	while (n - i >= 8) {
+		memcpy(&a, p + i, 8);
+		if (a & TS_WS_HIGH_BITS)
+			break;
+		i += 8;
+	}
+	/* Only when the loop above ran out of words, not when it met a
+	 * high bit: then p[n - 8 .. i) is ASCII already. */
+	if (i < n && n - i < 8 && n >= 8) {
+		memcpy(&a, p + n - 8, 8);
+		if ((a & TS_WS_HIGH_BITS) == 0)
+			return n;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
+/*
+ * How many leading bytes of p[0..n) are acceptable; n if all are.
+ * Between characters, runs of ASCII (the bulk of JSON text) are skipped
+ * by ascii_run(); every other byte goes through utf8_byte(), so the
+ * check stops at the same byte whatever the split.
+ */
 static size_t
 utf8_run(struct ts_ws_utf8 *u, const unsigned char *p, size_t n)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
-		if (u->need == 0 && p[i] < 0x80)
-			continue;
+	while (i < n) {
+		if (u->need == 0) {
+			i += ascii_run(p + i, n - i);
+			if (i == n)
+				break;
+		}
 		if (utf8_byte(u, p[i]) < 0)
 			break;
+		i++;
 	}
 	return i;
 }
@@ -615,7 +668,12 @@ advance(struct ts_ws *ws, const unsigned char *p, size_t n)
 		if (ws->state == TS_WS_ST_HEADER) {
 			if (used == n)
 				break;
-			header_byte(ws, p[used++]);
+			/* The whole header in one go when it is there: no
+			 * event can come before its last byte. */
+			do
+				header_byte(ws, p[used++]);
+			while (used < n && ws->state == TS_WS_ST_HEADER &&
+			    ws->err == 0);
 			continue;
 		}
 		if (ws->remaining == 0) {

@@ -998,6 +998,79 @@ utf8_fails_at_first_impossible_byte(void)
 	CHECK(!ts_ws_want_read(&ws));
 }
 
+/*
+ * One text frame holding s[0..n) (n < 126) decoded whole and split
+ * everywhere: the first `good` bytes come out as data, then the message
+ * ends (good == n) or fails with 1007.
+ */
+static int
+text_run(const unsigned char *s, size_t n, size_t good)
+{
+	unsigned char in[128];
+	char want[200];
+	size_t k = 0;
+
+	in[0] = 0x81;
+	in[1] = (unsigned char)n;
+	memcpy(in + 2, s, n);
+	if (good > 0) {
+		memcpy(want, "D1:", 3);
+		memcpy(want + 3, s, good);
+		k = 3 + good;
+	}
+	if (good == n)
+		memcpy(want + k, "|M1;", 5);
+	else
+		memcpy(want + k, "E-515/1007;", 12);
+	return decode(in, n + 2, want, strlen(want + k) + k);
+}
+
+/*
+ * ASCII runs are skipped a word at a time (32 bytes, then 8, then a
+ * word overlapping the tail): at every offset of runs around those
+ * sizes, a bad byte, a good character, a good character followed later
+ * by a bad byte, and a character cut short by ASCII must give what the
+ * byte machine gives.
+ */
+static void
+utf8_ascii_runs(void)
+{
+	static const char *const chars[] = {
+		"\xc2\x80", "\xe1\x80\x80", "\xf0\x90\x80\x80",
+		"\xdf\xbf", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf",
+	};
+	static const size_t lens[] = {
+		1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 39, 40, 41,
+		47, 63, 64, 65, 71, 72, 73, 95, 96, 97, 100,
+	};
+	unsigned char s[128];
+	const char *ch;
+	size_t li, len, at, cl;
+
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		len = lens[li];
+		for (at = 0; at < len; at++) {
+			ch = chars[(len + at) % 6];
+			cl = strlen(ch);
+			/* A byte that never starts a character. */
+			memset(s, 'a', len);
+			s[at] = at % 2 ? 0x80 : 0xff;
+			CHECK(text_run(s, len, at));
+			/* A good character at `at`, ASCII around it. */
+			memset(s, 'a', len + cl);
+			memcpy(s + at, ch, cl);
+			CHECK(text_run(s, len + cl - 1, len + cl - 1));
+			/* ... and a bad byte at the end. */
+			s[len + cl - 1] = 0xc0;
+			CHECK(text_run(s, len + cl, len + cl - 1));
+			/* A lead byte whose continuation is ASCII. */
+			memset(s, 'a', len + 1);
+			s[at] = (unsigned char)ch[0];
+			CHECK(text_run(s, len + 1, at + 1));
+		}
+	}
+}
+
 /* ---------------------------------------------------------------- */
 /* Limits                                                            */
 /* ---------------------------------------------------------------- */
@@ -1398,6 +1471,7 @@ static const struct test_case cases[] = {
 	TEST(utf8_truncated_at_message_end),
 	TEST(utf8_split_across_fragments),
 	TEST(utf8_fails_at_first_impossible_byte),
+	TEST(utf8_ascii_runs),
 	TEST(max_message_default),
 	TEST(max_message_small),
 	TEST(max_fragments),
