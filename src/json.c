@@ -3,10 +3,17 @@
  *
  * One state machine, one byte at a time, no buffer: every decision needs
  * only the current byte and a few counters, so any chunking of the input
- * gives the same tokens and no byte is ever read twice (except the byte
+ * gives the same tokens and no byte is consumed twice (except the byte
  * that ends a number, which belongs to the next token and is left
  * unconsumed for the next push).  Tokens are reported as absolute
  * offsets [tok_start, tok_end) into the stream.
+ *
+ * For speed, ts_json_push() skips the runs where the machine would not
+ * change state (plain string bytes and digits eight at a time, whole
+ * UTF-8 characters, the ':' ',' and '"' of minified text) without a
+ * call to step(); whatever is not certain there (a cut-off or invalid
+ * character, the byte that ends a run) goes through step(), so errors
+ * and events fall on the same byte as a byte-by-byte run.
  *
  * States between tokens (RFC 8259 §2 grammar):
  *	VALUE		a value must come: start, after ':', after ',' in [ ]
@@ -491,58 +498,221 @@ step(struct ts_json *j, int c)
 	return fail(j, TS_ERR_JSON_SYNTAX);
 }
 
+/*
+ * Word-at-a-time string scanning.  Eight bytes are read as one 64-bit
+ * word, byte k at bits 8k to 8k+7 whatever the host's byte order (the
+ * compiler turns the shifts into one load), and every byte that cannot
+ * stand for itself in a string gets its top bit set in a mask: each
+ * test works on the low seven bits, where adding a constant never
+ * carries into the next byte, so the mask is exact byte by byte.
+ */
+#define LOW7 0x7F7F7F7F7F7F7F7FULL
+#define HIGH 0x8080808080808080ULL
+#define EACH(b) (0x0101010101010101ULL * (b))
+
+static inline uint64_t
+load8(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	    (uint64_t)p[7] << 56;
+}
+
+/*
+ * The top bit of each byte of x that is '"', '\\', below 0x20 or above
+ * 0x7F.  For a byte b < 0x80: b + 0x60 reaches 0x80 iff b >= 0x20, and
+ * (b ^ c) + 0x7F reaches 0x80 iff b != c; a byte with its own top bit
+ * set is a stop whatever the rest says.
+ */
+static inline uint64_t
+stops(uint64_t x)
+{
+	uint64_t v = x & LOW7;
+	uint64_t ctl = v + EACH(0x60);
+	uint64_t quote = ((x ^ EACH('"')) & LOW7) + LOW7;
+	uint64_t bslash = ((x ^ EACH('\\')) & LOW7) + LOW7;
+
+	return (x | ~(ctl & quote & bslash)) & HIGH;
+}
+
+/*
+ * The index (0-7) of the lowest byte flagged in a non-zero stops() mask:
+ * m & -m keeps the lowest flag, 0x80 << 8k; shifted down it is 1 << 8k,
+ * and multiplying by 0x0001020304050607 moves byte 7 - k of that
+ * constant, which is k, to the top.
+ */
+static inline size_t
+first_stop(uint64_t m)
+{
+	return (size_t)((((m & (0 - m)) >> 7) * 0x0001020304050607ULL) >> 56);
+}
+
+/*
+ * The top bit of each byte of x that is not a digit: its high nibble
+ * is not 3 (a multiple of 0x10 that is not zero stays at least 0x80
+ * once halved and given 0x7F), or its low nibble is above 9 (adding 6
+ * carries into bit 4, which moves to bit 7).  No sum leaves its byte.
+ */
+static inline uint64_t
+non_digits(uint64_t x)
+{
+	uint64_t hi = (x ^ EACH(0x30)) & EACH(0xF0);
+	uint64_t lo = (x & EACH(0x0F)) + EACH(0x06);
+
+	return ((((hi >> 1) + LOW7) & HIGH) | ((lo & EACH(0x10)) << 3));
+}
+
+/* Skip the digits from p[i]. */
+static size_t
+digit_run(const unsigned char *p, size_t i, size_t len)
+{
+	while (len - i >= 8) {
+		uint64_t m = non_digits(load8(p + i));
+
+		if (m != 0)
+			return i + first_stop(m);
+		i += 8;
+	}
+	while (i < len && is_digit(p[i]))
+		i++;
+	return i;
+}
+
+static int
+plain(int c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Skip the bytes of a string that stand for themselves, from p[i]. */
+static size_t
+plain_run(const unsigned char *p, size_t i, size_t len)
+{
+	while (len - i >= 8) {
+		uint64_t m = stops(load8(p + i));
+
+		if (m != 0)
+			return i + first_stop(m);
+		i += 8;
+	}
+	while (i < len && plain(p[i]))
+		i++;
+	return i;
+}
+
+/*
+ * The length of the complete, valid UTF-8 sequence (RFC 3629 §4) at p,
+ * or 0 if it is invalid or cut off by the end of the n bytes: the state
+ * machine then takes it byte by byte, so errors and splits come out the
+ * same as if this shortcut did not exist.
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	unsigned lo = 0x80, hi = 0xBF;
+	size_t need, k;
+
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	if (n <= need)
+		return 0;
+	for (k = 1; k <= need; k++) {
+		if (p[k] < lo || p[k] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return need + 1;
+}
+
 size_t
 ts_json_push(struct ts_json *j, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	size_t i = 0;
+	uint64_t base = j->pos;
+	size_t i = 0, k;
 
 	if (j->err != 0 || j->event != 0 || j->finished)
 		return 0;
 	while (i < len) {
-		if (j->state == S_STR) {
-			/* The common case: a run of plain ASCII in a string. */
-			size_t k = i;
-
-			while (k < len && p[k] >= 0x20 && p[k] < 0x80 &&
-			    p[k] != '"' && p[k] != '\\')
-				k++;
-			j->pos += k - i;
-			i = k;
-			if (i == len)
-				break;
-		} else if (j->state == S_INT || j->state == S_FRAC ||
-		    j->state == S_EXP_DIG) {
-			/* a run of digits inside a number */
-			size_t k = i;
-
-			while (k < len && is_digit(p[k]))
-				k++;
-			j->pos += k - i;
-			i = k;
-			if (i == len)
-				break;
+		/*
+		 * Shortcuts for the common bytes of minified JSON, each doing
+		 * exactly what step() would, and runs that need no state
+		 * change skipped in tight loops: plain string bytes, whole
+		 * UTF-8 characters, digits.  Every other byte, and the byte
+		 * that stops a run, goes through step().
+		 */
+		switch (j->state) {
+		case S_STR:
+			i = plain_run(p, i, len);
+			if (i < len && p[i] >= 0x80) {
+				k = utf8_seq(p + i, len - i);
+				if (k > 0) {
+					i += k;
+					continue;
+				}
+			}
+			break;
+		case S_INT:
+		case S_FRAC:
+		case S_EXP_DIG:
+			i = digit_run(p, i, len);
+			break;
+		case S_KEY:
+		case S_KEY_OR_END:
+			if (p[i] == '"') {
+				j->is_key = 1;
+				j->tok_start = base + i;
+				j->tok_escaped = 0;
+				j->state = S_STR;
+				i++;
+				continue;
+			}
+			break;
+		case S_COLON:
+			if (p[i] == ':') {
+				j->state = S_VALUE;
+				i++;
+				continue;
+			}
+			break;
+		case S_COMMA_OR_END:
+			if (p[i] == ',') {
+				j->state = top_is_object(j) ? S_KEY : S_VALUE;
+				i++;
+				continue;
+			}
+			break;
+		default:
+			break;
 		}
-		if (step(j, p[i])) {
-			j->pos++;
+		if (i == len)
+			break;
+		j->pos = base + i;
+		if (step(j, p[i]))
 			i++;
-		}
 		if (j->err != 0 || j->event != 0)
 			break;
 	}
+	j->pos = base + i;
 	return i;
-}
-
-int
-ts_json_event(struct ts_json *j)
-{
-	int ev;
-
-	if (j->err != 0)
-		return j->err;
-	ev = j->event;
-	j->event = 0;
-	return ev;
 }
 
 int
@@ -550,12 +720,6 @@ ts_json_partial(const struct ts_json *j)
 {
 	/* after an error too: the token it cut short began at tok_start */
 	return j->state >= S_STR;
-}
-
-unsigned
-ts_json_depth(const struct ts_json *j)
-{
-	return j->depth;
 }
 
 int

@@ -120,8 +120,17 @@ ts_json_push(struct ts_json *j, const void *data, size_t len);
  * whitespace after the top-level value), _TRUNCATED (from
  * ts_json_finish()).
  */
-int
-ts_json_event(struct ts_json *j);
+static inline int
+ts_json_event(struct ts_json *j)
+{
+	/* inline: the round reader calls it once per token */
+	int ev = j->event;
+
+	if (j->err != 0)
+		return j->err;
+	j->event = 0;
+	return ev;
+}
 
 /*
  * ts_json_partial: 1 if a string, number or literal has begun and not
@@ -135,8 +144,11 @@ ts_json_partial(const struct ts_json *j);
  * ts_json_depth: the number of containers open after the last consumed
  * byte (0 at top level).
  */
-unsigned
-ts_json_depth(const struct ts_json *j);
+static inline unsigned
+ts_json_depth(const struct ts_json *j)
+{
+	return j->depth;
+}
 
 /*
  * ts_json_finish: the input has ended.  Completes a top-level number

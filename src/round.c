@@ -65,6 +65,16 @@ enum {
 	L_VALUE
 };
 
+/* An RFC 3339 date-time read by rtime_parse(), below. */
+struct rtime {
+	int64_t sec;
+	const char *frac;
+	size_t fn;
+};
+
+static int
+rtime_parse(const char *s, size_t n, struct rtime *t);
+
 /* "game_id":" is 11 bytes; the slug, '"' and ',' follow. */
 static const char game_key[] = "\"game_id\":\"";
 #define GAME_KEY_LEN 11
@@ -123,15 +133,17 @@ row_fail(struct ts_round_reader *r, int err)
 	r->tok_copy = 0;
 }
 
-/* Append to the row in buf, within max_round and the buffer. */
-static void
+/*
+ * Append to the row in buf, within r->limit (max_round and the buffer,
+ * taken when the row starts).  Called for every token and separator:
+ * kept small enough to inline.
+ */
+static inline void
 put(struct ts_round_reader *r, const void *p, size_t n)
 {
-	size_t limit = r->max_round < r->len ? r->max_round : r->len;
-
 	if (r->skipping || r->err != 0)
 		return;
-	if (n > limit - r->w) {
+	if (n > r->limit - r->w) {
 		row_fail(r, TS_ERR_ROUND_TOO_BIG);
 		return;
 	}
@@ -139,14 +151,27 @@ put(struct ts_round_reader *r, const void *p, size_t n)
 	r->w += n;
 }
 
+/* put() of one byte, without a call to memcpy. */
+static inline void
+put1(struct ts_round_reader *r, unsigned char c)
+{
+	if (r->skipping || r->err != 0)
+		return;
+	if (r->w >= r->limit) {
+		row_fail(r, TS_ERR_ROUND_TOO_BIG);
+		return;
+	}
+	r->buf[r->w++] = c;
+}
+
 /* The separator the minified text needs before the next token. */
-static void
+static inline void
 put_sep(struct ts_round_reader *r)
 {
 	if (r->last == L_KEY)
-		put(r, ":", 1);
+		put1(r, ':');
 	else if (r->last == L_VALUE)
-		put(r, ",", 1);
+		put1(r, ',');
 }
 
 /* Is the captured token the string name (n bytes), unescaped? */
@@ -157,21 +182,23 @@ cap_is(const struct ts_round_reader *r, const char *name, size_t n)
 }
 
 /*
- * n more bytes of the current string, number or literal.  Its first
- * bytes decide where it goes: into buf if it is inside a row being kept,
- * into cap (bounded) if its text matters (a member name or value at a
- * row's top level, or a member name of the outer body object).
+ * n more bytes of the current string, number or literal, at depth d.
+ * Its first bytes decide where it goes: into buf if it is inside a row
+ * being kept, into cap (bounded) if its text matters (a member name at
+ * a row's top level or of the outer body object, or round_id's value,
+ * which names a skipped row).  At a row's top level a token after a
+ * name (last == L_KEY) is a value; any other is a name.
  */
-static void
-token_bytes(struct ts_round_reader *r, const unsigned char *p, size_t n)
+static inline void
+token_bytes(struct ts_round_reader *r, const unsigned char *p, size_t n,
+    unsigned d)
 {
 	if (!r->tok_open) {
-		unsigned d = ts_json_depth(&r->json);
-
 		r->tok_open = 1;
 		r->cap_total = 0;
 		if (r->in_row)
-			r->tok_cap = d == r->row_depth;
+			r->tok_cap = d == r->row_depth &&
+			    (r->last != L_KEY || r->field == F_ROUND_ID);
 		else
 			r->tok_cap = r->mode == TS_ROUND_BODY &&
 			    r->body == B_OUTER && d == 1;
@@ -201,6 +228,7 @@ start_row(struct ts_round_reader *r, int object)
 {
 	r->in_row = 1;
 	r->row_depth = ts_json_depth(&r->json);
+	r->limit = r->max_round < r->len ? r->max_round : r->len;
 	r->skipping = 0;
 	r->skip_err = 0;
 	r->skip_id_len = 0;
@@ -211,29 +239,62 @@ start_row(struct ts_round_reader *r, int object)
 	r->field = -1;
 	r->last = L_BEGIN;
 	memset(&r->round, 0, sizeof(r->round));
-	put(r, object ? "{" : "[", 1);
+	put1(r, object ? '{' : '[');
 	if (!object)
 		row_fail(r, TS_ERR_ROUND_NOT_OBJECT);
+}
+
+/*
+ * The known member a captured name is, or -1.  The six names differ in
+ * length, so the length picks the one candidate to compare.
+ */
+static int
+field_of(const struct ts_round_reader *r)
+{
+	int f;
+
+	if (r->cap_total < 2)
+		return -1;
+	switch (r->cap_total - 2) {
+	case 7:
+		f = F_GAME_ID;
+		break;
+	case 8:
+		f = F_ROUND_ID;
+		break;
+	case 11:
+		f = F_ROUND_INDEX;
+		break;
+	case 10:
+		f = F_MULTIPLIER;
+		break;
+	case 5:
+		f = F_STATE;
+		break;
+	case 12:
+		f = F_FINALIZED_AT;
+		break;
+	default:
+		return -1;
+	}
+	return cap_is(r, field_names[f], field_len[f]) ? f : -1;
 }
 
 /* A member name at the row's top level. */
 static void
 key_event(struct ts_round_reader *r)
 {
-	int f;
+	int f = field_of(r);
 
 	r->field = -1;
-	for (f = 0; f < TS_ROUND_NFIELDS; f++) {
-		if (!cap_is(r, field_names[f], field_len[f]))
-			continue;
-		if (r->seen & BIT(f)) {
-			row_fail(r, TS_ERR_ROUND_DUPLICATE);
-			return;
-		}
-		r->seen |= BIT(f);
-		r->field = f;
+	if (f < 0)
+		return;
+	if (r->seen & BIT(f)) {
+		row_fail(r, TS_ERR_ROUND_DUPLICATE);
 		return;
 	}
+	r->seen |= BIT(f);
+	r->field = f;
 }
 
 static int
@@ -259,8 +320,7 @@ value_event(struct ts_round_reader *r, int ev)
 	const unsigned char *v;
 	size_t vn;
 	int ok = 0;
-	int64_t sec;
-	uint32_t nsec;
+	struct rtime t;
 
 	if (f == F_ROUND_ID && quoted) {
 		/* kept apart from buf, to name the row if it is skipped */
@@ -298,7 +358,7 @@ value_event(struct ts_round_reader *r, int ev)
 		break;
 	case F_FINALIZED_AT:
 		ok = quoted && !esc &&
-		    ts_round_time((const char *)v, vn, &sec, &nsec) == 0;
+		    rtime_parse((const char *)v, vn, &t) == 0;
 		break;
 	}
 	if (!ok) {
@@ -396,12 +456,12 @@ row_event(struct ts_round_reader *r, int ev, unsigned d)
 			r->field = -1;
 		}
 		put_sep(r);
-		put(r, ev == TS_JSON_OBJECT_BEGIN ? "{" : "[", 1);
+		put1(r, ev == TS_JSON_OBJECT_BEGIN ? '{' : '[');
 		r->last = L_BEGIN;
 		return;
 	case TS_JSON_OBJECT_END:
 	case TS_JSON_ARRAY_END:
-		put(r, ev == TS_JSON_OBJECT_END ? "}" : "]", 1);
+		put1(r, ev == TS_JSON_OBJECT_END ? '}' : ']');
 		r->last = L_VALUE;
 		if (d + 1 == r->row_depth)
 			end_row(r);
@@ -471,10 +531,8 @@ body_event(struct ts_round_reader *r, int ev, unsigned d)
 }
 
 static void
-handle_event(struct ts_round_reader *r, int ev)
+handle_event(struct ts_round_reader *r, int ev, unsigned d)
 {
-	unsigned d = ts_json_depth(&r->json);
-
 	if (ev >= TS_JSON_KEY)
 		r->tok_open = 0;
 	if (r->in_row)
@@ -499,6 +557,7 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 		uint64_t a = r->json.pos;
 		size_t n = ts_json_push(&r->json, p + off, len - off);
 		int ev = ts_json_event(&r->json);
+		unsigned d = ts_json_depth(&r->json);
 
 		/*
 		 * The part of [a, a + n) that belongs to a string, number or
@@ -514,7 +573,7 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 
 			if (e > from)
 				token_bytes(r, p + off + (size_t)(from - a),
-				    (size_t)(e - from));
+				    (size_t)(e - from), d);
 		}
 		off += n;
 		if (ev < 0) {
@@ -523,7 +582,7 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 			break;
 		}
 		if (ev > 0)
-			handle_event(r, ev);
+			handle_event(r, ev, d);
 		if (r->err != 0 || r->event != 0 || (n == 0 && ev == 0))
 			break;
 	}
@@ -741,12 +800,6 @@ ts_round_index_cmp(const char *a, size_t alen, const char *b, size_t blen)
  *	time-offset = "Z" / time-numoffset
  * §5.6 NOTE: "T" and "Z" may alternatively be lower case.
  */
-struct rtime {
-	int64_t sec;
-	const char *frac;
-	size_t fn;
-};
-
 static int
 num2(const char *s, int *v)
 {

@@ -122,6 +122,7 @@ struct ts_round_reader {
 	int skipping;
 	int last;		/* what came before: for ',' and ':' */
 	size_t w;		/* bytes of the current row in buf */
+	size_t limit;		/* the most it may hold: max_round, len */
 	int tok_open;		/* the current token has begun */
 	int tok_copy;		/* ... and is copied to buf */
 	int tok_cap;		/* ... and is captured in cap */
