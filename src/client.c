@@ -507,20 +507,58 @@ rstore_info(const struct rstore *s, const struct rentry *e,
 	ri->finalized_at_len = e->flen[F_TIME];
 }
 
-/* qsort has no context argument in C99: the page being sorted. */
-static const struct rstore *sort_store;
-
 static int
-entry_cmp(const void *pa, const void *pb)
+entry_cmp(const struct rstore *s, const struct rentry *a,
+    const struct rentry *b)
 {
-	const struct rentry *a = pa, *b = pb;
 	int cmp = time_cmp(a->sec, a->nsec, b->sec, b->nsec);
 
 	if (cmp != 0)
 		return cmp;
-	return ts_round_index_cmp(sort_store->buf + a->off + a->foff[F_INDEX],
-	    a->flen[F_INDEX], sort_store->buf + b->off + b->foff[F_INDEX],
+	return ts_round_index_cmp(s->buf + a->off + a->foff[F_INDEX],
+	    a->flen[F_INDEX], s->buf + b->off + b->foff[F_INDEX],
 	    b->flen[F_INDEX]);
+}
+
+static void
+sift_down(struct rstore *s, size_t root, size_t n)
+{
+	struct rentry t;
+	size_t child;
+
+	while ((child = 2 * root + 1) < n) {
+		if (child + 1 < n &&
+		    entry_cmp(s, &s->e[child], &s->e[child + 1]) < 0)
+			child++;
+		if (entry_cmp(s, &s->e[root], &s->e[child]) >= 0)
+			return;
+		t = s->e[root];
+		s->e[root] = s->e[child];
+		s->e[child] = t;
+		root = child;
+	}
+}
+
+/*
+ * Heapsort of a page's entries by finalized_at, then round_index.  Not
+ * qsort(): C99's has no context argument, and a global for the page
+ * would make two clients in two threads trip over each other.
+ */
+static void
+rstore_sort(struct rstore *s)
+{
+	struct rentry t;
+	size_t i, n = s->n;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(s, i, n);
+	while (n > 1) {
+		n--;
+		t = s->e[0];
+		s->e[0] = s->e[n];
+		s->e[n] = t;
+		sift_down(s, 0, n);
+	}
 }
 
 /* ---- the hold ---- */
@@ -995,8 +1033,7 @@ page_done(struct ts_client *c, int64_t now)
 	size_t i;
 	int rc;
 
-	sort_store = &c->page;
-	qsort(c->page.e, c->page.n, sizeof(c->page.e[0]), entry_cmp);
+	rstore_sort(&c->page);
 	for (i = 0; i < c->page.n; i++) {
 		rstore_info(&c->page, &c->page.e[i], &ri);
 		ri.backfilled = 1;
