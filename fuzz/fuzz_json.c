@@ -26,6 +26,7 @@
 struct tok {
 	int ev;
 	uint64_t start, end;
+	int escaped;
 	unsigned depth;		/* depth after the event */
 };
 
@@ -72,12 +73,40 @@ mix_bytes(uint64_t h, const void *p, size_t n)
 }
 
 /*
+ * A whole valid text: ws_end is just past its last whitespace byte
+ * outside strings, found here by walking quotes and backslashes.
+ */
+static void
+check_ws_end(const unsigned char *d, size_t n, uint64_t ws_end)
+{
+	uint64_t want = 0;
+	int st = 0;	/* 0 outside strings, 1 inside, 2 after a backslash */
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (st == 0 && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
+		    d[i] == '\r'))
+			want = i + 1;
+		else if (st == 0 && d[i] == '"')
+			st = 1;
+		else if (st == 2)
+			st = 1;
+		else if (st == 1 && d[i] == '\\')
+			st = 2;
+		else if (st == 1 && d[i] == '"')
+			st = 0;
+	}
+	if (want != ws_end)
+		abort();
+}
+
+/*
  * Tokenize in chunks; return a hash of the transcript.  If out is not
  * NULL, keep the tokens there (up to MAX_TOK) and the result in *rc.
  */
 static uint64_t
 tokenize(const unsigned char *d, size_t n, struct chunker *c,
-    struct tok *out, size_t *nout, int *rc_out)
+    unsigned max_level, struct tok *out, size_t *nout, int *rc_out)
 {
 	struct ts_json j;
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -85,6 +114,7 @@ tokenize(const unsigned char *d, size_t n, struct chunker *c,
 	int ev, rc = 0;
 
 	ts_json_init(&j);
+	j.max_level = max_level;
 	if (nout)
 		*nout = 0;
 	for (;;) {
@@ -103,6 +133,7 @@ tokenize(const unsigned char *d, size_t n, struct chunker *c,
 				out[*nout].ev = ev;
 				out[*nout].start = j.tok_start;
 				out[*nout].end = j.tok_end;
+				out[*nout].escaped = j.tok_escaped;
 				out[*nout].depth = ts_json_depth(&j);
 				(*nout)++;
 			}
@@ -131,6 +162,34 @@ tokenize(const unsigned char *d, size_t n, struct chunker *c,
 	}
 	if (rc_out)
 		*rc_out = rc;
+	if (rc == 0)
+		check_ws_end(d, n, j.ws_end);
+	return mix(h, (uint64_t)(int64_t)rc);
+}
+
+/*
+ * The hash tokenize() gives with max_level, made from the whole list of
+ * tokens: the same events, minus those deeper than the level.
+ */
+static uint64_t
+filtered(const struct tok *t, size_t nt, unsigned max_level, int rc)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < nt; i++) {
+		unsigned level = t[i].depth;
+
+		if (t[i].ev == TS_JSON_OBJECT_BEGIN ||
+		    t[i].ev == TS_JSON_ARRAY_BEGIN)
+			level--;
+		if (level > max_level)
+			continue;
+		h = mix(h, (uint64_t)t[i].ev);
+		h = mix(h, t[i].start);
+		h = mix(h, t[i].end);
+		h = mix(h, (uint64_t)t[i].escaped);
+	}
 	return mix(h, (uint64_t)(int64_t)rc);
 }
 
@@ -142,7 +201,8 @@ check_minified(const unsigned char *o, size_t n)
 	int rc;
 
 	nmini = 0;
-	tokenize(o, n, &(struct chunker){0, 0}, mini, &nmini, &rc);
+	tokenize(o, n, &(struct chunker){0, 0}, TS_JSON_LEVEL_ALL, mini,
+	    &nmini, &rc);
 	if (rc != 0 || nmini == 0 || nmini >= MAX_TOK)
 		abort();
 	if (mini[0].start != 0 || mini[nmini - 1].end != n)
@@ -256,6 +316,8 @@ read_rounds(const unsigned char *in, size_t n, int mode, int slug,
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t off = 0, k, got, stalls = 0, nrows = 0, row = 0;
 	int ev, rc = 0;
+	int64_t sec;
+	uint32_t nsec;
 	static char line[4 * MAX_IN];
 
 	ts_round_init(&r, buf, buflen, mode);
@@ -294,6 +356,11 @@ read_rounds(const unsigned char *in, size_t n, int mode, int slug,
 			    r.round.finalized_at.ptr == NULL)
 				abort();
 			if (ts_round_text(line, sizeof(line), &r.round) <= 0)
+				abort();
+			if (ts_round_time(r.round.finalized_at.ptr,
+			    r.round.finalized_at.len, &sec, &nsec) != 0 ||
+			    sec != r.round.finalized_sec ||
+			    nsec != r.round.finalized_nsec)
 				abort();
 			if (check && norig < MAX_TOK) {
 				check_minified((const unsigned char *)
@@ -524,11 +591,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		helpers(in, n);
 		return 0;
 	}
-	h1 = tokenize(in, n, &whole, orig, &norig, &orig_rc);
+	h1 = tokenize(in, n, &whole, TS_JSON_LEVEL_ALL, orig, &norig,
+	    &orig_rc);
 	if (mode == 0) {
-		h2 = tokenize(in, n, &split, NULL, NULL, &rc);
+		h2 = tokenize(in, n, &split, TS_JSON_LEVEL_ALL, NULL, NULL,
+		    &rc);
 		if (h1 != h2)
 			abort();
+		/* fewer events with max_level, the same otherwise */
+		if (norig < MAX_TOK) {
+			h1 = filtered(orig, norig, data[2] % 4, orig_rc);
+			h2 = tokenize(in, n, &split, data[2] % 4, NULL, NULL,
+			    &rc);
+			if (h1 != h2)
+				abort();
+		}
 		return 0;
 	}
 	mode = mode == 1 ? TS_ROUND_MESSAGE : TS_ROUND_BODY;

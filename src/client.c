@@ -344,17 +344,17 @@ cursor_advance(struct ts_client *c, struct game *g,
 
 /*
  * The one door every round goes through: dedupe, --above, callback,
- * cursor.  Returns 1 if new (handled now), 0 if seen before, -1 if the
+ * cursor.  sec and nsec are its finalized_at, as the round reader read
+ * it.  Returns 1 if new (handled now), 0 if seen before, -1 if the
  * output failed.
  */
 static int
-handle(struct ts_client *c, struct ts_round_info *r)
+handle(struct ts_client *c, struct ts_round_info *r, int64_t sec,
+    uint32_t nsec)
 {
 	struct game *g;
 	uint64_t key;
-	int64_t sec = 0;
-	uint32_t nsec = 0;
-	int timed, print = 1;
+	int print = 1;
 
 	key = idkey(r->game_id, r->game_id_len, r->round_id, r->round_id_len);
 	if (idset_has(&c->ids, key)) {
@@ -365,9 +365,7 @@ handle(struct ts_client *c, struct ts_round_info *r)
 		return 0;
 	}
 	g = game_find(c, r->game_id, r->game_id_len, 1);
-	timed = ts_round_time(r->finalized_at, r->finalized_at_len, &sec,
-	    &nsec) == 0;
-	if (g != NULL && timed && g->cur.last[0] &&
+	if (g != NULL && g->cur.last[0] &&
 	    time_cmp(sec, nsec, g->sec, g->nsec) < 0) {
 		r->late = 1;
 		if (r->backfilled)
@@ -388,7 +386,7 @@ handle(struct ts_client *c, struct ts_round_info *r)
 		c->step_rounds++;
 	}
 	idset_add(&c->ids, key);
-	if (g != NULL && timed)
+	if (g != NULL)
 		cursor_advance(c, g, r, sec, nsec, key);
 	return 1;
 }
@@ -478,11 +476,8 @@ rstore_add(struct rstore *s, const struct ts_round *r)
 	set_f(e, F_INDEX, r, &r->round_index);
 	set_f(e, F_MULT, r, &r->multiplier);
 	set_f(e, F_TIME, r, &r->finalized_at);
-	if (ts_round_time(r->finalized_at.ptr, r->finalized_at.len, &e->sec,
-	    &e->nsec) < 0) {
-		e->sec = INT64_MAX;	/* unparseable times sort last */
-		e->nsec = 0;
-	}
+	e->sec = r->finalized_sec;
+	e->nsec = r->finalized_nsec;
 	return 0;
 }
 
@@ -597,7 +592,7 @@ release_hold(struct ts_client *c)
 	c->holding = 0;
 	for (i = 0; i < c->hold.n; i++) {
 		rstore_info(&c->hold, &c->hold.e[i], &ri);
-		if (handle(c, &ri) < 0)
+		if (handle(c, &ri, c->hold.e[i].sec, c->hold.e[i].nsec) < 0)
 			return -1;
 	}
 	if (c->hold.n > 0)
@@ -625,7 +620,8 @@ live_round(struct ts_client *c, const struct ts_round *r)
 			return -1;
 	}
 	info_from_round(&ri, r);
-	return handle(c, &ri) < 0 ? -1 : 0;
+	return handle(c, &ri, r->finalized_sec, r->finalized_nsec) < 0 ?
+	    -1 : 0;
 }
 
 /* ---- links: connect, request, response ---- */
@@ -1037,12 +1033,11 @@ page_done(struct ts_client *c, int64_t now)
 	for (i = 0; i < c->page.n; i++) {
 		rstore_info(&c->page, &c->page.e[i], &ri);
 		ri.backfilled = 1;
-		rc = handle(c, &ri);
+		rc = handle(c, &ri, c->page.e[i].sec, c->page.e[i].nsec);
 		if (rc < 0)
 			return -1;
 		fresh += (unsigned long)rc;
-		if (c->page.e[i].sec != INT64_MAX)
-			last = &c->page.e[i];
+		last = &c->page.e[i];
 	}
 	c->bf_pages++;
 	c->bf_rounds += fresh;

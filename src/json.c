@@ -87,17 +87,36 @@ static const int literal_ev[3] = {TS_JSON_TRUE, TS_JSON_FALSE, TS_JSON_NULL};
 void
 ts_json_reset(struct ts_json *j)
 {
-	unsigned max_depth = j->max_depth;
-
-	memset(j, 0, sizeof(*j));
-	j->max_depth = max_depth;
+	/*
+	 * Field by field, not one memset: the bit stack is written before
+	 * it is read (open_container sets or clears each bit it pushes),
+	 * and the round reader resets once per message.
+	 */
+	j->tok_start = 0;
+	j->tok_end = 0;
+	j->tok_escaped = 0;
+	j->ws_end = 0;
+	j->pos = 0;
+	j->err = 0;
+	j->event = 0;
+	j->finished = 0;
+	j->depth = 0;
 	j->state = S_VALUE;
+	j->is_key = 0;
+	j->lit = 0;
+	j->lit_len = 0;
+	j->need = 0;
+	j->lo = 0;
+	j->hi = 0;
+	j->hex_n = 0;
+	j->hex = 0;
 }
 
 void
 ts_json_init(struct ts_json *j)
 {
 	j->max_depth = TS_JSON_DEPTH_DEFAULT;
+	j->max_level = TS_JSON_LEVEL_ALL;
 	ts_json_reset(j);
 }
 
@@ -139,6 +158,14 @@ fail(struct ts_json *j, int err)
 {
 	j->err = err;
 	return 0;
+}
+
+/* Whitespace between tokens: consumed, and remembered for ws_end. */
+static int
+skip_ws(struct ts_json *j)
+{
+	j->ws_end = j->pos + 1;
+	return 1;
 }
 
 /* A value has ended: what may follow depends on where it was. */
@@ -278,16 +305,25 @@ utf8_lead(struct ts_json *j, int c)
 	return 1;
 }
 
+/* The closing quote of a string or key at offset pos. */
+static inline void
+string_end(struct ts_json *j, uint64_t pos)
+{
+	j->tok_end = pos + 1;
+	if (j->is_key) {
+		j->event = TS_JSON_KEY;
+		j->state = S_COLON;
+	} else {
+		j->event = TS_JSON_STRING;
+		value_done(j);
+	}
+}
+
 static int
 string_byte(struct ts_json *j, int c)
 {
 	if (c == '"') {
-		j->event = j->is_key ? TS_JSON_KEY : TS_JSON_STRING;
-		j->tok_end = j->pos + 1;
-		if (j->is_key)
-			j->state = S_COLON;
-		else
-			value_done(j);
+		string_end(j, j->pos);
 		return 1;
 	}
 	if (c == '\\') {
@@ -363,11 +399,11 @@ step(struct ts_json *j, int c)
 	switch (j->state) {
 	case S_VALUE:
 		if (is_ws(c))
-			return 1;
+			return skip_ws(j);
 		return value_start(j, c);
 	case S_VALUE_OR_END:
 		if (is_ws(c))
-			return 1;
+			return skip_ws(j);
 		if (c == ']')
 			return close_container(j, 0);
 		return value_start(j, c);
@@ -377,7 +413,7 @@ step(struct ts_json *j, int c)
 		/* FALLTHROUGH */
 	case S_KEY:
 		if (is_ws(c))
-			return 1;
+			return skip_ws(j);
 		if (c != '"')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->is_key = 1;
@@ -385,14 +421,14 @@ step(struct ts_json *j, int c)
 		return 1;
 	case S_COLON:
 		if (is_ws(c))
-			return 1;
+			return skip_ws(j);
 		if (c != ':')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->state = S_VALUE;
 		return 1;
 	case S_COMMA_OR_END:
 		if (is_ws(c))
-			return 1;
+			return skip_ws(j);
 		if (c == ',') {
 			j->state = top_is_object(j) ? S_KEY : S_VALUE;
 			return 1;
@@ -402,7 +438,7 @@ step(struct ts_json *j, int c)
 		return fail(j, TS_ERR_JSON_SYNTAX);
 	case S_DONE:
 		if (is_ws(c))
-			return 1;
+			return skip_ws(j);
 		return fail(j, TS_ERR_JSON_TRAILING);
 	case S_STR:
 		return string_byte(j, c);
@@ -642,6 +678,24 @@ utf8_seq(const unsigned char *p, size_t n)
 	return need + 1;
 }
 
+/*
+ * Whether the pending event stops the push: a token deeper than
+ * max_level is read but not reported, so its event is dropped here.  An
+ * opening bracket has already been counted in depth.
+ */
+static inline int
+reported(struct ts_json *j)
+{
+	unsigned level = j->depth;
+
+	if (j->event == TS_JSON_OBJECT_BEGIN || j->event == TS_JSON_ARRAY_BEGIN)
+		level--;
+	if (level <= j->max_level)
+		return 1;
+	j->event = 0;
+	return 0;
+}
+
 size_t
 ts_json_push(struct ts_json *j, const void *data, size_t len)
 {
@@ -662,7 +716,16 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 		switch (j->state) {
 		case S_STR:
 			i = plain_run(p, i, len);
-			if (i < len && p[i] >= 0x80) {
+			if (i == len)
+				goto done;
+			if (p[i] == '"') {
+				string_end(j, base + i);
+				i++;
+				if (reported(j))
+					goto done;
+				continue;
+			}
+			if (p[i] >= 0x80) {
 				k = utf8_seq(p + i, len - i);
 				if (k > 0) {
 					i += k;
@@ -675,10 +738,11 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 		case S_EXP_DIG:
 			i = digit_run(p, i, len);
 			break;
+		case S_VALUE:
 		case S_KEY:
 		case S_KEY_OR_END:
 			if (p[i] == '"') {
-				j->is_key = 1;
+				j->is_key = j->state != S_VALUE;
 				j->tok_start = base + i;
 				j->tok_escaped = 0;
 				j->state = S_STR;
@@ -708,11 +772,22 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 		j->pos = base + i;
 		if (step(j, p[i]))
 			i++;
-		if (j->err != 0 || j->event != 0)
+		if (j->err != 0)
+			break;
+		if (j->event != 0 && reported(j))
 			break;
 	}
+done:
 	j->pos = base + i;
 	return i;
+}
+
+int
+ts_json_in_string(const struct ts_json *j)
+{
+	if (j->state == S_ESC)
+		return 2;
+	return j->state >= S_STR && j->state <= S_UTF8;
 }
 
 int

@@ -17,6 +17,8 @@
 #define TS_JSON_DEPTH_DEFAULT 64
 /* Deepest nesting the bit stack can hold; max_depth is capped to it. */
 #define TS_JSON_DEPTH_LIMIT 1024
+/* Default for the max_level field: every token is reported. */
+#define TS_JSON_LEVEL_ALL 0xFFFFFFFFu
 
 /* Events from ts_json_event(); the values are fixed, tests rely on it. */
 enum ts_json_ev {
@@ -40,6 +42,27 @@ struct ts_json {
 	 * TS_JSON_DEPTH_LIMIT act as TS_JSON_DEPTH_LIMIT.
 	 */
 	unsigned max_depth;
+
+	/*
+	 * Which tokens get an event: those whose level is at most
+	 * max_level, where a token's level is the number of containers
+	 * around it (a bracket belongs to the level of the container it
+	 * opens or closes: the top-level '{' and '}' are level 0, that
+	 * object's members level 1).  Deeper tokens are still read and
+	 * checked byte for byte (errors and offsets are unchanged); they
+	 * only do not stop ts_json_push().  ts_json_init() sets
+	 * TS_JSON_LEVEL_ALL; the caller may change it between pushes, to
+	 * read through a value it only needs to copy.
+	 */
+	unsigned max_level;
+
+	/*
+	 * The offset just past the last whitespace byte read between
+	 * tokens (0 if none yet): a span [a, b) of consumed input is
+	 * already minified (holds no byte that a minifier would drop) if
+	 * ws_end <= a.
+	 */
+	uint64_t ws_end;
 
 	/*
 	 * The token of the last event, as absolute offsets into the input
@@ -82,15 +105,16 @@ void
 ts_json_init(struct ts_json *j);
 
 /*
- * ts_json_reset: like ts_json_init() but keeps max_depth.  For reading
- * one message after another with the same limits.
+ * ts_json_reset: like ts_json_init() but keeps max_depth and max_level.
+ * For reading one message after another with the same limits.
  */
 void
 ts_json_reset(struct ts_json *j);
 
 /*
  * ts_json_push: tokenize up to len bytes at data.  Consumes input only up
- * to and including the byte that completes the next token, then stops,
+ * to and including the byte that completes the next reported token (see
+ * max_level), then stops,
  * so that the event's token ends within the bytes just consumed (a
  * number ends at the byte after it, which is left unconsumed and read
  * again by the next push).  Returns the number of bytes consumed; 0 if
@@ -139,6 +163,16 @@ ts_json_event(struct ts_json *j)
  */
 int
 ts_json_partial(const struct ts_json *j);
+
+/*
+ * ts_json_in_string: where the last consumed byte left the input, for a
+ * caller that copies consumed bytes and must tell a string's bytes from
+ * the whitespace between tokens: 0 between tokens (or inside a number
+ * or literal), 1 inside a string, 2 inside a string just after a
+ * backslash (the next byte is escaped, even if it is '"').
+ */
+int
+ts_json_in_string(const struct ts_json *j);
 
 /*
  * ts_json_depth: the number of containers open after the last consumed

@@ -83,14 +83,46 @@ void
 ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,
     int mode)
 {
-	memset(r, 0, sizeof(*r));
+	/*
+	 * Field by field, not one memset: the client starts a reader per
+	 * message, and the arrays (slug, cap, skip_id, the json bit stack)
+	 * are written before they are read.
+	 */
 	ts_json_init(&r->json);
+	r->max_round = len > TS_ROUND_HEADROOM ? len - TS_ROUND_HEADROOM : 0;
+	memset(&r->round, 0, sizeof(r->round));
+	r->skip_err = 0;
+	r->skip_id_len = 0;
+	r->skip_id_truncated = 0;
 	r->buf = buf;
 	r->len = len;
 	r->mode = mode == TS_ROUND_BODY ? TS_ROUND_BODY : TS_ROUND_MESSAGE;
-	r->max_round = len > TS_ROUND_HEADROOM ? len - TS_ROUND_HEADROOM : 0;
-	r->field = -1;
+	r->err = 0;
+	r->event = 0;
+	r->finished = 0;
+	r->slug_len = 0;
+	r->have_slug = 0;
 	r->body = B_START;
+	r->want_rows = 0;
+	r->rows_depth = 0;
+	r->in_row = 0;
+	r->done = 0;
+	r->row_depth = 0;
+	r->skipping = 0;
+	r->last = L_BEGIN;
+	r->w = 0;
+	r->limit = 0;
+	r->in = NULL;
+	r->in_base = 0;
+	r->copied = 0;
+	r->copy_str = 0;
+	r->cap_tok = UINT64_MAX;
+	r->cap_total = 0;
+	r->field = -1;
+	r->seen = 0;
+	r->have = 0;
+	r->fin_sec = 0;
+	r->fin_nsec = 0;
 }
 
 int
@@ -114,13 +146,105 @@ ts_round_set_game(struct ts_round_reader *r, const char *slug, size_t n)
 }
 
 /*
+ * Append to the row in buf, within r->limit (max_round and the buffer,
+ * taken when the row starts).  Returns 0, or 1 if it does not fit.
+ */
+static int
+put(struct ts_round_reader *r, const void *p, size_t n)
+{
+	if (n > r->limit - r->w)
+		return 1;
+	memcpy(r->buf + r->w, p, n);
+	r->w += n;
+	return 0;
+}
+
+/*
+ * Append the n bytes at p without the whitespace between tokens: the
+ * slow way, for input that was not minified.  The bytes were accepted
+ * by the tokenizer, so telling strings apart needs only their quotes and
+ * backslashes; r->copy_str says where p[0] is (ts_json_in_string()).
+ * Returns 0, or 1 if the row does not fit.
+ */
+static int
+put_minified(struct ts_round_reader *r, const unsigned char *p, size_t n)
+{
+	int st = r->copy_str;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (st == 0) {
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+				continue;
+			if (c == '"')
+				st = 1;
+		} else if (st == 2) {
+			st = 1;
+		} else if (c == '\\') {
+			st = 2;
+		} else if (c == '"') {
+			st = 0;
+		}
+		if (r->w >= r->limit)
+			return 1;
+		r->buf[r->w++] = c;
+	}
+	return 0;
+}
+
+/*
+ * Bring the row in buf up to date with the input consumed so far.  The
+ * row's bytes are copied lazily, in as few runs as possible: minified
+ * input is copied as it is, one memcpy per run, whatever its tokens;
+ * only a run that held whitespace between tokens is copied byte by
+ * byte.  Called before anything reads buf or decides a row's fate, at
+ * the end of every push (the chunk is the caller's), and before a JSON
+ * error is passed on, so that the first reason a row fails is the same
+ * whatever the chunking: an oversize row is found at the same byte as
+ * if every byte were copied at once.
+ */
+static void
+flush(struct ts_round_reader *r)
+{
+	uint64_t end = r->json.pos;
+	const unsigned char *p;
+	size_t n;
+	int full;
+
+	if (!r->in_row || r->skipping || r->err != 0 || end <= r->copied) {
+		r->copied = end;
+		return;
+	}
+	p = r->in + (size_t)(r->copied - r->in_base);
+	n = (size_t)(end - r->copied);
+	if (r->json.ws_end <= r->copied)
+		full = put(r, p, n);
+	else
+		full = put_minified(r, p, n);
+	r->copied = end;
+	r->copy_str = ts_json_in_string(&r->json);
+	if (full) {
+		if (r->mode == TS_ROUND_MESSAGE) {
+			r->err = TS_ERR_ROUND_TOO_BIG;
+		} else {
+			r->skipping = 1;
+			r->skip_err = TS_ERR_ROUND_TOO_BIG;
+		}
+	}
+}
+
+/*
  * This row is not a round.  A message fails; a body row is read on to its
- * end without keeping anything and then reported as skipped (the first
- * reason wins).
+ * end without keeping anything and then reported as skipped.  The first
+ * reason wins, in input order: the row is brought up to date first, in
+ * case it had already grown too big.
  */
 static void
 row_fail(struct ts_round_reader *r, int err)
 {
+	flush(r);
 	if (r->mode == TS_ROUND_MESSAGE) {
 		if (r->err == 0)
 			r->err = err;
@@ -130,97 +254,79 @@ row_fail(struct ts_round_reader *r, int err)
 		r->skipping = 1;
 		r->skip_err = err;
 	}
-	r->tok_copy = 0;
 }
 
 /*
- * Append to the row in buf, within r->limit (max_round and the buffer,
- * taken when the row starts).  Called for every token and separator:
- * kept small enough to inline.
+ * Does the partial token at depth d need its bytes kept in cap for when
+ * it completes?  A member name at a row's top level, the value of
+ * round_id (it names a skipped row), a token of the outer body object.
  */
-static inline void
-put(struct ts_round_reader *r, const void *p, size_t n)
-{
-	if (r->skipping || r->err != 0)
-		return;
-	if (n > r->limit - r->w) {
-		row_fail(r, TS_ERR_ROUND_TOO_BIG);
-		return;
-	}
-	memcpy(r->buf + r->w, p, n);
-	r->w += n;
-}
-
-/* put() of one byte, without a call to memcpy. */
-static inline void
-put1(struct ts_round_reader *r, unsigned char c)
-{
-	if (r->skipping || r->err != 0)
-		return;
-	if (r->w >= r->limit) {
-		row_fail(r, TS_ERR_ROUND_TOO_BIG);
-		return;
-	}
-	r->buf[r->w++] = c;
-}
-
-/* The separator the minified text needs before the next token. */
-static inline void
-put_sep(struct ts_round_reader *r)
-{
-	if (r->last == L_KEY)
-		put1(r, ':');
-	else if (r->last == L_VALUE)
-		put1(r, ',');
-}
-
-/* Is the captured token the string name (n bytes), unescaped? */
 static int
-cap_is(const struct ts_round_reader *r, const char *name, size_t n)
+wants_capture(const struct ts_round_reader *r, unsigned d)
 {
-	return r->cap_total == n + 2 && memcmp(r->cap + 1, name, n) == 0;
+	if (r->in_row)
+		return d == r->row_depth &&
+		    (r->last != L_KEY || r->field == F_ROUND_ID);
+	return r->mode == TS_ROUND_BODY && r->body == B_OUTER && d == 1;
 }
 
 /*
- * n more bytes of the current string, number or literal, at depth d.
- * Its first bytes decide where it goes: into buf if it is inside a row
- * being kept, into cap (bounded) if its text matters (a member name at
- * a row's top level or of the outer body object, or round_id's value,
- * which names a skipped row).  At a row's top level a token after a
- * name (last == L_KEY) is a value; any other is a name.
+ * Keep the bytes of the current token up to offset to (from this chunk)
+ * in cap, bounded: cap_total says how many it had, so nothing is kept
+ * twice.
  */
-static inline void
-token_bytes(struct ts_round_reader *r, const unsigned char *p, size_t n,
-    unsigned d)
+static void
+capture(struct ts_round_reader *r, uint64_t to)
 {
-	if (!r->tok_open) {
-		r->tok_open = 1;
-		r->cap_total = 0;
-		if (r->in_row)
-			r->tok_cap = d == r->row_depth &&
-			    (r->last != L_KEY || r->field == F_ROUND_ID);
-		else
-			r->tok_cap = r->mode == TS_ROUND_BODY &&
-			    r->body == B_OUTER && d == 1;
-		r->tok_copy = r->in_row && !r->skipping;
-		if (r->tok_copy) {
-			put_sep(r);
-			r->tok_pos = r->w;
-		}
-	}
-	if (r->tok_copy) {
-		put(r, p, n);
-		if (r->skipping)
-			r->tok_copy = 0;
-	}
-	if (r->tok_cap) {
-		size_t room = sizeof(r->cap) - (r->cap_total < sizeof(r->cap) ?
-		    r->cap_total : sizeof(r->cap));
-		size_t k = n < room ? n : room;
+	uint64_t from = r->cap_tok + r->cap_total;
+	const unsigned char *p;
+	size_t n, have, k;
 
-		memcpy(r->cap + (sizeof(r->cap) - room), p, k);
-		r->cap_total += n;
+	if (from < r->in_base)
+		from = r->in_base;	/* cannot happen: kept at every chunk */
+	if (to <= from)
+		return;
+	p = r->in + (size_t)(from - r->in_base);
+	n = (size_t)(to - from);
+	have = r->cap_total < sizeof(r->cap) ? r->cap_total : sizeof(r->cap);
+	k = n < sizeof(r->cap) - have ? n : sizeof(r->cap) - have;
+	memcpy(r->cap + have, p, k);
+	r->cap_total += n;
+}
+
+/*
+ * The text of the token just completed, quotes included: in the chunk
+ * if it began there, else in cap, where its earlier part was kept.
+ * *n is its full length; only the first sizeof(r->cap) bytes of a
+ * captured token are there, enough for every use below.
+ */
+static const unsigned char *
+token_text(struct ts_round_reader *r, size_t *n)
+{
+	uint64_t s = r->json.tok_start, e = r->json.tok_end;
+
+	if (s >= r->in_base) {
+		*n = (size_t)(e - s);
+		return r->in + (size_t)(s - r->in_base);
 	}
+	if (r->cap_tok != s) {
+		/* not captured (cannot happen): compare as an empty name */
+		*n = 0;
+		return r->cap;
+	}
+	capture(r, e);
+	*n = r->cap_total;
+	return r->cap;
+}
+
+/* Is the token just completed the string name (len bytes), unescaped? */
+static int
+token_is(struct ts_round_reader *r, const char *name, size_t len)
+{
+	size_t n;
+	const unsigned char *t = token_text(r, &n);
+
+	return n == len + 2 && memcmp(t + 1, name, len) == 0;
 }
 
 static void
@@ -234,28 +340,32 @@ start_row(struct ts_round_reader *r, int object)
 	r->skip_id_len = 0;
 	r->skip_id_truncated = 0;
 	r->w = 0;
+	r->copied = r->json.tok_start;
+	r->copy_str = 0;
 	r->seen = 0;
 	r->have = 0;
 	r->field = -1;
 	r->last = L_BEGIN;
-	memset(&r->round, 0, sizeof(r->round));
-	put1(r, object ? '{' : '[');
+	/* the members are all the row needs to see; the rest is copied */
+	r->json.max_level = r->row_depth;
 	if (!object)
 		row_fail(r, TS_ERR_ROUND_NOT_OBJECT);
 }
 
 /*
- * The known member a captured name is, or -1.  The six names differ in
- * length, so the length picks the one candidate to compare.
+ * The known member the name just read is, or -1.  The six names differ
+ * in length, so the length picks the one candidate to compare.
  */
 static int
-field_of(const struct ts_round_reader *r)
+field_of(struct ts_round_reader *r)
 {
+	size_t n;
+	const unsigned char *t = token_text(r, &n);
 	int f;
 
-	if (r->cap_total < 2)
+	if (n < 2)
 		return -1;
-	switch (r->cap_total - 2) {
+	switch (n - 2) {
 	case 7:
 		f = F_GAME_ID;
 		break;
@@ -277,7 +387,7 @@ field_of(const struct ts_round_reader *r)
 	default:
 		return -1;
 	}
-	return cap_is(r, field_names[f], field_len[f]) ? f : -1;
+	return memcmp(t + 1, field_names[f], field_len[f]) == 0 ? f : -1;
 }
 
 /* A member name at the row's top level. */
@@ -310,6 +420,40 @@ all_digits(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* The first bytes of round_id's value, to name the row if it is skipped. */
+static void
+keep_skip_id(struct ts_round_reader *r)
+{
+	size_t n;
+	const unsigned char *t = token_text(r, &n);
+	size_t total = n - 2;
+	size_t k = total < TS_ROUND_ID_MAX ? total : TS_ROUND_ID_MAX;
+
+	memcpy(r->skip_id, t + 1, k);
+	r->skip_id_len = k;
+	r->skip_id_truncated = total > TS_ROUND_ID_MAX;
+}
+
+/*
+ * finalized_at: check it and keep the instant, so that nobody reads the
+ * text twice.
+ */
+static int
+time_value(struct ts_round_reader *r, const unsigned char *v, size_t n)
+{
+	struct rtime t;
+	uint32_t ns = 0;
+	size_t k;
+
+	if (rtime_parse((const char *)v, n, &t) != 0)
+		return 0;
+	for (k = 0; k < 9; k++)
+		ns = ns * 10 + (uint32_t)(k < t.fn ? t.frac[k] - '0' : 0);
+	r->fin_sec = t.sec;
+	r->fin_nsec = ns;
+	return 1;
+}
+
 /* The value of a known member: check its type and form, record it. */
 static void
 value_event(struct ts_round_reader *r, int ev)
@@ -320,21 +464,15 @@ value_event(struct ts_round_reader *r, int ev)
 	const unsigned char *v;
 	size_t vn;
 	int ok = 0;
-	struct rtime t;
 
-	if (f == F_ROUND_ID && quoted) {
-		/* kept apart from buf, to name the row if it is skipped */
-		size_t total = r->cap_total - 2;
-		size_t k = total < TS_ROUND_ID_MAX ? total : TS_ROUND_ID_MAX;
-
-		memcpy(r->skip_id, r->cap + 1, k);
-		r->skip_id_len = k;
-		r->skip_id_truncated = total > TS_ROUND_ID_MAX;
-	}
+	if (f == F_ROUND_ID && quoted)
+		keep_skip_id(r);
+	flush(r);
 	if (r->skipping || r->err != 0)
 		return;
-	v = r->buf + r->tok_pos;
-	vn = r->w - r->tok_pos;
+	/* the token is the last thing copied: it holds no whitespace */
+	vn = (size_t)(r->json.tok_end - r->json.tok_start);
+	v = r->buf + r->w - vn;
 	if (quoted) {
 		v++;
 		vn -= 2;
@@ -357,8 +495,7 @@ value_event(struct ts_round_reader *r, int ev)
 		    ts_round_decimal_check((const char *)v, vn) == 0;
 		break;
 	case F_FINALIZED_AT:
-		ok = quoted && !esc &&
-		    rtime_parse((const char *)v, vn, &t) == 0;
+		ok = quoted && !esc && time_value(r, v, vn);
 		break;
 	}
 	if (!ok) {
@@ -404,8 +541,13 @@ insert_game(struct ts_round_reader *r)
 static void
 fill_field(const struct ts_round_reader *r, int f, struct ts_round_field *o)
 {
-	if (!(r->have & BIT(f)))
+	if (!(r->have & BIT(f))) {
+		o->ptr = NULL;
+		o->len = 0;
+		o->quoted = 0;
+		o->escaped = 0;
 		return;
+	}
 	o->ptr = (const char *)r->buf + r->foff[f];
 	o->len = r->flen[f];
 	o->quoted = r->fquoted[f];
@@ -418,8 +560,11 @@ end_row(struct ts_round_reader *r)
 	unsigned need = REQUIRED | (r->have_slug ? 0 : BIT(F_GAME_ID));
 	struct ts_round *rd = &r->round;
 
+	flush(r);
 	r->in_row = 0;
 	r->done = 1;
+	r->json.max_level = TS_JSON_LEVEL_ALL;
+	rd->game_inserted = 0;
 	if (!r->skipping && (r->have & need) != need)
 		row_fail(r, TS_ERR_ROUND_MISSING);
 	if (!r->skipping && r->err == 0 && !(r->have & BIT(F_GAME_ID)))
@@ -438,42 +583,43 @@ end_row(struct ts_round_reader *r)
 	fill_field(r, F_MULTIPLIER, &rd->multiplier);
 	fill_field(r, F_STATE, &rd->state);
 	fill_field(r, F_FINALIZED_AT, &rd->finalized_at);
+	rd->finalized_sec = r->fin_sec;
+	rd->finalized_nsec = r->fin_nsec;
 	/* a message's round waits for ts_round_finish(): trailing bytes
 	 * could still make the message invalid */
 	if (r->mode == TS_ROUND_BODY)
 		r->event = TS_ROUND_EV_ROUND;
 }
 
-/* A token inside the current row; d is the depth after it. */
+/*
+ * A token of the current row at its top level (the tokenizer reports
+ * nothing deeper, see start_row); d is the depth after it.
+ */
 static void
 row_event(struct ts_round_reader *r, int ev, unsigned d)
 {
 	switch (ev) {
 	case TS_JSON_OBJECT_BEGIN:
 	case TS_JSON_ARRAY_BEGIN:
-		if (d - 1 == r->row_depth && r->field >= 0) {
+		/* a member's value is a container */
+		if (r->field >= 0) {
 			row_fail(r, TS_ERR_ROUND_FIELD);
 			r->field = -1;
 		}
-		put_sep(r);
-		put1(r, ev == TS_JSON_OBJECT_BEGIN ? '{' : '[');
-		r->last = L_BEGIN;
+		r->last = L_VALUE;
 		return;
 	case TS_JSON_OBJECT_END:
 	case TS_JSON_ARRAY_END:
-		put1(r, ev == TS_JSON_OBJECT_END ? '}' : ']');
-		r->last = L_VALUE;
 		if (d + 1 == r->row_depth)
 			end_row(r);
 		return;
 	case TS_JSON_KEY:
 		r->last = L_KEY;
-		if (d == r->row_depth)
-			key_event(r);
+		key_event(r);
 		return;
 	default:
 		r->last = L_VALUE;
-		if (d == r->row_depth && r->field >= 0) {
+		if (r->field >= 0) {
 			value_event(r, ev);
 			r->field = -1;
 		}
@@ -500,8 +646,8 @@ body_event(struct ts_round_reader *r, int ev, unsigned d)
 		if (ev == TS_JSON_OBJECT_END && d == 0) {
 			r->err = TS_ERR_ROUND_BODY;	/* no array of rows */
 		} else if (ev == TS_JSON_KEY && d == 1) {
-			r->want_rows = cap_is(r, "rounds", 6) ||
-			    cap_is(r, "data", 4);
+			r->want_rows = token_is(r, "rounds", 6) ||
+			    token_is(r, "data", 4);
 		} else if (r->want_rows) {
 			/* the first event after a name starts its value */
 			r->want_rows = 0;
@@ -533,8 +679,6 @@ body_event(struct ts_round_reader *r, int ev, unsigned d)
 static void
 handle_event(struct ts_round_reader *r, int ev, unsigned d)
 {
-	if (ev >= TS_JSON_KEY)
-		r->tok_open = 0;
 	if (r->in_row)
 		row_event(r, ev, d);
 	else if (r->mode == TS_ROUND_BODY)
@@ -545,6 +689,27 @@ handle_event(struct ts_round_reader *r, int ev, unsigned d)
 		r->err = TS_ERR_ROUND_NOT_OBJECT;
 }
 
+/*
+ * The chunk is about to go back to the caller: copy the row so far, and
+ * keep what is needed of a name or round_id that is not complete yet.
+ */
+static void
+end_chunk(struct ts_round_reader *r)
+{
+	uint64_t s = r->json.tok_start;
+
+	flush(r);
+	if (ts_json_partial(&r->json) &&
+	    wants_capture(r, ts_json_depth(&r->json))) {
+		if (r->cap_tok != s) {
+			r->cap_tok = s;
+			r->cap_total = 0;
+		}
+		capture(r, r->json.pos);
+	}
+	r->in = NULL;
+}
+
 size_t
 ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 {
@@ -553,39 +718,26 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 
 	if (r->err != 0 || r->event != 0 || r->finished)
 		return 0;
+	r->in = p;
+	r->in_base = r->json.pos;
 	while (off < len) {
-		uint64_t a = r->json.pos;
 		size_t n = ts_json_push(&r->json, p + off, len - off);
 		int ev = ts_json_event(&r->json);
-		unsigned d = ts_json_depth(&r->json);
 
-		/*
-		 * The part of [a, a + n) that belongs to a string, number or
-		 * literal: from its start (or a) to its end (or a + n).  Also
-		 * before a JSON error, so that a round too big fails at the
-		 * same byte whatever the chunking.
-		 */
-		if (ev >= TS_JSON_KEY || ts_json_partial(&r->json)) {
-			uint64_t s = r->json.tok_start;
-			uint64_t e = ev >= TS_JSON_KEY ? r->json.tok_end :
-			    a + n;
-			uint64_t from = s > a ? s : a;
-
-			if (e > from)
-				token_bytes(r, p + off + (size_t)(from - a),
-				    (size_t)(e - from), d);
-		}
 		off += n;
 		if (ev < 0) {
+			/* the row's bytes first: it may already be too big */
+			flush(r);
 			if (r->err == 0)
 				r->err = ev;
 			break;
 		}
 		if (ev > 0)
-			handle_event(r, ev, d);
+			handle_event(r, ev, ts_json_depth(&r->json));
 		if (r->err != 0 || r->event != 0 || (n == 0 && ev == 0))
 			break;
 	}
+	end_chunk(r);
 	return off;
 }
 

@@ -67,6 +67,9 @@ struct ts_round {
 	struct ts_round_field multiplier;	/* decimal: string or number */
 	struct ts_round_field state;		/* string; null means absent */
 	struct ts_round_field finalized_at;	/* RFC 3339 string */
+	/* finalized_at as ts_round_time() reads it */
+	int64_t finalized_sec;
+	uint32_t finalized_nsec;
 };
 
 /* Indices of the members the reader knows, private to round.c. */
@@ -120,13 +123,16 @@ struct ts_round_reader {
 	int done;		/* MESSAGE: the round object has ended */
 	unsigned row_depth;	/* depth inside the current row */
 	int skipping;
-	int last;		/* what came before: for ',' and ':' */
+	int last;		/* the row's last member-level token */
 	size_t w;		/* bytes of the current row in buf */
 	size_t limit;		/* the most it may hold: max_round, len */
-	int tok_open;		/* the current token has begun */
-	int tok_copy;		/* ... and is copied to buf */
-	int tok_cap;		/* ... and is captured in cap */
-	size_t tok_pos;		/* where it starts in buf */
+	/* during ts_round_push() only: the chunk and its stream offset */
+	const unsigned char *in;
+	uint64_t in_base;
+	uint64_t copied;	/* the row is in buf up to this offset */
+	int copy_str;		/* ts_json_in_string() there */
+	/* a member name or round_id split across pushes, kept here */
+	uint64_t cap_tok;	/* its offset (UINT64_MAX: none) */
 	unsigned char cap[TS_ROUND_ID_MAX + 2];
 	size_t cap_total;	/* its full length (may exceed cap) */
 	int field;		/* the member whose value comes next, or -1 */
@@ -136,6 +142,8 @@ struct ts_round_reader {
 	size_t flen[TS_ROUND_NFIELDS];
 	unsigned char fquoted[TS_ROUND_NFIELDS];
 	unsigned char fesc[TS_ROUND_NFIELDS];
+	int64_t fin_sec;
+	uint32_t fin_nsec;
 };
 
 /*

@@ -554,6 +554,120 @@ error_words(void)
 		CHECK(strcmp(ts_strerror(codes[i]), "unknown error") != 0);
 }
 
+/*
+ * Events with max_level set, whole or byte by byte: one line per event,
+ * its kind and offsets.
+ */
+static void
+level_transcript(const char *text, unsigned level, int bytewise, char *t,
+    size_t tn)
+{
+	struct ts_json j;
+	size_t off = 0, len = strlen(text), n;
+	int ev, got;
+	char item[64];
+
+	ts_json_init(&j);
+	j.max_level = level;
+	t[0] = '\0';
+	while (off < len) {
+		n = ts_json_push(&j, text + off, bytewise ? 1 : len - off);
+		off += n;
+		got = 0;
+		while ((ev = ts_json_event(&j)) > 0) {
+			got = 1;
+			snprintf(item, sizeof(item), "%d@%llu ", ev,
+			    (unsigned long long)j.tok_start);
+			add(t, tn, item);
+		}
+		if (ev < 0 || (n == 0 && !got)) {
+			add(t, tn, "stuck");
+			return;
+		}
+	}
+	snprintf(item, sizeof(item), "=%d", ts_json_finish(&j));
+	add(t, tn, item);
+}
+
+/* Tokens deeper than max_level are read, checked, and not reported. */
+static void
+levels(void)
+{
+	/*               0123456789012345678901234567890 */
+	const char *s = "{\"a\":[1,{\"b\":2}],\"c\":\"x\"}";
+	const char *want[4] = {
+		"1@0 2@24 =0",
+		"1@0 5@1 3@5 4@15 5@17 6@21 2@24 =0",
+		"1@0 5@1 3@5 7@6 1@8 2@14 4@15 5@17 6@21 2@24 =0",
+		"1@0 5@1 3@5 7@6 1@8 5@9 7@13 2@14 4@15 5@17 6@21 2@24 =0",
+	};
+	unsigned level;
+	int bytewise;
+
+	for (level = 0; level < 4; level++) {
+		for (bytewise = 0; bytewise < 2; bytewise++) {
+			level_transcript(s, level, bytewise, whole_t,
+			    sizeof(whole_t));
+			CHECK_STR(whole_t, want[level]);
+		}
+	}
+	/* errors inside an unreported value are still found, at their byte */
+	level_transcript("[[1,2,01]]", 0, 0, whole_t, sizeof(whole_t));
+	CHECK_STR(whole_t, "3@0 stuck");
+	{
+		struct ts_json j;
+
+		ts_json_init(&j);
+		j.max_level = 0;
+		CHECK_INT(ts_json_push(&j, "[[1,2,01]]", 10), 1);
+		CHECK_INT(ts_json_event(&j), TS_JSON_ARRAY_BEGIN);
+		CHECK_INT(ts_json_push(&j, "[1,2,01]]", 9), 6);
+		CHECK_INT(ts_json_event(&j), TS_ERR_JSON_NUMBER);
+	}
+}
+
+/* ws_end and ts_json_in_string(), for a caller that copies the input. */
+static void
+whitespace_and_strings(void)
+{
+	struct ts_json j;
+	const char *s = "{\"a\\\"b\" :\t\"c d\"}";
+	size_t k;
+
+	ts_json_init(&j);
+	CHECK_INT(j.ws_end, 0);
+	/* {"a\"b" */
+	CHECK_INT(ts_json_push(&j, s, 1), 1);
+	CHECK_INT(ts_json_event(&j), TS_JSON_OBJECT_BEGIN);
+	CHECK_INT(ts_json_in_string(&j), 0);
+	CHECK_INT(ts_json_push(&j, s + 1, 2), 2);
+	CHECK_INT(ts_json_in_string(&j), 1);
+	CHECK_INT(ts_json_push(&j, s + 3, 1), 1);
+	CHECK_INT(ts_json_in_string(&j), 2);	/* after the backslash */
+	CHECK_INT(ts_json_push(&j, s + 4, 1), 1);
+	CHECK_INT(ts_json_in_string(&j), 1);	/* the escaped quote */
+	CHECK_INT(ts_json_push(&j, s + 5, 2), 2);
+	CHECK_INT(ts_json_event(&j), TS_JSON_KEY);
+	CHECK_INT(ts_json_in_string(&j), 0);
+	CHECK_INT(j.ws_end, 0);
+	/* ' ' ':' '\t' */
+	CHECK_INT(ts_json_push(&j, s + 7, 3), 3);
+	CHECK_INT(j.ws_end, 10);
+	/* the space inside "c d" is not whitespace between tokens */
+	k = strlen(s) - 10;
+	CHECK_INT(ts_json_push(&j, s + 10, k), 5);
+	CHECK_INT(ts_json_event(&j), TS_JSON_STRING);
+	CHECK_INT(j.ws_end, 10);
+	CHECK_INT(ts_json_push(&j, s + 15, 1), 1);
+	CHECK_INT(ts_json_event(&j), TS_JSON_OBJECT_END);
+	CHECK_INT(ts_json_finish(&j), 0);
+	/* a reset forgets it, and keeps max_level */
+	j.max_level = 3;
+	ts_json_reset(&j);
+	CHECK_INT(j.ws_end, 0);
+	CHECK_INT(j.max_level, 3);
+}
+
 static const struct test_case cases[] = {
 	TEST(results),
 	TEST(split_equivalence),
@@ -565,6 +679,8 @@ static const struct test_case cases[] = {
 	TEST(bit_stack),
 	TEST(reuse),
 	TEST(long_string_offsets),
+	TEST(levels),
+	TEST(whitespace_and_strings),
 	TEST(error_words),
 };
 
