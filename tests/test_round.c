@@ -171,8 +171,29 @@ guide_frame(void)
 	CHECK_MEM(rd->state.ptr, rd->state.len, "finalized");
 	CHECK_MEM(rd->finalized_at.ptr, rd->finalized_at.len,
 	    "2026-05-28T15:05:15Z");
+	/* the instant, read once here for the client */
+	CHECK_INT(rd->finalized_sec, 1779980715);
+	CHECK_INT(rd->finalized_nsec, 0);
 	CHECK_INT(rd->game_inserted, 0);
 	CHECK_INT(rd->round_id.escaped, 0);
+}
+
+/* finalized_at's instant: offset applied, nanoseconds cut at nine digits. */
+static void
+finalized_instant(void)
+{
+	struct ts_round_reader r;
+
+	CHECK_INT(message("{\"round_id\":\"a\",\"round_index\":1,"
+	    "\"multiplier\":\"2\",\"finalized_at\":"
+	    "\"2026-05-28T15:05:15.123456789123-01:30\"}", "g", &r), 0);
+	CHECK_INT(r.round.finalized_sec, 1779980715 + 5400);
+	CHECK_INT(r.round.finalized_nsec, 123456789);
+	CHECK_INT(message("{\"round_id\":\"a\",\"round_index\":1,"
+	    "\"multiplier\":\"2\",\"finalized_at\":"
+	    "\"2026-05-28T15:05:15.5+01:00\"}", "g", &r), 0);
+	CHECK_INT(r.round.finalized_sec, 1779980715 - 3600);
+	CHECK_INT(r.round.finalized_nsec, 500000000);
 }
 
 /* The minified form is a fixed point: minifying it again changes nothing. */
@@ -987,6 +1008,7 @@ error_words(void)
 
 static const struct test_case cases[] = {
 	TEST(guide_frame),
+	TEST(finalized_instant),
 	TEST(minified_is_fixed_point),
 	TEST(strings_verbatim),
 	TEST(game_inserted_first),
