@@ -94,10 +94,24 @@ $(B)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libtsino.a
 	$(CC) $(TS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c \
 		$(B)/libtsino.a $(LDLIBS)
 
-test: all $(TEST_BIN) $(REPLAY_BIN) $(B)/drive
+# json's SIMD string scan is only compiled where the target has SSE2;
+# these builds leave it out, so that the portable path is tested here too.
+PORTABLE_BIN := $(B)/test_json_portable $(B)/replay_json_portable
+
+$(B)/test_json_portable: tests/test_json.c tests/test.h src/json.c src/json.h
+	$(CC) $(TS_CFLAGS) $(CFLAGS) -DTS_JSON_NO_SIMD $(LDFLAGS) -o $@ \
+		tests/test_json.c src/json.c src/error.c
+
+$(B)/replay_json_portable: fuzz/fuzz_json.c fuzz/replay.c src/json.c \
+		src/round.c src/json.h src/round.h
+	$(CC) $(TS_CFLAGS) $(CFLAGS) -DTS_JSON_NO_SIMD $(LDFLAGS) -o $@ \
+		fuzz/fuzz_json.c fuzz/replay.c src/json.c src/round.c src/error.c
+
+test: all $(TEST_BIN) $(REPLAY_BIN) $(PORTABLE_BIN) $(B)/drive
 	@TSINO=$(abspath $(TSINO_BIN)) B=$(B) sh tests/run.sh \
-		$(TEST_BIN) \
+		$(TEST_BIN) $(B)/test_json_portable \
 		$(foreach f,$(FUZZ_NAMES),"$(B)/replay_$(f) fuzz/corpus/$(f)/*") \
+		"$(B)/replay_json_portable fuzz/corpus/json/*" \
 		"sh tests/check_core.sh $(CORE_OBJ)" \
 		$(foreach s,$(SCENARIOS),"python3 $(s)")
 
