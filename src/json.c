@@ -220,10 +220,11 @@ close_container(struct ts_json *j, int object)
 	return 1;
 }
 
+/* A string, number or literal starts at offset pos. */
 static void
-begin_token(struct ts_json *j, int state)
+begin_token(struct ts_json *j, uint64_t pos, int state)
 {
-	j->tok_start = j->pos;
+	j->tok_start = pos;
 	j->tok_escaped = 0;
 	j->state = (unsigned char)state;
 }
@@ -239,18 +240,18 @@ value_start(struct ts_json *j, int c)
 		return open_container(j, 0);
 	case '"':
 		j->is_key = 0;
-		begin_token(j, S_STR);
+		begin_token(j, j->pos, S_STR);
 		return 1;
 	case '-':
-		begin_token(j, S_MINUS);
+		begin_token(j, j->pos, S_MINUS);
 		return 1;
 	case '0':
-		begin_token(j, S_ZERO);
+		begin_token(j, j->pos, S_ZERO);
 		return 1;
 	case 't':
 	case 'f':
 	case 'n':
-		begin_token(j, S_LIT);
+		begin_token(j, j->pos, S_LIT);
 		j->lit = c == 't' ? 0 : c == 'f' ? 1 : 2;
 		j->lit_len = 1;
 		return 1;
@@ -260,7 +261,7 @@ value_start(struct ts_json *j, int c)
 		return fail(j, TS_ERR_JSON_NUMBER);
 	default:
 		if (c >= '1' && c <= '9') {
-			begin_token(j, S_INT);
+			begin_token(j, j->pos, S_INT);
 			return 1;
 		}
 		return fail(j, TS_ERR_JSON_SYNTAX);
@@ -423,7 +424,7 @@ step(struct ts_json *j, int c)
 		if (c != '"')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->is_key = 1;
-		begin_token(j, S_STR);
+		begin_token(j, j->pos, S_STR);
 		return 1;
 	case S_COLON:
 		if (is_ws(c))
@@ -609,6 +610,23 @@ non_digits(uint64_t x)
 static size_t
 digit_run(const unsigned char *p, size_t i, size_t len)
 {
+#if defined(TS_JSON_SSE2)
+	/* as in plain_run(), below: signed compares, sixteen at a time */
+	const __m128i below = _mm_set1_epi8('0' - 1);
+	const __m128i above = _mm_set1_epi8('9' + 1);
+
+	while (len - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
+		    (p + i));
+		__m128i in = _mm_and_si128(_mm_cmpgt_epi8(x, below),
+		    _mm_cmplt_epi8(x, above));
+		unsigned m = (unsigned)_mm_movemask_epi8(in) ^ 0xFFFFu;
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+		i += 16;
+	}
+#endif
 	while (len - i >= 8) {
 		uint64_t m = non_digits(load8(p + i));
 
@@ -780,9 +798,7 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 			break;
 		case S_VALUE:
 			if (p[i] >= '1' && p[i] <= '9') {
-				j->tok_start = base + i;
-				j->tok_escaped = 0;
-				j->state = S_INT;
+				begin_token(j, base + i, S_INT);
 				i++;
 				continue;
 			}
@@ -791,24 +807,37 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 		case S_KEY_OR_END:
 			if (p[i] == '"') {
 				j->is_key = j->state != S_VALUE;
-				j->tok_start = base + i;
-				j->tok_escaped = 0;
-				j->state = S_STR;
+				begin_token(j, base + i, S_STR);
 				i++;
 				continue;
 			}
 			break;
 		case S_COLON:
+			/* ':' and, in minified text, the quote of a string value */
 			if (p[i] == ':') {
 				j->state = S_VALUE;
 				i++;
+				if (i < len && p[i] == '"') {
+					j->is_key = 0;
+					begin_token(j, base + i, S_STR);
+					i++;
+				}
 				continue;
 			}
 			break;
 		case S_COMMA_OR_END:
+			/* ',' and, in minified text, the quote of the next key */
 			if (p[i] == ',') {
-				j->state = top_is_object(j) ? S_KEY : S_VALUE;
 				i++;
+				if (!top_is_object(j)) {
+					j->state = S_VALUE;
+				} else if (i < len && p[i] == '"') {
+					j->is_key = 1;
+					begin_token(j, base + i, S_STR);
+					i++;
+				} else {
+					j->state = S_KEY;
+				}
 				continue;
 			}
 			break;
