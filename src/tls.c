@@ -240,58 +240,55 @@ skip(struct ts_trust *t, const char *path, size_t count,
 	note(arg, msg);
 }
 
-int
-ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
-    void *arg, char *why, size_t whylen)
+/*
+ * The PEM bundle in file (owned, freed here; named name in messages):
+ * every certificate in it becomes an anchor or a note.
+ */
+static int
+parse_bundle(struct ts_trust *t, struct vec *file, const char *name,
+    ts_tls_note_fn *note, void *arg, char *why, size_t whylen)
 {
 	br_pem_decoder_context pc;
-	struct vec file = {0}, der = {0};
+	struct vec der = {0};
 	const unsigned char *p, *back, *resync;
 	size_t left, k, count = 0;
 	int in_cert = 0, ev;
 
-	memset(t, 0, sizeof(*t));
-	if (read_file(path, &file) < 0) {
-		snprintf(why, whylen, "cannot read trust store %s: %s", path,
-		    file.oom ? "out of memory" : strerror(errno));
-		free(file.p);
-		return TS_ERR_TLS_NO_TRUST_STORE;
-	}
 	/*
 	 * BearSSL's PEM decoder takes "\r" into the BEGIN line's name, and
 	 * sees an END line only once its newline arrives: drop every CR
 	 * (base64 has none) and end the last line.
 	 */
-	for (k = 0, left = 0; k < file.len; k++)
-		if (file.p[k] != '\r')
-			file.p[left++] = file.p[k];
-	file.len = left;
-	vec_append(&file, "\n", 1);
+	for (k = 0, left = 0; k < file->len; k++)
+		if (file->p[k] != '\r')
+			file->p[left++] = file->p[k];
+	file->len = left;
+	vec_append(file, "\n", 1);
 	br_pem_decoder_init(&pc);
-	p = resync = file.p;
-	left = file.oom ? 0 : file.len;
+	p = resync = file->p;
+	left = file->oom ? 0 : file->len;
 	while (left > 0) {
 		k = br_pem_decoder_push(&pc, p, left);
 		p += k;
 		left -= k;
 		ev = br_pem_decoder_event(&pc);
 		if (ev == BR_PEM_BEGIN_OBJ) {
-			const char *name = br_pem_decoder_name(&pc);
+			const char *obj = br_pem_decoder_name(&pc);
 
-			in_cert = strcmp(name, "CERTIFICATE") == 0 ||
-			    strcmp(name, "X509 CERTIFICATE") == 0;
+			in_cert = strcmp(obj, "CERTIFICATE") == 0 ||
+			    strcmp(obj, "X509 CERTIFICATE") == 0;
 			der.len = 0;
 			br_pem_decoder_setdest(&pc, in_cert ? vec_append : NULL,
 			    &der);
 		} else if (ev == BR_PEM_END_OBJ && in_cert) {
 			if (der.oom || add_anchor(t, der.p, der.len) < 0)
-				skip(t, path, ++count, note, arg);
+				skip(t, name, ++count, note, arg);
 			else
 				count++;
 			in_cert = 0;
 		} else if (ev == BR_PEM_ERROR) {
 			if (in_cert)
-				skip(t, path, ++count, note, arg);
+				skip(t, name, ++count, note, arg);
 			in_cert = 0;
 			/*
 			 * Resynchronise: start afresh at the beginning of the
@@ -301,9 +298,9 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 			 */
 			br_pem_decoder_init(&pc);
 			back = p;
-			if (back > file.p && back[-1] == '\n')
+			if (back > file->p && back[-1] == '\n')
 				back--;
-			while (back > file.p && back[-1] != '\n')
+			while (back > file->p && back[-1] != '\n')
 				back--;
 			if (back > resync) {
 				left += (size_t)(p - back);
@@ -316,16 +313,46 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 		}
 	}
 	if (in_cert)
-		skip(t, path, ++count, note, arg);
+		skip(t, name, ++count, note, arg);
 	free(der.p);
-	free(file.p);
+	free(file->p);
+	file->p = NULL;
 	if (t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
-		    "certificate (%zu skipped)", path, t->skipped);
+		    "certificate (%zu skipped)", name, t->skipped);
 		ts_trust_free(t);
 		return TS_ERR_TLS_TRUST_STORE;
 	}
 	return 0;
+}
+
+int
+ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
+    void *arg, char *why, size_t whylen)
+{
+	struct vec file = {0};
+
+	memset(t, 0, sizeof(*t));
+	if (read_file(path, &file) < 0) {
+		snprintf(why, whylen, "cannot read trust store %s: %s", path,
+		    file.oom ? "out of memory" : strerror(errno));
+		free(file.p);
+		return TS_ERR_TLS_NO_TRUST_STORE;
+	}
+	return parse_bundle(t, &file, path, note, arg, why, whylen);
+}
+
+int
+ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
+    const char *name, ts_tls_note_fn *note, void *arg, char *why,
+    size_t whylen)
+{
+	struct vec file = {0};
+
+	memset(t, 0, sizeof(*t));
+	if (len > 0)
+		vec_append(&file, pem, len);
+	return parse_bundle(t, &file, name, note, arg, why, whylen);
 }
 
 /* ---- the connection ---- */

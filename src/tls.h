@@ -46,6 +46,16 @@ int
 ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
     void *arg, char *why, size_t whylen);
 
+/*
+ * ts_trust_parse: the same from a bundle already in memory (len bytes at
+ * pem, not changed; name stands for the file in notes and in why).
+ * Returns 0 or TS_ERR_TLS_TRUST_STORE.  What the fuzz target drives.
+ */
+int
+ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
+    const char *name, ts_tls_note_fn *note, void *arg, char *why,
+    size_t whylen);
+
 void
 ts_trust_free(struct ts_trust *t);
 

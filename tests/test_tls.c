@@ -935,6 +935,36 @@ trust_ca(void)
 	ts_trust_free(&trust);
 }
 
+/* The same bundle from memory: ts_trust_parse(), what fuzz_trust drives. */
+static void
+trust_from_memory(void)
+{
+	static char pem[16384];
+	FILE *f = fopen(CERTS "ca.pem", "rb");
+	size_t n = 0;
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	n = fread(pem, 1, sizeof(pem) - 1, f);
+	fclose(f);
+	CHECK(n > 100);
+	nnotes = 0;
+	CHECK_INT(ts_trust_parse(&trust, pem, n, "mem.pem", note, NULL, why,
+	    sizeof(why)), 0);
+	CHECK_INT(trust.n, 1);
+	CHECK_INT(trust.ta[0].flags, BR_X509_TA_CA);
+	ts_trust_free(&trust);
+	/* nothing, or text without a block: no anchor, said with the name */
+	CHECK_INT(ts_trust_parse(&trust, pem, 0, "mem.pem", note, NULL, why,
+	    sizeof(why)), TS_ERR_TLS_TRUST_STORE);
+	CHECK(strstr(why, "mem.pem") != NULL);
+	CHECK_INT(ts_trust_parse(&trust, "hello\r\n", 7, "mem.pem", note,
+	    NULL, why, sizeof(why)), TS_ERR_TLS_TRUST_STORE);
+	CHECK_INT(trust.n, 0);
+	CHECK_INT(nnotes, 0);
+}
+
 static void
 trust_bundle_junk(void)
 {
@@ -1171,6 +1201,7 @@ static const struct test_case cases[] = {
 	TEST(plain_partial_ack),
 	TEST(plain_broken_pipe),
 	TEST(trust_ca),
+	TEST(trust_from_memory),
 	TEST(trust_bundle_junk),
 	TEST(trust_empty),
 	TEST(trust_missing),
