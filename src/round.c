@@ -1,16 +1,19 @@
 /*
  * round: TrackerSino rounds out of JSON, one at a time, minified.
  *
- * The reader drives the json tokenizer and copies only the bytes of
- * tokens (strings, numbers, literals, brackets) of the current round
- * into the caller's buffer, writing ',' and ':' itself between them:
- * that is exactly the minified text (RFC 8259 §2: whitespace is
+ * The reader drives the json tokenizer and copies the bytes of the
+ * current round into the caller's buffer without the whitespace between
+ * tokens: that is exactly the minified text (RFC 8259 §2: whitespace is
  * "insignificant" around the six structural characters), and every
- * string, number and member stays byte for byte as received.  A token
- * split across pushes is copied piece by piece as it arrives, so no
- * input byte is kept twice and the buffer bounds one round, whatever
- * the body's size.  When the round lacks game_id and a slug was set,
- * the member is inserted first (SPEC §7.1) by one memmove at the end.
+ * string, number and member stays byte for byte as received.  The copy
+ * is made in runs, lazily (see flush()): input that is already minified,
+ * as the feed's is, goes in one memcpy per run, and the tokenizer
+ * reports only the row's members (max_level), which is all the reader
+ * looks at.  A row split across pushes is copied piece by piece as it
+ * arrives, so no input byte is kept twice and the buffer bounds one
+ * round, whatever the body's size.  When the round lacks game_id and a
+ * slug was set, the member is inserted first (SPEC §7.1) by one memmove
+ * at the end.
  *
  * States: in a BODY, START (before the first token), OUTER (inside the
  * outer object, looking for "rounds" or "data"), ROWS (inside the array
@@ -58,7 +61,11 @@ enum {
 	B_AFTER
 };
 
-/* What the previous token in the row was, to know the separator. */
+/*
+ * The row's last member-level token: after a name (L_KEY) a token is a
+ * value, otherwise it is a name.  Decides what to keep of a token that a
+ * push splits.
+ */
 enum {
 	L_BEGIN,
 	L_KEY,
