@@ -606,66 +606,54 @@ non_digits(uint64_t x)
 	return ((((hi >> 1) + LOW7) & HIGH) | ((lo & EACH(0x10)) << 3));
 }
 
-/* Skip the digits from p[i]. */
-static size_t
-digit_run(const unsigned char *p, size_t i, size_t len)
-{
-#if defined(TS_JSON_SSE2)
-	/* as in plain_run(), below: signed compares, sixteen at a time */
-	const __m128i below = _mm_set1_epi8('0' - 1);
-	const __m128i above = _mm_set1_epi8('9' + 1);
-
-	while (len - i >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
-		    (p + i));
-		__m128i in = _mm_and_si128(_mm_cmpgt_epi8(x, below),
-		    _mm_cmplt_epi8(x, above));
-		unsigned m = (unsigned)_mm_movemask_epi8(in) ^ 0xFFFFu;
-
-		if (m != 0)
-			return i + (size_t)__builtin_ctz(m);
-		i += 16;
-	}
-#endif
-	while (len - i >= 8) {
-		uint64_t m = non_digits(load8(p + i));
-
-		if (m != 0)
-			return i + first_stop(m);
-		i += 8;
-	}
-	while (i < len && is_digit(p[i]))
-		i++;
-	return i;
-}
-
 static int
 plain(int c)
 {
 	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
-/* Skip the bytes of a string that stand for themselves, from p[i]. */
-static size_t
-plain_run(const unsigned char *p, size_t i, size_t len)
+/* What skip_run() skips: bytes that stand for themselves in a string, or
+ * digits. */
+enum {
+	RUN_PLAIN,
+	RUN_DIGITS
+};
+
+#if defined(TS_JSON_SSE2)
+/*
+ * The stop bytes among sixteen, one bit each, with SSE2 (every x86-64).
+ * Signed compares: a byte above 0x7F is negative as int8, so "below
+ * 0x20" flags it too, and "above '0' - 1" does not.
+ */
+static inline unsigned
+stops16(__m128i x, int kind)
+{
+	__m128i stop;
+
+	if (kind == RUN_DIGITS)
+		stop = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8('0')),
+		    _mm_cmpgt_epi8(x, _mm_set1_epi8('9')));
+	else
+		stop = _mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+		    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+		    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+	return (unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
+/*
+ * Skip the bytes of the kind from p[i]: sixteen at a time where the
+ * target has SSE2, then eight at a time in portable C, then one by one.
+ * Inlined with a constant kind, so each caller gets its own loops.
+ */
+static inline size_t
+skip_run(const unsigned char *p, size_t i, size_t len, int kind)
 {
 #if defined(TS_JSON_SSE2)
-	/*
-	 * Where the compiler targets SSE2 (every x86-64), sixteen bytes a
-	 * step: a signed compare with 0x20 flags the control bytes and,
-	 * since they are negative as int8, the bytes above 0x7F too.
-	 */
-	const __m128i quote = _mm_set1_epi8('"');
-	const __m128i bslash = _mm_set1_epi8('\\');
-	const __m128i space = _mm_set1_epi8(0x20);
-
 	while (len - i >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)
-		    (p + i));
-		__m128i stop = _mm_or_si128(_mm_or_si128(
-		    _mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
-		    _mm_cmplt_epi8(x, space));
-		unsigned m = (unsigned)_mm_movemask_epi8(stop);
+		unsigned m = stops16(_mm_loadu_si128((const __m128i *)
+		    (const void *)(p + i)), kind);
 
 		if (m != 0)
 			return i + (size_t)__builtin_ctz(m);
@@ -673,13 +661,14 @@ plain_run(const unsigned char *p, size_t i, size_t len)
 	}
 #endif
 	while (len - i >= 8) {
-		uint64_t m = stops(load8(p + i));
+		uint64_t x = load8(p + i);
+		uint64_t m = kind == RUN_DIGITS ? non_digits(x) : stops(x);
 
 		if (m != 0)
 			return i + first_stop(m);
 		i += 8;
 	}
-	while (i < len && plain(p[i]))
+	while (i < len && (kind == RUN_DIGITS ? is_digit(p[i]) : plain(p[i])))
 		i++;
 	return i;
 }
@@ -762,7 +751,7 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 		 */
 		switch (j->state) {
 		case S_STR:
-			i = plain_run(p, i, len);
+			i = skip_run(p, i, len, RUN_PLAIN);
 			if (i == len)
 				goto done;
 			if (p[i] == '"') {
@@ -783,7 +772,7 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 		case S_INT:
 		case S_FRAC:
 		case S_EXP_DIG:
-			i = digit_run(p, i, len);
+			i = skip_run(p, i, len, RUN_DIGITS);
 			if (i == len)
 				goto done;
 			if (p[i] == ',' || p[i] == '}' || p[i] == ']') {

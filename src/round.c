@@ -128,8 +128,6 @@ ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,
 	r->field = -1;
 	r->seen = 0;
 	r->have = 0;
-	r->fin_sec = 0;
-	r->fin_nsec = 0;
 }
 
 int
@@ -456,8 +454,9 @@ time_value(struct ts_round_reader *r, const unsigned char *v, size_t n)
 		return 0;
 	for (k = 0; k < 9; k++)
 		ns = ns * 10 + (uint32_t)(k < t.fn ? t.frac[k] - '0' : 0);
-	r->fin_sec = t.sec;
-	r->fin_nsec = ns;
+	/* finalized_at is required: a reported round always sets these */
+	r->round.finalized_sec = t.sec;
+	r->round.finalized_nsec = ns;
 	return 1;
 }
 
@@ -590,8 +589,6 @@ end_row(struct ts_round_reader *r)
 	fill_field(r, F_MULTIPLIER, &rd->multiplier);
 	fill_field(r, F_STATE, &rd->state);
 	fill_field(r, F_FINALIZED_AT, &rd->finalized_at);
-	rd->finalized_sec = r->fin_sec;
-	rd->finalized_nsec = r->fin_nsec;
 	/* a message's round waits for ts_round_finish(): trailing bytes
 	 * could still make the message invalid */
 	if (r->mode == TS_ROUND_BODY)

@@ -142,8 +142,6 @@ struct ts_round_reader {
 	size_t flen[TS_ROUND_NFIELDS];
 	unsigned char fquoted[TS_ROUND_NFIELDS];
 	unsigned char fesc[TS_ROUND_NFIELDS];
-	int64_t fin_sec;
-	uint32_t fin_nsec;
 };
 
 /*
