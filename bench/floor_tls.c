@@ -87,7 +87,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (;;) {
-		if (ts_conn_io(&conn, 0) < 0) {
+		if (ts_conn_io(&conn, POLLIN | POLLOUT) < 0) {
 			fprintf(stderr, "floor_tls: %s\n", conn.why);
 			return 1;
 		}

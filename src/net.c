@@ -1,13 +1,16 @@
 /*
  * net: getaddrinfo and a non-blocking connect race ("Happy Eyeballs" in
- * the simple form of RFC 8305): addresses are tried in an interleaved
- * IPv6/IPv4 order, the next one started when the current has not
- * answered within TS_NET_STAGGER_MS, so several sockets can be in flight
- * at once; the first to connect wins and the rest are closed.  The whole
- * race is bounded by the caller's connect timeout.
+ * the simple form of RFC 8305): addresses are tried with the families
+ * interleaved, starting with the family getaddrinfo put first (§4), the
+ * next one started when the current has not answered within
+ * TS_NET_STAGGER_MS (§5), so several sockets can be in flight at once;
+ * the first to connect wins and the rest are closed.  The whole race is
+ * bounded by the caller's connect timeout, counted from ts_net_start(),
+ * never from before the lookup.
  *
  * States: resolved (naddr > 0) -> racing (inflight sockets, next) ->
  * connected (fd) or failed (why).  No state survives ts_net_abort().
+ * The note hook hears each attempt's start and end as it happens.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -53,10 +57,33 @@ ts_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen)
 	}
 }
 
+/* One line to the caller's note hook, if it set one (-v). */
+static void
+say(const struct ts_net *n, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (n->note == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n->note(n->note_arg, line);
+}
+
+/* Address i of n's list in words, into out (64 bytes). */
+static const char *
+addr_at(const struct ts_net *n, int i, char *out, size_t outlen)
+{
+	ts_net_addr_str((const struct sockaddr *)&n->addr[i], out, outlen);
+	return out;
+}
+
 static void
 add_addr(struct ts_net *n, const struct addrinfo *ai)
 {
-	if (n->naddr >= TS_NET_MAX_ADDRS ||
+	if (n->naddr >= TS_NET_MAX_ADDRS || ai->ai_addr == NULL ||
 	    ai->ai_addrlen > sizeof(n->addr[0]))
 		return;
 	memcpy(&n->addr[n->naddr], ai->ai_addr, ai->ai_addrlen);
@@ -64,14 +91,61 @@ add_addr(struct ts_net *n, const struct addrinfo *ai)
 	n->naddr++;
 }
 
+/* The first entry of family at or after a, or NULL. */
+static const struct addrinfo *
+next_of(const struct addrinfo *a, int family)
+{
+	while (a != NULL && a->ai_family != family)
+		a = a->ai_next;
+	return a;
+}
+
+void
+ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
+{
+	const struct addrinfo *a, *b;
+	int first = 0, other;
+
+	n->naddr = 0;
+	for (a = res; a != NULL && first == 0; a = a->ai_next)
+		if (a->ai_family == AF_INET6 || a->ai_family == AF_INET)
+			first = a->ai_family;
+	if (first == 0)
+		return;
+	/*
+	 * RFC 8305 §4: "Whichever address family is first in the list
+	 * should be followed by an address of the other address family."
+	 * getaddrinfo has already sorted by RFC 6724 and /etc/gai.conf: its
+	 * first address is the one to try first.
+	 */
+	other = first == AF_INET6 ? AF_INET : AF_INET6;
+	a = next_of(res, first);
+	b = next_of(res, other);
+	while ((a != NULL || b != NULL) && n->naddr < TS_NET_MAX_ADDRS) {
+		if (a != NULL) {
+			add_addr(n, a);
+			a = next_of(a->ai_next, first);
+		}
+		if (b != NULL) {
+			add_addr(n, b);
+			b = next_of(b->ai_next, other);
+		}
+	}
+}
+
 int
 ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 {
-	struct addrinfo hints, *res, *a6, *a4;
+	struct addrinfo hints, *res;
+	void (*note)(void *, const char *) = n->note;
+	void *note_arg = n->note_arg;
 	char service[8];
 	int rc, i;
 
+	/* A fresh race each time, but the caller's hook stays. */
 	memset(n, 0, sizeof(*n));
+	n->note = note;
+	n->note_arg = note_arg;
 	for (i = 0; i < TS_NET_MAX_ADDRS; i++)
 		n->inflight[i] = -1;
 	n->fd = -1;
@@ -82,29 +156,11 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0) {
-		snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s",
-		    host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s", host,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return TS_ERR_NET_RESOLVE;
 	}
-	/* Interleave the families, IPv6 first (RFC 8305 §4). */
-	a6 = res;
-	a4 = res;
-	for (;;) {
-		while (a6 != NULL && a6->ai_family != AF_INET6)
-			a6 = a6->ai_next;
-		while (a4 != NULL && a4->ai_family != AF_INET)
-			a4 = a4->ai_next;
-		if (a6 == NULL && a4 == NULL)
-			break;
-		if (a6 != NULL) {
-			add_addr(n, a6);
-			a6 = a6->ai_next;
-		}
-		if (a4 != NULL) {
-			add_addr(n, a4);
-			a4 = a4->ai_next;
-		}
-	}
+	ts_net_set_addrs(n, res);
 	freeaddrinfo(res);
 	if (n->naddr == 0) {
 		snprintf(n->why, sizeof(n->why),
@@ -115,29 +171,31 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 }
 
 /*
- * The attempt at index i failed: close it, and keep its error if it is
- * the most telling so far.  The code and the words always describe the
- * same failure.  RFC 8305 §5: the next attempt need not wait for the
+ * The attempt at index i failed: close it, say so to the note hook, and
+ * keep its error if it is the most telling so far.  The code and the
+ * words always describe the same failure, and the hook hears the same
+ * words.  RFC 8305 §5: the next attempt need not wait for the
  * Connection Attempt Delay once this one has failed, so it may start now.
  */
 static void
 fail(struct ts_net *n, int i, int err, int errnum)
 {
-	char addr[64];
+	char addr[64], words[sizeof(n->why)];
 
 	if (errnum == ECONNREFUSED)
 		err = TS_ERR_NET_REFUSED;
+	addr_at(n, i, addr, sizeof(addr));
+	if (err == TS_ERR_NET_REFUSED)
+		snprintf(words, sizeof(words), "connection refused by %s",
+		    addr);
+	else
+		snprintf(words, sizeof(words), "cannot connect to %s: %s", addr,
+		    strerror(errnum));
+	say(n, "%s", words);
 	/* A refusal says more than "unreachable" on a second family. */
 	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED) {
 		n->last_err = err;
-		ts_net_addr_str((const struct sockaddr *)&n->addr[i], addr,
-		    sizeof(addr));
-		if (err == TS_ERR_NET_REFUSED)
-			snprintf(n->why, sizeof(n->why),
-			    "connection refused by %s", addr);
-		else
-			snprintf(n->why, sizeof(n->why),
-			    "cannot connect to %s: %s", addr, strerror(errnum));
+		memcpy(n->why, words, sizeof(n->why));
 	}
 	if (n->inflight[i] >= 0)
 		close(n->inflight[i]);
@@ -165,9 +223,11 @@ static void
 start_next(struct ts_net *n, int64_t now)
 {
 	int i = n->next, fd, flags;
+	char addr[64];
 
 	n->next++;
 	n->next_at = now + TS_NET_STAGGER_MS;
+	say(n, "connecting to %s", addr_at(n, i, addr, sizeof(addr)));
 	fd = socket(n->addr[i].ss_family, SOCK_STREAM, 0);
 	if (fd < 0) {
 		fail(n, i, error_for(errno), errno);
@@ -193,8 +253,21 @@ ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 	n->last_err = 0;
 	n->fd = -1;
 	n->timeout_ms = timeout_ms;
+	n->started = now;
 	n->deadline = now + timeout_ms;
 	n->next_at = now;
+}
+
+/*
+ * A time earlier than the start was read before the lookup (a loop turn
+ * that began before ts_net_resolve() blocked): the race began at the
+ * start, so count it as the start.  Otherwise the stagger would be
+ * measured from that old time and the next attempt would not wait.
+ */
+static int64_t
+race_time(const struct ts_net *n, int64_t now)
+{
+	return now < n->started ? n->started : now;
 }
 
 int
@@ -218,6 +291,7 @@ ts_net_timeout(const struct ts_net *n, int64_t now)
 {
 	int64_t t = n->deadline;
 
+	now = race_time(n, now);
 	if (n->next < n->naddr && n->next_at < t)
 		t = n->next_at;
 	return t <= now ? 0 : (int)(t - now);
@@ -240,6 +314,7 @@ check_connected(struct ts_net *n, int i)
 {
 	int fd = n->inflight[i], soerr = 0, one = 1;
 	socklen_t len = sizeof(soerr);
+	char addr[64];
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		soerr = errno;
@@ -249,6 +324,7 @@ check_connected(struct ts_net *n, int i)
 	}
 	/* Rounds are small and latency matters more than segment count. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	say(n, "connected to %s", addr_at(n, i, addr, sizeof(addr)));
 	n->inflight[i] = -1;
 	n->fd = fd;
 	ts_net_abort(n);
@@ -260,7 +336,9 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
     int64_t now)
 {
 	int k, i;
+	char addr[64];
 
+	now = race_time(n, now);
 	for (k = 0; k < count; k++) {
 		if (pfd[k].revents == 0)
 			continue;
@@ -276,6 +354,11 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	if (any_inflight(n) && now < n->deadline)
 		return 0;
 	if (any_inflight(n) || n->next < n->naddr) {
+		for (i = 0; i < n->naddr; i++)
+			if (n->inflight[i] >= 0)
+				say(n, "no answer from %s before the "
+				    "connect timeout",
+				    addr_at(n, i, addr, sizeof(addr)));
 		ts_net_abort(n);
 		snprintf(n->why, sizeof(n->why),
 		    "connect timed out after %g s", n->timeout_ms / 1000.0);

@@ -16,9 +16,6 @@
 #include "tsino.h"
 #include "state.h"
 
-#define MAGIC "tsino-state 1\n"
-#define MAX_FILE (TS_STATE_MAX_GAMES * (TS_STATE_IDS * 17 + 160) + 128)
-
 uint64_t
 ts_state_hash(const void *data, size_t len)
 {
@@ -75,7 +72,7 @@ ts_state_close(struct ts_state *s)
 	s->lock_fd = -1;
 }
 
-/* A field of a game line: printable, no tab, within max bytes. */
+/* A field: printable, no tab, within max bytes (NUL included). */
 static int
 copy_field(char *dst, size_t max, const char *src, size_t len)
 {
@@ -113,36 +110,110 @@ parse_hex64(const char *p, size_t len, uint64_t *out)
 	return 0;
 }
 
-/* game<TAB>slug<TAB>last[<TAB>id]... (line without its newline) */
-static int
-parse_game(struct ts_state_game *g, const char *line, size_t len)
-{
-	const char *f[TS_STATE_IDS + 3];
-	size_t flen[TS_STATE_IDS + 3];
-	size_t nf = 0, i, start = 0;
+/* A line cut at its tabs. */
+#define MAX_FIELDS (2 * TS_LEDGER_IDS + 8)
 
+struct fields {
+	const char *f[MAX_FIELDS];
+	size_t len[MAX_FIELDS];
+	size_t n;
+};
+
+static int
+split(struct fields *fs, const char *line, size_t len)
+{
+	size_t i, start = 0;
+
+	fs->n = 0;
 	for (i = 0; i <= len; i++) {
 		if (i < len && line[i] != '\t')
 			continue;
-		if (nf == sizeof(f) / sizeof(f[0]))
+		if (fs->n == MAX_FIELDS)
 			return -1;
-		f[nf] = line + start;
-		flen[nf] = i - start;
-		nf++;
+		fs->f[fs->n] = line + start;
+		fs->len[fs->n] = i - start;
+		fs->n++;
 		start = i + 1;
 	}
-	if (nf < 3 || flen[0] != 4 || memcmp(f[0], "game", 4) != 0)
+	return 0;
+}
+
+static int
+is(const struct fields *fs, size_t i, const char *word)
+{
+	return fs->len[i] == strlen(word) &&
+	    memcmp(fs->f[i], word, fs->len[i]) == 0;
+}
+
+/* A time field ("-": none) into m, and ids f[first..last) as its ids. */
+static int
+parse_mark(struct ts_ledger_mark *m, const struct fields *fs, size_t t,
+    size_t first, size_t last, size_t time_max)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	if (is(fs, t, "-")) {
+		if (last > first)
+			return -1;	/* ids at no instant */
+		return 0;
+	}
+	if (fs->len[t] == 0 || fs->len[t] >= time_max ||
+	    ts_ledger_mark_set(m, fs->f[t], fs->len[t]) < 0)
 		return -1;
-	memset(g, 0, sizeof(*g));
-	if (copy_field(g->slug, sizeof(g->slug), f[1], flen[1]) < 0)
+	if (last - first > TS_LEDGER_IDS)
 		return -1;
-	/* "-" stands for "no resume point yet". */
-	if (!(flen[2] == 1 && f[2][0] == '-') &&
-	    copy_field(g->last, sizeof(g->last), f[2], flen[2]) < 0)
-		return -1;
-	for (i = 3; i < nf; i++)
-		if (parse_hex64(f[i], flen[i], &g->ids[g->nids++]) < 0)
+	for (i = first; i < last; i++)
+		if (parse_hex64(fs->f[i], fs->len[i], &m->ids[m->nids++]) < 0)
 			return -1;
+	return 0;
+}
+
+/* A K field: a count of at most TS_LEDGER_IDS, in decimal. */
+static int
+parse_count(const char *p, size_t len, size_t *out)
+{
+	size_t v = 0, i;
+
+	if (len == 0 || len > 3)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (size_t)(p[i] - '0');
+	}
+	*out = v;
+	return v <= TS_LEDGER_IDS ? 0 : -1;
+}
+
+/* game<TAB>slug<TAB>time[<TAB>id]... */
+static int
+parse_game(char *slug, struct ts_ledger_mark *cur, const struct fields *fs,
+    size_t time_max)
+{
+	if (fs->n < 3 || !is(fs, 0, "game") ||
+	    copy_field(slug, TS_LEDGER_SLUG_MAX, fs->f[1], fs->len[1]) < 0 ||
+	    strcmp(slug, "-") == 0)
+		return -1;
+	return parse_mark(cur, fs, 2, 3, fs->n, time_max);
+}
+
+/* gap<TAB>from<TAB>to<TAB>K<TAB>K from-ids<TAB>to-ids */
+static int
+parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
+{
+	size_t k;
+
+	if (fs->n < 4 || !is(fs, 0, "gap") ||
+	    parse_count(fs->f[3], fs->len[3], &k) < 0 || 4 + k > fs->n)
+		return -1;
+	if (is(fs, 1, "-") ||
+	    parse_mark(&gp->from, fs, 1, 4, 4 + k, TS_LEDGER_TIME_MAX) < 0 ||
+	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, TS_LEDGER_TIME_MAX) < 0)
+		return -1;
+	if (gp->to.text[0] != '\0' && (gp->to.sec < gp->from.sec ||
+	    (gp->to.sec == gp->from.sec && gp->to.nsec < gp->from.nsec)))
+		return -1;
 	return 0;
 }
 
@@ -154,18 +225,49 @@ corrupt(char *why, size_t whylen, const char *path, const char *what)
 	return TS_ERR_STATE_CORRUPT;
 }
 
-static int
-parse_file(const char *buf, size_t len, struct ts_state_game *games,
-    int max, int *n, const char *path, char *why, size_t whylen)
-{
-	const char *line, *nl;
-	size_t off, llen;
-	char tail[64];
-	int count = 0;
+/* What the parser holds of the game being read. */
+struct pgame {
+	int open;
+	char slug[TS_LEDGER_SLUG_MAX];
+	struct ts_ledger_mark cur;
+	struct ts_ledger_gap gaps[TS_LEDGER_GAPS];
+	int ngaps;
+};
 
-	if (len < strlen(MAGIC) || memcmp(buf, MAGIC, strlen(MAGIC)) != 0)
+static int
+put_game(struct ts_ledger *l, struct pgame *pg, int *count)
+{
+	if (!pg->open)
+		return 0;
+	pg->open = 0;
+	if (ts_ledger_game(l, pg->slug, strlen(pg->slug), 0) != NULL)
+		return -1;		/* named twice */
+	(*count)++;
+	return ts_ledger_restore(l, pg->slug, &pg->cur, pg->gaps, pg->ngaps);
+}
+
+int
+ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
+    int *ngames, const char *path, char *why, size_t whylen)
+{
+	struct fields fs;
+	struct pgame pg;
+	const char *line, *nl;
+	size_t off, llen, time_max;
+	char tail[64];
+	int version, lines = 0, count = 0;
+
+	*ngames = 0;
+	if (len >= 14 && memcmp(buf, "tsino-state 1\n", 14) == 0)
+		version = 1;
+	else if (len >= 14 && memcmp(buf, "tsino-state 2\n", 14) == 0)
+		version = 2;
+	else
 		return corrupt(why, whylen, path, "bad first line");
-	off = strlen(MAGIC);
+	/* Version 1 kept times shorter than 48 bytes. */
+	time_max = version == 1 ? 48 : TS_LEDGER_TIME_MAX;
+	off = 14;
+	pg.open = 0;
 	for (;;) {
 		line = buf + off;
 		nl = memchr(line, '\n', len - off);
@@ -174,33 +276,53 @@ parse_file(const char *buf, size_t len, struct ts_state_game *games,
 		llen = (size_t)(nl - line);
 		if (llen >= 4 && memcmp(line, "end\t", 4) == 0)
 			break;
-		if (count == max)
-			return corrupt(why, whylen, path, "too many games");
-		if (parse_game(&games[count], line, llen) < 0)
-			return corrupt(why, whylen, path, "bad game line");
-		count++;
+		if (split(&fs, line, llen) < 0)
+			return corrupt(why, whylen, path, "line too long");
+		if (fs.n > 0 && is(&fs, 0, "game")) {
+			if (put_game(l, &pg, &count) < 0)
+				return corrupt(why, whylen, path,
+				    "a game twice or too many games");
+			if (parse_game(pg.slug, &pg.cur, &fs, time_max) < 0)
+				return corrupt(why, whylen, path,
+				    "bad game line");
+			pg.ngaps = 0;
+			pg.open = 1;
+		} else if (version >= 2 && fs.n > 0 && is(&fs, 0, "gap")) {
+			if (!pg.open || pg.ngaps == TS_LEDGER_GAPS ||
+			    parse_gap(&pg.gaps[pg.ngaps], &fs) < 0)
+				return corrupt(why, whylen, path,
+				    "bad gap line");
+			pg.ngaps++;
+		} else {
+			return corrupt(why, whylen, path, "bad line");
+		}
+		lines++;
 		off += llen + 1;
 	}
-	snprintf(tail, sizeof(tail), "end\t%d\t%016llx", count,
+	if (put_game(l, &pg, &count) < 0)
+		return corrupt(why, whylen, path,
+		    "a game twice or too many games");
+	snprintf(tail, sizeof(tail), "end\t%d\t%016llx",
+	    version == 1 ? count : lines,
 	    (unsigned long long)ts_state_hash(buf, off));
 	if (llen != strlen(tail) || memcmp(line, tail, llen) != 0)
 		return corrupt(why, whylen, path, "checksum mismatch");
 	if (off + llen + 1 != len)
 		return corrupt(why, whylen, path, "bytes after the end line");
-	*n = count;
+	*ngames = count;
 	return 0;
 }
 
 int
-ts_state_load(struct ts_state *s, struct ts_state_game *games, int max,
-    int *n, char *why, size_t whylen)
+ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
+    char *why, size_t whylen)
 {
 	char *buf;
 	size_t len = 0;
 	ssize_t r;
 	int fd, rc;
 
-	*n = 0;
+	*ngames = 0;
 	fd = open(s->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
@@ -209,18 +331,21 @@ ts_state_load(struct ts_state *s, struct ts_state_game *games, int max,
 		    strerror(errno));
 		return TS_ERR_STATE_IO;
 	}
-	buf = malloc(MAX_FILE + 1);
+	buf = malloc(TS_STATE_MAX_FILE + 1);
 	if (buf == NULL) {
 		close(fd);
 		snprintf(why, whylen, "out of memory reading %s", s->path);
 		return TS_ERR_NOMEM;
 	}
 	for (;;) {
-		r = read(fd, buf + len, MAX_FILE + 1 - len);
+		r = read(fd, buf + len, TS_STATE_MAX_FILE + 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r <= 0 || len + (size_t)r > TS_STATE_MAX_FILE) {
+			if (r > 0)
+				len += (size_t)r;
 			break;
+		}
 		len += (size_t)r;
 	}
 	close(fd);
@@ -230,18 +355,20 @@ ts_state_load(struct ts_state *s, struct ts_state_game *games, int max,
 		    strerror(errno));
 		return TS_ERR_STATE_IO;
 	}
-	if (len > MAX_FILE)
+	if (len > TS_STATE_MAX_FILE)
 		rc = corrupt(why, whylen, s->path, "too big");
 	else
-		rc = parse_file(buf, len, games, max, n, s->path, why, whylen);
+		rc = ts_state_parse(buf, len, l, ngames, s->path, why, whylen);
 	free(buf);
 	return rc;
 }
 
-/* Buffered writer that checksums what it writes. */
+/* Buffered writer that checksums what it writes, to a file or memory. */
 struct out {
-	int fd;
-	int err;
+	int fd;			/* -1: memory */
+	char *mem;
+	size_t cap, mlen;
+	int err;		/* errno, or ENOSPC when memory is full */
 	uint64_t hash;
 	size_t len;
 	char buf[4096];
@@ -253,6 +380,15 @@ out_flush(struct out *o)
 	size_t off = 0;
 	ssize_t r;
 
+	if (o->fd < 0) {
+		if (o->mlen + o->len > o->cap)
+			o->err = ENOSPC;
+		else
+			memcpy(o->mem + o->mlen, o->buf, o->len);
+		o->mlen += o->len;
+		o->len = 0;
+		return;
+	}
 	while (!o->err && off < o->len) {
 		r = write(o->fd, o->buf + off, o->len - off);
 		if (r < 0 && errno == EINTR)
@@ -314,77 +450,134 @@ fsync_dir(const char *path)
 }
 
 /*
- * A field that load will read back as it is: NUL-terminated within max,
- * no control character (a tab or newline would break the line), and not
- * "-", which stands for an empty resume point.
+ * A slug that load will read back as it is: no control byte (a tab or
+ * newline would break the line), and not "-".  Times and ids are the
+ * ledger's own (RFC 3339 text, hex), always storable.
  */
 static int
-storable(const char *f, size_t max, int may_be_empty)
+storable(const char *f)
 {
-	const char *end = memchr(f, '\0', max);
 	const char *p;
 
-	if (end == NULL)
+	if (f[0] == '\0' || strcmp(f, "-") == 0)
 		return 0;
-	if (end == f)
-		return may_be_empty;
-	if (end == f + 1 && f[0] == '-')
-		return 0;
-	for (p = f; p < end; p++)
+	for (p = f; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return 0;
 	return 1;
 }
 
-int
-ts_state_save(struct ts_state *s, const struct ts_state_game *games, int n,
-    char *why, size_t whylen)
+static void
+put_ids(struct out *o, const struct ts_ledger_mark *m)
 {
-	char tmp[TS_STATE_PATH_MAX + 8], field[32];
-	struct out ob, *o = &ob;
-	int i, k, e;
+	char field[32];
+	int k;
 
-	/* Never write a file that the next load would call corrupt. */
-	if (n < 0 || n > TS_STATE_MAX_GAMES) {
-		snprintf(why, whylen, "cannot save %s: %d games (at most %d)",
-		    s->path, n, TS_STATE_MAX_GAMES);
-		return TS_ERR_STATE_IO;
+	for (k = 0; k < m->nids; k++) {
+		snprintf(field, sizeof(field), "\t%016llx",
+		    (unsigned long long)m->ids[k]);
+		out_put(o, field, 1);
 	}
-	for (i = 0; i < n; i++) {
-		if (!storable(games[i].slug, sizeof(games[i].slug), 0) ||
-		    !storable(games[i].last, sizeof(games[i].last), 1) ||
-		    games[i].nids < 0 || games[i].nids > TS_STATE_IDS) {
-			snprintf(why, whylen, "cannot save %s: game %d has a "
-			    "value the file cannot hold", s->path, i + 1);
-			return TS_ERR_STATE_IO;
+}
+
+static const char *
+time_or_dash(const struct ts_ledger_mark *m)
+{
+	return m->text[0] ? m->text : "-";
+}
+
+/* Every line of the file into o; -1 (nothing useful written) if a game
+ * cannot be stored. */
+static int
+format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
+{
+	const struct ts_ledger_game *g;
+	const struct ts_ledger_gap *gp;
+	char field[64];
+	int i, k, lines = 0;
+
+	for (i = 0; i < l->ngames; i++)
+		if (!storable(l->games[i].slug)) {
+			snprintf(why, whylen, "game %d has a slug the state "
+			    "file cannot hold", i + 1);
+			return -1;
 		}
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	o->err = 0;
-	o->len = 0;
 	o->hash = 0xcbf29ce484222325ULL;
-	o->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (o->fd < 0)
-		return io_error(why, whylen, "create", tmp, errno);
-	out_put(o, MAGIC, 1);
-	for (i = 0; i < n; i++) {
+	out_put(o, "tsino-state 2\n", 1);
+	for (i = 0; i < l->ngames; i++) {
+		g = &l->games[i];
 		out_put(o, "game\t", 1);
-		out_put(o, games[i].slug, 1);
+		out_put(o, g->slug, 1);
 		out_put(o, "\t", 1);
-		out_put(o, games[i].last[0] ? games[i].last : "-", 1);
-		for (k = 0; k < games[i].nids; k++) {
-			snprintf(field, sizeof(field), "\t%016llx",
-			    (unsigned long long)games[i].ids[k]);
-			out_put(o, field, 1);
-		}
+		out_put(o, time_or_dash(&g->cur), 1);
+		put_ids(o, &g->cur);
 		out_put(o, "\n", 1);
+		lines++;
+		for (k = 0; k < g->ngaps; k++) {
+			gp = &g->gap[k];
+			snprintf(field, sizeof(field), "\t%d", gp->from.nids);
+			out_put(o, "gap\t", 1);
+			out_put(o, time_or_dash(&gp->from), 1);
+			out_put(o, "\t", 1);
+			out_put(o, time_or_dash(&gp->to), 1);
+			out_put(o, field, 1);
+			put_ids(o, &gp->from);
+			put_ids(o, &gp->to);
+			out_put(o, "\n", 1);
+			lines++;
+		}
 	}
-	snprintf(field, sizeof(field), "end\t%d\t", n);
+	snprintf(field, sizeof(field), "end\t%d\t", lines);
 	out_put(o, field, 0);
 	snprintf(field, sizeof(field), "%016llx\n",
 	    (unsigned long long)o->hash);
 	out_put(o, field, 0);
 	out_flush(o);
+	return 0;
+}
+
+long
+ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
+    size_t whylen)
+{
+	struct out ob;
+
+	ob.fd = -1;
+	ob.mem = out;
+	ob.cap = cap;
+	ob.mlen = 0;
+	ob.err = 0;
+	ob.len = 0;
+	if (format(&ob, l, why, whylen) < 0)
+		return -1;
+	if (ob.err) {
+		snprintf(why, whylen, "state text bigger than %zu bytes", cap);
+		return -1;
+	}
+	return (long)ob.mlen;
+}
+
+int
+ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
+    size_t whylen)
+{
+	char tmp[TS_STATE_PATH_MAX + 8], what[256];
+	struct out ob, *o = &ob;
+	int e;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
+	o->err = 0;
+	o->len = 0;
+	o->mem = NULL;
+	o->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (o->fd < 0)
+		return io_error(why, whylen, "create", tmp, errno);
+	if (format(o, l, what, sizeof(what)) < 0) {
+		close(o->fd);
+		unlink(tmp);
+		snprintf(why, whylen, "cannot save %s: %s", s->path, what);
+		return TS_ERR_STATE_IO;
+	}
 	if (!o->err && fsync(o->fd) < 0)
 		o->err = errno;
 	if (close(o->fd) < 0 && !o->err)

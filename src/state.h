@@ -1,16 +1,25 @@
 /*
- * state: the resume file of `tsino stream --state FILE`.  Per game it
- * keeps the resume point (the last finalized_at handled) and hashes of
- * the round ids handled at that exact instant, because `since` is
- * inclusive and several rounds can share one finalized_at.
+ * state: the resume file of `tsino stream --state FILE`: the ledger's
+ * persistent part.  Per game the cursor (the last finalized_at handled
+ * and hashes of the ids handled at that instant, because `since` is
+ * inclusive) and its open gaps (ledger.h).
  *
- * The file is text, one game a line, fields separated by tabs (JSON
- * strings cannot hold a raw tab or newline, so the values need no
- * escaping), closed by a checksum line:
+ * The file is text, fields separated by tabs (the values hold no tab or
+ * control byte: see ts_state_save), closed by a checksum line:
  *
- *	tsino-state 1
+ *	tsino-state 2
  *	game<TAB>stake-crash<TAB>2026-05-28T15:05:15Z<TAB>1f0e...<TAB>...
- *	end<TAB>1<TAB><FNV-1a 64 of every byte above, hex>
+ *	gap<TAB>FROM<TAB>TO<TAB>K<TAB>K from-ids...<TAB>to-ids...
+ *	end<TAB>LINES<TAB><FNV-1a 64 of every byte above, hex>
+ *
+ * A gap line belongs to the game line above it; TO is "-" for a gap
+ * whose end is not known yet, and so is a game's time when it has none.
+ * LINES counts the game and gap lines.
+ *
+ * Versions.  Version 1 had game lines only (times up to 47 bytes) and
+ * counted games on its end line.  The rule for every change: a file of
+ * any older version loads, and is written back in the newest; load, save,
+ * load gives the same state.
  *
  * It is written atomically (temporary file, fsync, rename, fsync of the
  * directory) and guarded by flock(2) on FILE.lock, so that a second tsino
@@ -23,25 +32,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TS_STATE_MAX_GAMES 64
-#define TS_STATE_SLUG_MAX 64	/* bytes, NUL included */
-#define TS_STATE_TIME_MAX 48	/* bytes, NUL included */
-#define TS_STATE_IDS 256	/* ids remembered at the resume instant */
-#define TS_STATE_PATH_MAX 1024
+#include "ledger.h"
 
-struct ts_state_game {
-	char slug[TS_STATE_SLUG_MAX];
-	char last[TS_STATE_TIME_MAX];	/* "" when nothing handled yet */
-	int nids;
-	uint64_t ids[TS_STATE_IDS];	/* ts_state_hash() of round ids */
-};
+#define TS_STATE_VERSION 2
+#define TS_STATE_PATH_MAX 1024
+/* The largest file: every game with every gap and every id. */
+#define TS_STATE_MAX_FILE (TS_LEDGER_GAMES * (TS_LEDGER_GAPS + 1) * \
+	(2 * TS_LEDGER_IDS * 17 + 2 * TS_LEDGER_TIME_MAX + 96) + 128)
 
 struct ts_state {
 	int lock_fd;
 	char path[TS_STATE_PATH_MAX];
 };
 
-/* FNV-1a 64 of a byte string: the id hash and the file checksum. */
+/* FNV-1a 64 of a byte string: the file's checksum. */
 uint64_t
 ts_state_hash(const void *data, size_t len);
 
@@ -55,25 +59,41 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
     size_t whylen);
 
 /*
- * Read the file into games (at most max; more is corrupt); *n is how
- * many.  A missing file is a fresh start (0 games).  Returns 0,
- * TS_ERR_STATE_CORRUPT, TS_ERR_STATE_IO or TS_ERR_NOMEM (the file is read
- * into one temporary buffer of at most about 280 KiB).
+ * Read the file into l (ts_ledger_restore per game); *ngames is how
+ * many games it named.  A missing file is a fresh start (0 games).
+ * Returns 0, TS_ERR_STATE_CORRUPT, TS_ERR_STATE_IO or TS_ERR_NOMEM (the
+ * file is read into one temporary buffer of its size).
  */
 int
-ts_state_load(struct ts_state *s, struct ts_state_game *games, int max,
-    int *n, char *why, size_t whylen);
+ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
+    char *why, size_t whylen);
 
 /*
- * Replace the file atomically with games[0..n).  0 or TS_ERR_STATE_IO,
- * also when a game holds a value the file cannot (n above
- * TS_STATE_MAX_GAMES, an empty slug, a control character or no NUL in a
- * field, last equal to "-", nids outside 0..TS_STATE_IDS): then nothing
- * is written and the old file stays.
+ * ts_state_parse: the same from the len bytes at buf (any version);
+ * name stands for the file in why.  What the tests and fuzzing drive.
  */
 int
-ts_state_save(struct ts_state *s, const struct ts_state_game *games, int n,
-    char *why, size_t whylen);
+ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
+    int *ngames, const char *name, char *why, size_t whylen);
+
+/*
+ * Replace the file atomically with l's cursors and gaps, in the newest
+ * version.  0 or TS_ERR_STATE_IO, also when a game holds a value the
+ * file cannot (a slug with a control byte or "-"): then nothing is
+ * written and the old file stays.
+ */
+int
+ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
+    size_t whylen);
+
+/*
+ * ts_state_format: the text ts_state_save writes, into out (cap bytes).
+ * Returns its length, or -1 if it does not fit or a value cannot be
+ * stored (why says which).
+ */
+long
+ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
+    size_t whylen);
 
 /* Release the lock.  Idempotent. */
 void

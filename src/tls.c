@@ -575,7 +575,7 @@ sock_err(struct ts_conn *c, int errnum)
 }
 
 static int
-tls_io(struct ts_conn *c)
+tls_io(struct ts_conn *c, int may_read)
 {
 	br_ssl_engine_context *eng = &c->cc.eng;
 	unsigned st;
@@ -612,7 +612,7 @@ tls_io(struct ts_conn *c)
 			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 				return sock_err(c, errno);
 		}
-		if (st & BR_SSL_RECVREC) {
+		if ((st & BR_SSL_RECVREC) && may_read) {
 			buf = br_ssl_engine_recvrec_buf(eng, &len);
 			r = read(c->fd, buf, len);
 			if (r > 0) {
@@ -636,7 +636,7 @@ tls_io(struct ts_conn *c)
 }
 
 static int
-plain_io(struct ts_conn *c)
+plain_io(struct ts_conn *c, int may_read)
 {
 	unsigned char *rq = c->iobuf, *wq = c->iobuf + TS_CONN_PLAIN_BUFSIZE;
 	ssize_t r;
@@ -654,7 +654,7 @@ plain_io(struct ts_conn *c)
 	}
 	if (c->roff > 0 && c->roff == c->rlen)
 		c->roff = c->rlen = 0;
-	while (!c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE) {
+	while (may_read && !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE) {
 		r = read(c->fd, rq + c->rlen, TS_CONN_PLAIN_BUFSIZE - c->rlen);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -672,12 +672,15 @@ plain_io(struct ts_conn *c)
 int
 ts_conn_io(struct ts_conn *c, short revents)
 {
-	(void)revents;
+	/* Read only when poll() said so: bytes read at any other time would
+	 * sit in a buffer that no poll() wakes up for. */
+	int may_read = (revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+
 	if (c->err)
 		return c->err;
 	if (c->fd < 0)
 		return 0;
-	return c->tls ? tls_io(c) : plain_io(c);
+	return c->tls ? tls_io(c, may_read) : plain_io(c, may_read);
 }
 
 short
@@ -789,7 +792,7 @@ ts_conn_close(struct ts_conn *c)
 	if (c->tls && c->err == 0 && c->handshake_done) {
 		/* Best effort close_notify: one non-blocking write. */
 		br_ssl_engine_close(&c->cc.eng);
-		tls_io(c);
+		tls_io(c, 0);
 	}
 	close(c->fd);
 	c->fd = -1;

@@ -125,7 +125,10 @@ ts_conn_events(struct ts_conn *c);
  * TS_ERR_NET_IO) with c->why set.  A peer close sets c->eof, not an
  * error, unless it happens during the TLS handshake (a close, a reset or
  * a broken pipe then is TS_ERR_TLS_HANDSHAKE_CLOSED).  Writes use
- * MSG_NOSIGNAL: a vanished peer never raises SIGPIPE.  revents is unused.
+ * MSG_NOSIGNAL: a vanished peer never raises SIGPIPE.  It reads only
+ * when revents (poll()'s answer) holds POLLIN, POLLHUP or POLLERR, so
+ * that nothing lands in a buffer poll() cannot see; it always writes
+ * what is queued (revents 0: write only).
  */
 int
 ts_conn_io(struct ts_conn *c, short revents);

@@ -300,7 +300,7 @@ def t_e_state_restart(c):
     check_eq(len(p1.stdout), n1, 'first run lines after exit')
     check(backfilled(p2) >= 3, 'restart backfilled %d' % backfilled(p2))
     text = open(state).read()
-    check(text.startswith('tsino-state 1\n'), 'state file format')
+    check(text.startswith('tsino-state 2\n'), 'state file format')
 
 
 t_e_state_restart.timeout = 40

@@ -1,0 +1,465 @@
+/*
+ * exchange: one HTTP(S) exchange for either link (model in exchange.h):
+ * RFC 9112 for the response (through http.c), RFC 8305 for the connect
+ * race (net.c), TLS through tls.c.  The role decides what a wanted
+ * response's body or upgrade means; a refusal (any other status) is read
+ * here, its body kept short and printable for the log line.
+ */
+#define _DEFAULT_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tsino.h"
+#include "exchange.h"
+
+void
+ts_exchange_init(struct ts_exchange *x, const char *name,
+    struct ts_conn *conn, const struct ts_trust *trust,
+    const struct ts_exchange_role *role, void *arg)
+{
+	memset(x, 0, sizeof(*x));
+	x->name = name;
+	x->conn = conn;
+	x->trust = trust;
+	x->role = role;
+	x->arg = arg;
+	x->net.fd = -1;
+	x->phase = TS_EXCHANGE_IDLE;
+}
+
+int
+ts_exchange_fail(struct ts_exchange *x, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->why, sizeof(x->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void
+ts_exchange_close(struct ts_exchange *x)
+{
+	if (x->phase == TS_EXCHANGE_CONNECT)
+		ts_net_abort(&x->net);
+	if (x->conn_live)
+		ts_conn_close(x->conn);
+	x->conn_live = 0;
+	x->phase = TS_EXCHANGE_IDLE;
+}
+
+/* A failure: close, and keep the first words given for it. */
+static int
+failed(struct ts_exchange *x, int err, const char *what)
+{
+	if (x->why[0] == '\0' && what != x->why)
+		snprintf(x->why, sizeof(x->why), "%.300s", what);
+	ts_exchange_close(x);
+	return err;
+}
+
+static void
+net_note(void *arg, const char *line)
+{
+	struct ts_exchange *x = arg;
+	char msg[256];
+
+	if (x->role->log == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "%s: %s", x->name, line);
+	x->role->log(x->arg, TS_LOG_DEBUG, msg);
+}
+
+int
+ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
+    const char *key, int wanted, int timeout_ms)
+{
+	int64_t now;
+	int rc;
+
+	ts_exchange_close(x);
+	x->url = *url;
+	x->key = key;
+	x->wanted = wanted;
+	x->timeout_ms = timeout_ms;
+	x->why[0] = '\0';
+	x->status = 0;
+	x->status_line[0] = '\0';
+	x->date = 0;
+	x->errbody[0] = '\0';
+	x->errbody_len = 0;
+	x->refused = 0;
+	x->net.note = net_note;
+	x->net.note_arg = x;
+	rc = ts_net_resolve(&x->net, x->url.host, x->url.port);
+	if (rc < 0)
+		return failed(x, rc, x->net.why);
+	/* getaddrinfo blocks: the race and its budget start after it. */
+	now = ts_net_now();
+	ts_net_start(&x->net, now, timeout_ms);
+	x->deadline = now + timeout_ms;
+	x->phase = TS_EXCHANGE_CONNECT;
+	return 0;
+}
+
+/* TCP is up: wrap it, write the request, wait for the response head. */
+static int
+connected(struct ts_exchange *x, int fd)
+{
+	struct ts_http_req req;
+	unsigned char seed[32];
+	int rc;
+
+	x->conn_live = 1;
+	if (x->url.tls) {
+		if (ts_random(seed, sizeof(seed)) < 0) {
+			ts_conn_plain(x->conn, fd);
+			return failed(x, TS_ERR_TLS_PROTOCOL,
+			    "no randomness from the OS");
+		}
+		rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
+		    &x->session, seed);
+		if (rc < 0)
+			return failed(x, rc, x->conn->why);
+	} else {
+		ts_conn_plain(x->conn, fd);
+	}
+	memset(&req, 0, sizeof(req));
+	req.host = x->url.host;
+	req.port = x->url.port;
+	req.tls = x->url.tls;
+	req.target = x->url.target;
+	req.bearer = x->key;
+	if (x->role->request != NULL &&
+	    (rc = x->role->request(x->arg, &req)) < 0)
+		return failed(x, rc, ts_strerror(rc));
+	rc = ts_http_request(x->req, sizeof(x->req), &req);
+	if (rc < 0)
+		return failed(x, rc, "cannot write the request");
+	x->req_len = (size_t)rc;
+	x->req_off = 0;
+	ts_http_init(&x->http, x->hbuf, sizeof(x->hbuf));
+	x->phase = TS_EXCHANGE_HEAD;
+	return 0;
+}
+
+/* Queue as much of the request as the transport takes now. */
+static void
+send_request(struct ts_exchange *x)
+{
+	unsigned char *buf;
+	size_t avail, n;
+
+	while (x->req_off < x->req_len) {
+		buf = ts_conn_send(x->conn, &avail);
+		if (buf == NULL || avail == 0)
+			break;
+		n = x->req_len - x->req_off;
+		if (n > avail)
+			n = avail;
+		memcpy(buf, x->req + x->req_off, n);
+		ts_conn_send_ack(x->conn, n);
+		x->req_off += n;
+	}
+	ts_conn_flush(x->conn);
+}
+
+void
+ts_exchange_flush(struct ts_exchange *x)
+{
+	if (!x->conn_live)
+		return;
+	ts_conn_flush(x->conn);
+	ts_conn_io(x->conn, 0);
+}
+
+static int
+is_name(const struct ts_http *h, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (h->name_len != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((h->name[i] | 0x20) != name[i])
+			return 0;
+	return 1;
+}
+
+/* Keep the start of a refusal's body, printable, for the log line. */
+static void
+keep_errbody(struct ts_exchange *x, const char *p, size_t n)
+{
+	size_t room = TS_EXCHANGE_ERRBODY_MAX - x->errbody_len, i;
+	unsigned char ch;
+
+	if (n > room)
+		n = room;
+	for (i = 0; i < n; i++) {
+		ch = (unsigned char)p[i];
+		x->errbody[x->errbody_len++] = ch < 0x20 || ch == 0x7f ? ' ' :
+		    (char)ch;
+	}
+	x->errbody[x->errbody_len] = '\0';
+}
+
+static int
+wanted(const struct ts_exchange *x)
+{
+	if (x->wanted == 101)
+		return x->status == 101;
+	return x->status >= 200 && x->status <= 299;
+}
+
+/* The head is complete: the role's, a refusal's body, or an upgrade. */
+static int
+head_done(struct ts_exchange *x)
+{
+	int rc;
+
+	x->refused = !wanted(x);
+	if (x->refused) {
+		if (x->status == 101)
+			return ts_exchange_fail(x, TS_ERR_HTTP_STATUS_LINE,
+			    "unexpected 101 (upgrade) to a plain request");
+		x->phase = TS_EXCHANGE_BODY;
+		return 0;
+	}
+	rc = x->role->head(x->arg, x);
+	if (rc < 0)
+		return rc;
+	x->phase = rc == 1 ? TS_EXCHANGE_OPEN : TS_EXCHANGE_BODY;
+	return 0;
+}
+
+/* Every pending event of the response parser; 1 once it is complete. */
+static int
+drain(struct ts_exchange *x)
+{
+	struct ts_http *h = &x->http;
+	int ev, rc;
+
+	while (x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) {
+		ev = ts_http_event(h);
+		if (ev <= 0)
+			return ev;
+		rc = 0;
+		switch (ev) {
+		case TS_HTTP_EV_STATUS:
+			x->status = h->status;
+			snprintf(x->status_line, sizeof(x->status_line),
+			    "%d %.*s", h->status, (int)(h->reason_len > 60 ?
+			    60 : h->reason_len), h->reason);
+			break;
+		case TS_HTTP_EV_HEADER:
+			if (is_name(h, "date") && ts_http_date(h->value,
+			    h->value_len, &x->date) < 0)
+				x->date = 0;
+			if (x->role->header != NULL)
+				x->role->header(x->arg, h);
+			break;
+		case TS_HTTP_EV_HEADERS_END:
+			rc = head_done(x);
+			break;
+		case TS_HTTP_EV_BODY:
+			if (x->refused)
+				keep_errbody(x, h->data, h->data_len);
+			else
+				rc = x->role->body(x->arg, h->data,
+				    h->data_len);
+			break;
+		case TS_HTTP_EV_END:
+			ts_conn_close(x->conn);
+			x->conn_live = 0;
+			x->phase = TS_EXCHANGE_DONE;
+			if (x->refused)
+				return 1;
+			rc = x->role->done(x->arg, x);
+			break;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Push received bytes to the parser of the phase; how many it took. */
+static long
+feed(struct ts_exchange *x, const unsigned char *p, size_t n)
+{
+	size_t k, off = 0;
+	int rc;
+
+	if (x->phase == TS_EXCHANGE_OPEN)
+		return x->role->data(x->arg, p, n);
+	while (off < n && (x->phase == TS_EXCHANGE_HEAD ||
+	    x->phase == TS_EXCHANGE_BODY)) {
+		k = ts_http_push(&x->http, p + off, n - off);
+		off += k;
+		rc = drain(x);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 || x->phase == TS_EXCHANGE_OPEN) {
+			/* An upgrade's bytes go on to the role. */
+			if (x->phase == TS_EXCHANGE_OPEN && off < n) {
+				long r = x->role->data(x->arg, p + off,
+				    n - off);
+
+				return r < 0 ? r : (long)off + r;
+			}
+			return (long)off;
+		}
+		if (k == 0)
+			break;
+	}
+	return (long)off;
+}
+
+/* The pump: push what was received until the parser takes no more. */
+static int
+pump(struct ts_exchange *x, int64_t now)
+{
+	const unsigned char *data;
+	size_t len;
+	long used;
+	int rc;
+
+	while (x->conn_live &&
+	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
+		used = feed(x, data, len);
+		if (used < 0)
+			return (int)used;
+		if (!x->conn_live)
+			return x->phase == TS_EXCHANGE_DONE && x->refused;
+		ts_conn_recv_ack(x->conn, (size_t)used);
+		if (used == 0)
+			break;
+		if (x->phase != TS_EXCHANGE_OPEN)
+			x->deadline = now + x->timeout_ms;
+	}
+	if (x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) {
+		rc = drain(x);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The server closed its side: the end of a body, or a cut. */
+static int
+at_eof(struct ts_exchange *x)
+{
+	size_t left = 0;
+	int rc;
+
+	if (ts_conn_recv(x->conn, &left) != NULL && left > 0)
+		return ts_exchange_fail(x, TS_ERR_NET_CLOSED, "connection "
+		    "closed with %zu bytes received that %s", left,
+		    x->phase == TS_EXCHANGE_OPEN ? "the stream did not take" :
+		    "are not part of the response");
+	if (x->phase == TS_EXCHANGE_OPEN)
+		return x->role->eof(x->arg);
+	rc = ts_http_eof(&x->http);
+	if (rc == 0)
+		rc = drain(x);
+	if (rc < 0 || (x->phase != TS_EXCHANGE_DONE &&
+	    x->phase != TS_EXCHANGE_IDLE))
+		return ts_exchange_fail(x, rc < 0 ? rc : TS_ERR_NET_CLOSED,
+		    x->status ? "connection closed in the middle of a "
+		    "response" : "connection closed before any response");
+	return rc;
+}
+
+/* A connected exchange after poll(): move bytes, pump, watch the end. */
+static int
+io(struct ts_exchange *x, short revents, int64_t now)
+{
+	int rc;
+
+	ts_conn_io(x->conn, revents);
+	if (x->phase == TS_EXCHANGE_HEAD && x->req_off < x->req_len) {
+		send_request(x);
+		ts_conn_io(x->conn, 0);
+	}
+	rc = pump(x, now);
+	if (rc != 0 || !x->conn_live)
+		return rc;
+	if (x->conn->err)
+		return ts_exchange_fail(x, x->conn->err, "%.300s",
+		    x->conn->why);
+	if (x->conn->eof)
+		return at_eof(x);
+	return 0;
+}
+
+int
+ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
+    int64_t now)
+{
+	short rev = 0;
+	int rc, i;
+
+	if (x->phase == TS_EXCHANGE_CONNECT) {
+		rc = ts_net_step(&x->net, pfd, n, now);
+		if (rc < 0)
+			return failed(x, rc, x->net.why);
+		if (rc == 0)
+			return 0;
+		x->deadline = now + x->timeout_ms;
+		rc = connected(x, x->net.fd);
+		if (rc < 0)
+			return rc;
+		rev = 0;
+	} else if (x->conn_live) {
+		for (i = 0; i < n; i++)
+			if (pfd[i].fd == x->conn->fd)
+				rev = pfd[i].revents;
+	} else {
+		return 0;
+	}
+	rc = io(x, rev, now);
+	if (rc < 0)
+		return failed(x, rc, ts_strerror(rc));
+	if (rc == 1) {
+		ts_exchange_close(x);
+		x->phase = TS_EXCHANGE_DONE;
+		return 1;
+	}
+	if ((x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) &&
+	    now >= x->deadline) {
+		snprintf(x->why, sizeof(x->why), "no response within %g s",
+		    x->timeout_ms / 1000.0);
+		return failed(x, TS_ERR_NET_TIMEOUT, x->why);
+	}
+	return 0;
+}
+
+int
+ts_exchange_pollfds(const struct ts_exchange *x, struct pollfd *pfd,
+    int max)
+{
+	if (x->phase == TS_EXCHANGE_CONNECT)
+		return ts_net_pollfds(&x->net, pfd, max);
+	if (!x->conn_live || max < 1)
+		return 0;
+	pfd[0].fd = x->conn->fd;
+	pfd[0].events = ts_conn_events(x->conn);
+	pfd[0].revents = 0;
+	return 1;
+}
+
+int64_t
+ts_exchange_next(const struct ts_exchange *x, int64_t now)
+{
+	switch (x->phase) {
+	case TS_EXCHANGE_CONNECT:
+		return now + ts_net_timeout(&x->net, now);
+	case TS_EXCHANGE_HEAD:
+	case TS_EXCHANGE_BODY:
+		return x->deadline;
+	default:
+		return INT64_MAX;
+	}
+}

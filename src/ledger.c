@@ -1,0 +1,1063 @@
+/*
+ * ledger: exactly-once bookkeeping (the model is in ledger.h).
+ *
+ * The life of a backfill:
+ *
+ *   connect -> every subscribed game with a cursor owes a tail; live
+ *     rounds are held; the first held round of a game ends its tail.
+ *   pages   -> each row through the door; a tail or gap is done when a
+ *     page brings nothing new or reaches its end (SPEC §7.2).
+ *   no tail left -> the hold is released through the door.
+ *   hold full (or a stop) before that -> each tail becomes an open gap
+ *     [cursor, first held round) and the hold is released: live rounds
+ *     then print as they come, and the gaps are fetched later, bounded,
+ *     their rounds flagged late (SPEC §7.3).
+ *   a game's gap list full -> the hold is dropped instead: its rounds
+ *     lie after the cursors, so the tails fetch them later.  Output
+ *     waits; nothing is lost or printed twice.
+ *   stream lost while holding -> the hold is dropped the same way.
+ *
+ * No I/O, no allocation: the hold and the page live in the caller's
+ * buffers, the guard in struct ts_ledger.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger.h"
+
+#define LIVE (-2)		/* door source: the stream (or the hold) */
+#define TAIL (-1)		/* door source: a page of the tail */
+
+enum { D_DUP = 0, D_NEW = 1, D_BEYOND = 2 };
+
+static void
+say(struct ts_ledger *l, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (l->cfg.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	l->cfg.log(l->cfg.arg, level, line);
+}
+
+uint64_t
+ts_ledger_key(const char *game, size_t glen, const char *id, size_t idlen)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < glen; i++) {
+		h ^= (unsigned char)game[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= 0xff;	/* a byte no slug holds, so "ab"+"c" != "a"+"bc" */
+	h *= 0x100000001b3ULL;
+	for (i = 0; i < idlen; i++) {
+		h ^= (unsigned char)id[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+/* ---- the guard: recent ids, two generations, bytes compared ---- */
+
+static void
+guard_clear(struct ts_ledger_guard *g)
+{
+	memset(g->slot, 0, sizeof(g->slot));
+	g->n = 0;
+	g->used = 0;
+}
+
+static int
+guard_in(const struct ts_ledger_guard *g, uint64_t h, const char *game,
+    size_t glen, const char *id, size_t idlen)
+{
+	size_t mask = 2 * TS_LEDGER_GUARD - 1, i = (size_t)h & mask;
+	const unsigned char *b;
+	uint32_t e;
+
+	while ((e = g->slot[i]) != 0) {
+		e--;
+		b = g->bytes + g->off[e];
+		if (g->hash[e] == h && g->len[e] == glen + 1 + idlen &&
+		    memcmp(b, game, glen) == 0 && b[glen] == 0xff &&
+		    memcmp(b + glen + 1, id, idlen) == 0)
+			return 1;
+		i = (i + 1) & mask;
+	}
+	return 0;
+}
+
+static int
+guard_has(const struct ts_ledger *l, uint64_t h, const struct ts_round_info *r)
+{
+	return guard_in(&l->guard[0], h, r->game_id, r->game_id_len,
+	    r->round_id, r->round_id_len) ||
+	    guard_in(&l->guard[1], h, r->game_id, r->game_id_len,
+	    r->round_id, r->round_id_len);
+}
+
+
+/* Remember a round.  An id too long to keep is not remembered: the
+ * positions still stop it, only the guard's window misses it. */
+static void
+guard_add(struct ts_ledger *l, uint64_t h, const struct ts_round_info *r)
+{
+	struct ts_ledger_guard *g = &l->guard[l->young];
+	size_t n = r->game_id_len + 1 + r->round_id_len, i;
+	size_t mask = 2 * TS_LEDGER_GUARD - 1;
+
+	if (n > 0xffff || n > TS_LEDGER_GUARD_BYTES)
+		return;
+	if (g->n == TS_LEDGER_GUARD || g->used + n > TS_LEDGER_GUARD_BYTES) {
+		/* The older generation is forgotten and takes new ids. */
+		l->young = 1 - l->young;
+		g = &l->guard[l->young];
+		guard_clear(g);
+	}
+	g->hash[g->n] = h;
+	g->off[g->n] = (uint32_t)g->used;
+	g->len[g->n] = (uint16_t)n;
+	memcpy(g->bytes + g->used, r->game_id, r->game_id_len);
+	g->bytes[g->used + r->game_id_len] = 0xff;
+	memcpy(g->bytes + g->used + r->game_id_len + 1, r->round_id,
+	    r->round_id_len);
+	g->used += n;
+	for (i = (size_t)h & mask; g->slot[i] != 0; i = (i + 1) & mask)
+		;
+	g->slot[i] = (uint32_t)(g->n + 1);
+	g->n++;
+}
+
+/* ---- marks ---- */
+
+static int
+instant_cmp(int64_t as, uint32_t an, int64_t bs, uint32_t bn)
+{
+	if (as != bs)
+		return as < bs ? -1 : 1;
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return 0;
+}
+
+/* Where the instant (sec, nsec) lies against m: an unset m is before
+ * everything. */
+static int
+mark_cmp(const struct ts_ledger_mark *m, int64_t sec, uint32_t nsec)
+{
+	if (m->text[0] == '\0')
+		return 1;
+	return instant_cmp(sec, nsec, m->sec, m->nsec);
+}
+
+static int
+mark_has(const struct ts_ledger_mark *m, uint64_t key)
+{
+	int i;
+
+	for (i = 0; i < m->nids; i++)
+		if (m->ids[i] == key)
+			return 1;
+	return 0;
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void
+civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yoe, doe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* The instant in UTC, with nine fraction digits if frac.  Outside years
+ * 0..9999 it writes the earliest time RFC 3339 has: `since` then asks
+ * for more, never less. */
+static void
+write_time(char *out, size_t len, int64_t sec, uint32_t nsec, int frac)
+{
+	int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+	int64_t rem = sec - days * 86400, y;
+	unsigned m, d;
+
+	civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999) {
+		snprintf(out, len, "0000-01-01T00:00:00Z");
+		return;
+	}
+	if (frac)
+		snprintf(out, len, "%04d-%02u-%02uT%02d:%02d:%02d.%09luZ",
+		    (int)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
+		    (int)(rem % 60), (unsigned long)nsec);
+	else
+		snprintf(out, len, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y,
+		    m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
+		    (int)(rem % 60));
+}
+
+/* Move m to a new instant whose text is t (n bytes), with no ids. */
+static void
+mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
+    uint32_t nsec)
+{
+	if (n < sizeof(m->text)) {
+		memcpy(m->text, t, n);
+		m->text[n] = '\0';
+	} else {
+		write_time(m->text, sizeof(m->text), sec, nsec, 1);
+	}
+	m->sec = sec;
+	m->nsec = nsec;
+	m->nids = 0;
+	m->ids_full = 0;
+}
+
+int
+ts_ledger_mark_set(struct ts_ledger_mark *m, const char *text, size_t n)
+{
+	int64_t sec;
+	uint32_t nsec;
+
+	if (ts_round_time(text, n, &sec, &nsec) < 0)
+		return TS_ERR_ROUND_FIELD;
+	mark_move(m, text, n, sec, nsec);
+	return 0;
+}
+
+static void
+mark_clear(struct ts_ledger_mark *m)
+{
+	m->text[0] = '\0';
+	m->nids = 0;
+	m->ids_full = 0;
+}
+
+/* Add key to the ids of m, the mark of game g at its instant. */
+static void
+mark_add(struct ts_ledger *l, const struct ts_ledger_game *g,
+    struct ts_ledger_mark *m, uint64_t key)
+{
+	if (mark_has(m, key))
+		return;
+	if (m->nids < TS_LEDGER_IDS) {
+		m->ids[m->nids++] = key;
+		return;
+	}
+	if (!m->ids_full)
+		say(l, TS_LOG_ERROR, "%s: more than %d rounds at %s; a restart "
+		    "or a backfill from there may print some of them again",
+		    g->slug, TS_LEDGER_IDS, m->text);
+	m->ids_full = 1;
+}
+
+/* Record a handled round (instant, text, key) at mark m. */
+static void
+mark_note(struct ts_ledger *l, const struct ts_ledger_game *g,
+    struct ts_ledger_mark *m, const struct ts_round_info *r, int64_t sec,
+    uint32_t nsec, uint64_t key)
+{
+	int c = mark_cmp(m, sec, nsec);
+
+	if (c > 0)
+		mark_move(m, r->finalized_at, r->finalized_at_len, sec, nsec);
+	if (c >= 0)
+		mark_add(l, g, m, key);
+}
+
+/* ---- games ---- */
+
+struct ts_ledger_game *
+ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
+{
+	struct ts_ledger_game *g;
+	int i;
+
+	for (i = 0; i < l->ngames; i++) {
+		g = &l->games[i];
+		if (strlen(g->slug) == n && memcmp(g->slug, slug, n) == 0)
+			return g;
+	}
+	if (!add || n == 0 || n >= sizeof(g->slug))
+		return NULL;
+	if (l->ngames == TS_LEDGER_GAMES) {
+		if (!l->games_full_warned)
+			say(l, TS_LOG_ERROR, "more than %d games: rounds of "
+			    "%.*s and later games are deduplicated only by "
+			    "recent ids and have no resume point",
+			    TS_LEDGER_GAMES, (int)n, slug);
+		l->games_full_warned = 1;
+		return NULL;
+	}
+	g = &l->games[l->ngames++];
+	memcpy(g->slug, slug, n);
+	g->slug[n] = '\0';
+	mark_clear(&g->cur);
+	mark_clear(&g->hold_to);
+	g->ngaps = 0;
+	g->tail = 0;
+	g->full_warned = 0;
+	return g;
+}
+
+int
+ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
+{
+	if (cfg->hold_buf == NULL || cfg->hold_e == NULL ||
+	    cfg->page_buf == NULL || cfg->page_e == NULL ||
+	    cfg->hold_max == 0 || cfg->hold_max > cfg->hold_ecap)
+		return TS_ERR_CLIENT_CONFIG;
+	l->cfg = *cfg;
+	l->ngames = 0;
+	l->holding = 0;
+	l->hold.buf = cfg->hold_buf;
+	l->hold.cap = cfg->hold_cap;
+	l->hold.e = cfg->hold_e;
+	l->hold.ecap = cfg->hold_ecap;
+	l->hold.len = l->hold.n = 0;
+	l->page.buf = cfg->page_buf;
+	l->page.cap = cfg->page_cap;
+	l->page.e = cfg->page_e;
+	l->page.ecap = cfg->page_ecap;
+	l->page.len = l->page.n = 0;
+	l->working = 0;
+	l->max_page_rows = 0;
+	l->dirty = 0;
+	l->games_full_warned = 0;
+	l->live = l->backfilled = l->late = l->dups = 0;
+	l->pages = l->overflows = l->bf_rounds = l->bf_pages = 0;
+	guard_clear(&l->guard[0]);
+	guard_clear(&l->guard[1]);
+	l->young = 0;
+	return 0;
+}
+
+int
+ts_ledger_restore(struct ts_ledger *l, const char *slug,
+    const struct ts_ledger_mark *cur, const struct ts_ledger_gap *gaps,
+    int ngaps)
+{
+	struct ts_ledger_game *g = ts_ledger_game(l, slug, strlen(slug), 1);
+	int i;
+
+	if (g == NULL || ngaps < 0 || ngaps > TS_LEDGER_GAPS)
+		return TS_ERR_STATE_CORRUPT;
+	g->cur = *cur;
+	for (i = 0; i < ngaps; i++)
+		g->gap[i] = gaps[i];
+	g->ngaps = ngaps;
+	return 0;
+}
+
+void
+ts_ledger_floor(struct ts_ledger *l, const char *slug, size_t n, int64_t sec)
+{
+	struct ts_ledger_game *g = ts_ledger_game(l, slug, n, 1);
+
+	if (g == NULL || g->cur.text[0] != '\0' || g->ngaps > 0)
+		return;
+	write_time(g->cur.text, sizeof(g->cur.text), sec, 0, 0);
+	g->cur.sec = sec;
+	g->cur.nsec = 0;
+	g->cur.nids = 0;
+	l->dirty = 1;
+	say(l, TS_LOG_DEBUG, "%s: no round yet, resume point %s", g->slug,
+	    g->cur.text);
+}
+
+/* Is slug in the comma-separated list (every game is, if it is empty)? */
+static int
+listed(const char *list, const char *slug)
+{
+	size_t len = strlen(slug);
+	const char *end;
+
+	if (list == NULL || list[0] == '\0')
+		return 1;
+	for (;;) {
+		end = strchr(list, ',');
+		if (end == NULL)
+			end = list + strlen(list);
+		if ((size_t)(end - list) == len && memcmp(list, slug, len) == 0)
+			return 1;
+		if (*end == '\0')
+			return 0;
+		list = end + 1;
+	}
+}
+
+/* ---- stored rounds ---- */
+
+static void
+set_f(struct ts_ledger_entry *e, int i, const struct ts_round *r,
+    const struct ts_round_field *f)
+{
+	e->foff[i] = f->ptr ? (uint32_t)(f->ptr - r->obj) : 0;
+	e->flen[i] = (uint32_t)f->len;
+}
+
+static int
+store_add(struct ts_ledger_store *s, const struct ts_round *r)
+{
+	struct ts_ledger_entry *e;
+
+	if (s->n == s->ecap || s->cap - s->len < r->obj_len)
+		return -1;
+	e = &s->e[s->n++];
+	e->off = s->len;
+	e->len = (uint32_t)r->obj_len;
+	memcpy(s->buf + s->len, r->obj, r->obj_len);
+	s->len += r->obj_len;
+	set_f(e, TS_LEDGER_F_GAME, r, &r->game_id);
+	set_f(e, TS_LEDGER_F_ID, r, &r->round_id);
+	set_f(e, TS_LEDGER_F_INDEX, r, &r->round_index);
+	set_f(e, TS_LEDGER_F_MULT, r, &r->multiplier);
+	set_f(e, TS_LEDGER_F_TIME, r, &r->finalized_at);
+	e->sec = r->finalized_sec;
+	e->nsec = r->finalized_nsec;
+	return 0;
+}
+
+static void
+store_info(const struct ts_ledger_store *s, const struct ts_ledger_entry *e,
+    struct ts_round_info *ri)
+{
+	const char *b = s->buf + e->off;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->json = b;
+	ri->json_len = e->len;
+	ri->game_id = b + e->foff[TS_LEDGER_F_GAME];
+	ri->game_id_len = e->flen[TS_LEDGER_F_GAME];
+	ri->round_id = b + e->foff[TS_LEDGER_F_ID];
+	ri->round_id_len = e->flen[TS_LEDGER_F_ID];
+	ri->round_index = b + e->foff[TS_LEDGER_F_INDEX];
+	ri->round_index_len = e->flen[TS_LEDGER_F_INDEX];
+	ri->multiplier = b + e->foff[TS_LEDGER_F_MULT];
+	ri->multiplier_len = e->flen[TS_LEDGER_F_MULT];
+	ri->finalized_at = b + e->foff[TS_LEDGER_F_TIME];
+	ri->finalized_at_len = e->flen[TS_LEDGER_F_TIME];
+}
+
+static void
+round_info(struct ts_round_info *ri, const struct ts_round *r)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->json = r->obj;
+	ri->json_len = r->obj_len;
+	ri->game_id = r->game_id.ptr;
+	ri->game_id_len = r->game_id.len;
+	ri->round_id = r->round_id.ptr;
+	ri->round_id_len = r->round_id.len;
+	ri->round_index = r->round_index.ptr;
+	ri->round_index_len = r->round_index.len;
+	ri->multiplier = r->multiplier.ptr;
+	ri->multiplier_len = r->multiplier.len;
+	ri->finalized_at = r->finalized_at.ptr;
+	ri->finalized_at_len = r->finalized_at.len;
+}
+
+static int
+entry_cmp(const struct ts_ledger_store *s, const struct ts_ledger_entry *a,
+    const struct ts_ledger_entry *b)
+{
+	int c = instant_cmp(a->sec, a->nsec, b->sec, b->nsec);
+
+	if (c != 0)
+		return c;
+	return ts_round_index_cmp(s->buf + a->off + a->foff[TS_LEDGER_F_INDEX],
+	    a->flen[TS_LEDGER_F_INDEX],
+	    s->buf + b->off + b->foff[TS_LEDGER_F_INDEX],
+	    b->flen[TS_LEDGER_F_INDEX]);
+}
+
+static void
+sift_down(struct ts_ledger_store *s, size_t root, size_t n)
+{
+	struct ts_ledger_entry t;
+	size_t child;
+
+	while ((child = 2 * root + 1) < n) {
+		if (child + 1 < n &&
+		    entry_cmp(s, &s->e[child], &s->e[child + 1]) < 0)
+			child++;
+		if (entry_cmp(s, &s->e[root], &s->e[child]) >= 0)
+			return;
+		t = s->e[root];
+		s->e[root] = s->e[child];
+		s->e[child] = t;
+		root = child;
+	}
+}
+
+/* Heapsort by finalized_at, then round_index: no qsort, whose C99 form
+ * takes no context and would need a global. */
+static void
+store_sort(struct ts_ledger_store *s)
+{
+	struct ts_ledger_entry t;
+	size_t i, n = s->n;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(s, i, n);
+	while (n > 1) {
+		n--;
+		t = s->e[0];
+		s->e[0] = s->e[n];
+		s->e[n] = t;
+		sift_down(s, 0, n);
+	}
+}
+
+/* ---- the door ---- */
+
+/*
+ * After a round of g was handled: the cursor, and the gap whose page
+ * brought it, or (live) the end of each gap it may mark.
+ */
+static void
+record(struct ts_ledger *l, struct ts_ledger_game *g,
+    const struct ts_round_info *r, int64_t sec, uint32_t nsec, uint64_t key,
+    int src)
+{
+	struct ts_ledger_gap *gp;
+	int i;
+
+	l->dirty = 1;
+	mark_note(l, g, &g->cur, r, sec, nsec, key);
+	if (src >= 0) {
+		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
+		return;
+	}
+	if (src != LIVE)
+		return;
+	for (i = 0; i < g->ngaps; i++) {
+		gp = &g->gap[i];
+		if (gp->to.text[0] == '\0')
+			mark_move(&gp->to, r->finalized_at,
+			    r->finalized_at_len, sec, nsec);
+		if (mark_cmp(&gp->to, sec, nsec) == 0)
+			mark_add(l, g, &gp->to, key);
+	}
+}
+
+/*
+ * Has round r (of game g, or NULL when untracked) been handled, or does
+ * it lie past the end of what src (a gap, the tail) is to fetch?
+ */
+static int
+admit(struct ts_ledger *l, struct ts_ledger_game *g,
+    const struct ts_round_info *r, int64_t sec, uint32_t nsec, uint64_t key,
+    int src)
+{
+	const struct ts_ledger_mark *from, *to;
+	int c;
+
+	if (guard_has(l, key, r))
+		return D_DUP;
+	if (g == NULL)
+		return D_NEW;
+	if (mark_cmp(&g->cur, sec, nsec) == 0 && mark_has(&g->cur, key))
+		return D_DUP;
+	if (src == LIVE)
+		return D_NEW;
+	from = src >= 0 ? &g->gap[src].from : &g->cur;
+	to = src >= 0 ? &g->gap[src].to : &g->hold_to;
+	c = mark_cmp(from, sec, nsec);
+	if (c < 0 || (c == 0 && mark_has(from, key)))
+		return D_DUP;
+	if (to->text[0] != '\0') {
+		c = mark_cmp(to, sec, nsec);
+		if (c > 0 || (c == 0 && mark_has(to, key)))
+			return D_BEYOND;
+	}
+	return D_NEW;
+}
+
+/*
+ * The one door: dedupe, then emit (--above and the output), then the
+ * bookkeeping.  Returns D_NEW, D_DUP, D_BEYOND, or -1 if the output
+ * failed (the round is then not handled).
+ */
+static int
+door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
+    uint32_t nsec, int src)
+{
+	struct ts_ledger_game *g;
+	uint64_t key;
+	int rc;
+
+	g = ts_ledger_game(l, r->game_id, r->game_id_len, 1);
+	key = ts_ledger_key(r->game_id, r->game_id_len, r->round_id,
+	    r->round_id_len);
+	rc = admit(l, g, r, sec, nsec, key, src);
+	if (rc != D_NEW) {
+		if (rc == D_DUP) {
+			l->dups++;
+			say(l, TS_LOG_DEBUG, "round %.*s of %.*s already "
+			    "handled", (int)r->round_id_len, r->round_id,
+			    (int)r->game_id_len, r->game_id);
+		}
+		return rc;
+	}
+	r->backfilled = src != LIVE;
+	r->late = g != NULL && mark_cmp(&g->cur, sec, nsec) < 0;
+	if (r->late && r->backfilled)
+		say(l, TS_LOG_INFO, "late round %.*s of %s (%.*s) printed "
+		    "after newer ones", (int)r->round_id_len, r->round_id,
+		    g->slug, (int)r->finalized_at_len, r->finalized_at);
+	if (l->cfg.emit(l->cfg.arg, r) < 0)
+		return -1;
+	guard_add(l, key, r);
+	if (r->backfilled)
+		l->backfilled++;
+	else
+		l->live++;
+	l->late += (unsigned long)r->late;
+	if (g != NULL)
+		record(l, g, r, sec, nsec, key, src);
+	return D_NEW;
+}
+
+/* ---- the hold ---- */
+
+/* A round entered the hold: the first held round of a game ends its
+ * tail, and so do the others held at that instant. */
+static void
+note_held(struct ts_ledger *l, const struct ts_ledger_entry *e)
+{
+	struct ts_ledger_game *g;
+	struct ts_round_info ri;
+
+	store_info(&l->hold, e, &ri);
+	g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
+	if (g == NULL || !g->tail)
+		return;
+	if (g->hold_to.text[0] == '\0')
+		mark_move(&g->hold_to, ri.finalized_at, ri.finalized_at_len,
+		    e->sec, e->nsec);
+	if (mark_cmp(&g->hold_to, e->sec, e->nsec) == 0)
+		mark_add(l, g, &g->hold_to, ts_ledger_key(ri.game_id,
+		    ri.game_id_len, ri.round_id, ri.round_id_len));
+}
+
+static int
+any_tail(const struct ts_ledger *l)
+{
+	int i;
+
+	for (i = 0; i < l->ngames; i++)
+		if (l->games[i].tail)
+			return 1;
+	return 0;
+}
+
+int
+ts_ledger_owed(const struct ts_ledger *l)
+{
+	int i;
+
+	if (l->holding)
+		return 1;
+	for (i = 0; i < l->ngames; i++)
+		if (l->games[i].tail || l->games[i].ngaps > 0)
+			return 1;
+	return 0;
+}
+
+/* Print what is held, in arrival order. */
+static int
+release(struct ts_ledger *l)
+{
+	struct ts_round_info ri;
+	size_t i, n = l->hold.n;
+
+	l->holding = 0;
+	for (i = 0; i < n; i++) {
+		store_info(&l->hold, &l->hold.e[i], &ri);
+		if (door(l, &ri, l->hold.e[i].sec, l->hold.e[i].nsec,
+		    LIVE) < 0)
+			return -1;
+	}
+	l->hold.n = l->hold.len = 0;
+	if (n > 0)
+		say(l, TS_LOG_DEBUG, "released %zu held live rounds", n);
+	return 0;
+}
+
+/*
+ * Forget the hold without printing it.  A held round lies after its
+ * game's cursor, so owing a tail from the cursor fetches it again; a
+ * game with no cursor gets one at its oldest held round.  A held round
+ * older than its game's cursor (a late live round) would not be fetched
+ * again: it is printed now.  0, or -1 if the output failed.
+ */
+static int
+discard(struct ts_ledger *l, const char *why)
+{
+	struct ts_ledger_game *g;
+	struct ts_round_info ri;
+	const struct ts_ledger_entry *e;
+	unsigned char had[TS_LEDGER_GAMES];
+	size_t i, n = l->hold.n;
+	int k;
+
+	if (n > 0)
+		say(l, TS_LOG_INFO, "%s: %zu held live rounds dropped; the "
+		    "backfill fetches them", why, n);
+	memset(had, 0, sizeof(had));
+	for (k = 0; k < l->ngames; k++) {
+		had[k] = l->games[k].cur.text[0] != '\0';
+		mark_clear(&l->games[k].hold_to);
+	}
+	l->hold.n = l->hold.len = 0;
+	l->holding = 0;
+	for (i = 0; i < n; i++) {
+		e = &l->hold.e[i];
+		store_info(&l->hold, e, &ri);
+		g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
+		if (g == NULL)
+			continue;
+		k = (int)(g - l->games);
+		if (k < (int)sizeof(had) && had[k] &&
+		    mark_cmp(&g->cur, e->sec, e->nsec) < 0) {
+			if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
+				return -1;
+			continue;
+		}
+		if (k >= (int)sizeof(had) || !had[k]) {
+			/* First seen in the hold: from its oldest round. */
+			if (mark_cmp(&g->cur, e->sec, e->nsec) < 0 ||
+			    g->cur.text[0] == '\0')
+				mark_move(&g->cur, ri.finalized_at,
+				    ri.finalized_at_len, e->sec, e->nsec);
+		}
+		g->tail = 1;
+		l->dirty = 1;
+	}
+	l->holding = any_tail(l);
+	return 0;
+}
+
+/*
+ * Each owed tail becomes an open gap [cursor, first held round).
+ * Returns -1, changing nothing, when a game that owes one has no room
+ * for another gap.
+ */
+static int
+open_gaps(struct ts_ledger *l)
+{
+	struct ts_ledger_game *g;
+	struct ts_ledger_gap *gp;
+	int i;
+
+	for (i = 0; i < l->ngames; i++) {
+		g = &l->games[i];
+		if (g->tail && g->cur.text[0] != '\0' &&
+		    g->ngaps == TS_LEDGER_GAPS) {
+			if (!g->full_warned)
+				say(l, TS_LOG_ERROR, "%s: %d gaps open "
+				    "already", g->slug, TS_LEDGER_GAPS);
+			g->full_warned = 1;
+			return -1;
+		}
+	}
+	for (i = 0; i < l->ngames; i++) {
+		g = &l->games[i];
+		if (!g->tail)
+			continue;
+		g->tail = 0;
+		if (g->cur.text[0] != '\0') {
+			gp = &g->gap[g->ngaps++];
+			gp->from = g->cur;
+			gp->to = g->hold_to;
+			say(l, TS_LOG_INFO, "gap: %s from %s to %s stays open",
+			    g->slug, gp->from.text, gp->to.text[0] ?
+			    gp->to.text : "its next live round");
+		}
+		mark_clear(&g->hold_to);
+		l->dirty = 1;
+	}
+	return 0;
+}
+
+/* The hold is full with a backfill still owed (SPEC §7.3). */
+static int
+overflow(struct ts_ledger *l)
+{
+	l->overflows++;
+	if (open_gaps(l) < 0)
+		return discard(l, "hold full and no room for another gap");
+	say(l, TS_LOG_ERROR, "gap: %zu live rounds held and the backfill is "
+	    "not done; printing them, the gap stays open", l->hold.n);
+	return release(l);
+}
+
+int
+ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
+{
+	struct ts_round_info ri;
+	struct ts_ledger_game *g;
+
+	if (l->holding) {
+		if (l->hold.n == l->cfg.hold_max && overflow(l) < 0)
+			return -1;
+		if (l->holding && store_add(&l->hold, r) == 0) {
+			note_held(l, &l->hold.e[l->hold.n - 1]);
+			return 0;
+		}
+		if (l->holding) {
+			/* Bigger than the hold's bytes: as if dropped. */
+			g = ts_ledger_game(l, r->game_id.ptr, r->game_id.len,
+			    1);
+			if (g != NULL && g->cur.text[0] == '\0')
+				mark_move(&g->cur, r->finalized_at.ptr,
+				    r->finalized_at.len, r->finalized_sec,
+				    r->finalized_nsec);
+			if (g != NULL)
+				g->tail = 1;
+			say(l, TS_LOG_INFO, "hold full: round %.*s left to "
+			    "the backfill", (int)r->round_id.len,
+			    r->round_id.ptr);
+			return 0;
+		}
+	}
+	round_info(&ri, r);
+	return door(l, &ri, r->finalized_sec, r->finalized_nsec, LIVE) < 0 ?
+	    -1 : 0;
+}
+
+/* ---- connections and backfills ---- */
+
+int
+ts_ledger_connected(struct ts_ledger *l, const char *games)
+{
+	struct ts_ledger_game *g;
+	int i, owed = 0;
+
+	for (i = 0; i < l->ngames; i++) {
+		g = &l->games[i];
+		if (g->cur.text[0] == '\0' || !listed(games, g->slug))
+			continue;
+		/* A gap whose end is not known yet: nothing of g was
+		 * handled since it opened at the cursor, so the tail
+		 * covers it. */
+		if (g->ngaps > 0 && g->gap[g->ngaps - 1].to.text[0] == '\0') {
+			g->ngaps--;
+			l->dirty = 1;
+		}
+		if (!g->tail)
+			mark_clear(&g->hold_to);
+		g->tail = 1;
+		owed++;
+	}
+	if (owed > 0 && !l->holding) {
+		l->holding = 1;
+		l->bf_rounds = l->bf_pages = 0;
+	}
+	return owed;
+}
+
+int
+ts_ledger_disconnected(struct ts_ledger *l)
+{
+	if (!l->holding)
+		return 0;
+	return discard(l, "stream lost during the backfill");
+}
+
+int
+ts_ledger_fetch(struct ts_ledger *l, const char *slug, size_t slen,
+    const char *since, size_t n)
+{
+	struct ts_ledger_game *g = ts_ledger_game(l, slug, slen, 1);
+
+	if (g == NULL)
+		return TS_ERR_ROUND_FIELD;
+	mark_clear(&g->cur);
+	if (n > 0 && ts_ledger_mark_set(&g->cur, since, n) < 0)
+		return TS_ERR_ROUND_FIELD;
+	g->tail = 1;
+	return 0;
+}
+
+int
+ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
+{
+	struct ts_ledger_game *g;
+	const struct ts_ledger_mark *from;
+	int i, k;
+
+	l->working = 0;
+	if (l->holding && !any_tail(l) && release(l) < 0)
+		return -1;
+	/* Open gaps first, oldest first: they are the oldest rounds owed. */
+	for (i = 0; i < l->ngames; i++) {
+		g = &l->games[i];
+		for (k = 0; k < g->ngaps; k++)
+			if (g->gap[k].to.text[0] != '\0')
+				break;
+		if (k < g->ngaps) {
+			w->gap = k;
+			w->since = g->gap[k].from.text;
+			break;
+		}
+		if (g->tail) {
+			w->gap = TAIL;
+			w->since = g->cur.text;
+			break;
+		}
+	}
+	if (i == l->ngames)
+		return 0;
+	w->game = i;
+	w->slug = l->games[i].slug;
+	g = &l->games[i];
+	from = w->gap >= 0 ? &g->gap[w->gap].from : &g->cur;
+	l->since_set = from->text[0] != '\0';
+	l->since_sec = from->sec;
+	l->since_nsec = from->nsec;
+	l->work = *w;
+	l->working = 1;
+	return 1;
+}
+
+void
+ts_ledger_page_begin(struct ts_ledger *l)
+{
+	l->page.n = l->page.len = 0;
+}
+
+int
+ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
+{
+	const char *slug = l->working ? l->work.slug : "";
+
+	/* The endpoint is one game's: a row of another would be bounded
+	 * by the wrong game's gap. */
+	if (r->game_id.len != strlen(slug) ||
+	    memcmp(r->game_id.ptr, slug, r->game_id.len) != 0) {
+		say(l, TS_LOG_INFO, "rest: row %.*s of game %.*s in a page of "
+		    "%s skipped", (int)r->round_id.len, r->round_id.ptr,
+		    (int)r->game_id.len, r->game_id.ptr, slug);
+		return 0;
+	}
+	return store_add(&l->page, r) < 0 ? TS_ERR_ROUND_TOO_BIG : 0;
+}
+
+/* The limit of SPEC §7.2: paging by an inclusive `since` cannot get past
+ * one instant holding more rounds than a page. */
+static void
+check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
+{
+	const struct ts_ledger_entry *e;
+	size_t i;
+
+	if (!l->since_set || l->page.n == 0 || l->page.n < l->max_page_rows)
+		return;
+	for (i = 0; i < l->page.n; i++) {
+		e = &l->page.e[i];
+		if (instant_cmp(e->sec, e->nsec, l->since_sec,
+		    l->since_nsec) != 0)
+			return;
+	}
+	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
+	    "%.*s; more rounds of that instant may be missing (a page must "
+	    "hold more rounds than one instant has)", g->slug, l->page.n,
+	    (int)l->page.e[0].flen[TS_LEDGER_F_TIME],
+	    l->page.buf + l->page.e[0].off +
+	    l->page.e[0].foff[TS_LEDGER_F_TIME]);
+}
+
+/* The work is done: close the gap or the tail. */
+static void
+work_done(struct ts_ledger *l, struct ts_ledger_game *g, int src)
+{
+	int k;
+
+	l->dirty = 1;
+	if (src == TAIL) {
+		g->tail = 0;
+		mark_clear(&g->hold_to);
+		say(l, TS_LOG_INFO, "backfill %s: caught up", g->slug);
+		return;
+	}
+	say(l, TS_LOG_INFO, "backfill %s: gap closed (from %s to %s)", g->slug,
+	    g->gap[src].from.text, g->gap[src].to.text);
+	for (k = src; k + 1 < g->ngaps; k++)
+		g->gap[k] = g->gap[k + 1];
+	g->ngaps--;
+}
+
+int
+ts_ledger_page_done(struct ts_ledger *l)
+{
+	struct ts_ledger_game *g;
+	struct ts_round_info ri;
+	struct ts_ledger_entry *e;
+	unsigned long fresh = 0;
+	int beyond = 0, rc, src;
+	size_t i;
+
+	if (!l->working)
+		return 0;
+	l->working = 0;
+	g = &l->games[l->work.game];
+	src = l->work.gap;
+	/* An overflow or a stop since the request made the tail a gap:
+	 * the gap's own request fetches these rows again. */
+	if (src == TAIL && !g->tail)
+		return 0;
+	store_sort(&l->page);
+	for (i = 0; i < l->page.n; i++) {
+		e = &l->page.e[i];
+		store_info(&l->page, e, &ri);
+		rc = door(l, &ri, e->sec, e->nsec, src);
+		if (rc < 0)
+			return -1;
+		fresh += rc == D_NEW;
+		beyond |= rc == D_BEYOND;
+	}
+	l->pages++;
+	l->bf_pages++;
+	l->bf_rounds += fresh;
+	check_page_limit(l, g);
+	if (l->page.n > l->max_page_rows)
+		l->max_page_rows = l->page.n;
+	say(l, TS_LOG_DEBUG, "rest: page of %zu rows for %s, %lu new%s",
+	    l->page.n, g->slug, fresh, beyond ? ", at its end" : "");
+	if (fresh == 0 || beyond)
+		work_done(l, g, src);
+	return 0;
+}
+
+int
+ts_ledger_stop(struct ts_ledger *l)
+{
+	size_t n = l->hold.n;
+
+	if (!l->holding)
+		return 0;
+	if (open_gaps(l) < 0)
+		return discard(l, "stop during the backfill, no room for "
+		    "another gap");
+	if (n > 0)
+		say(l, TS_LOG_INFO, "stop during the backfill: printing %zu "
+		    "held live rounds; the missed rounds stay an open gap for "
+		    "the next run", n);
+	return release(l);
+}
