@@ -24,82 +24,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "tsino.h"
-#include "exchange.h"
-#include "ledger.h"
-#include "round.h"
-#include "state.h"
-#include "ws.h"
+#include "client.h"
 
-#define DEFAULT_HEARTBEAT 25.0
-#define DEFAULT_CONNECT_TIMEOUT 10.0
-#define DEFAULT_MAX_MESSAGE 1048576
-#define DEFAULT_MAX_HELD 10000
-#define DEFAULT_MAX_PAGE (8u << 20)
-#define HOLD_BYTES (16u << 20)		/* bytes of held rounds, at most */
-#define PAGE_ROW_MIN 64			/* smallest row, to size the index */
-#define BACKOFF_BASE_MS 500
-#define BACKOFF_CAP_MS 30000
-#define HEALTHY_MS 60000		/* a connection this old resets backoff */
-#define RETRY_AFTER_CAP_S 300
-#define CLOSING_MS 2000			/* wait for the server's close */
-
-/* A link: one exchange at a time, and the wait before the next. */
-struct link {
-	struct ts_exchange x;
-	struct ts_url url;		/* where the next exchange goes */
-	int waiting;
-	int64_t wake;			/* waiting: when to try again */
-	int attempt;			/* backoff exponent */
-};
-
-struct ts_client {
-	struct ts_config cfg;
-	struct ts_trust trust;
-	int have_trust;
-	struct ts_state state;
-	int have_state;
-	char why[512];
-	int fatal;			/* sticky step result when < 0 */
-	int stopping;
-	int finished;
-	int64_t now;			/* of the current step */
-
-	struct link stream, rest;
-	struct ts_conn *conns;		/* [0] stream, [1] rest */
-
-	/* the stream's WebSocket session */
-	struct ts_ws ws;
-	char ws_key[25];
-	struct ts_ws_hs hs;
-	int64_t last_rx;		/* last byte received */
-	int ping_sent;
-	int64_t opened_at;
-	int closing;			/* our close sent */
-	int64_t close_by;
-	struct ts_round_reader live;
-	unsigned char *live_buf;
-	int live_bad;			/* skip the rest of this message */
-
-	/* the REST link's page */
-	struct ts_round_reader body;
-	unsigned char *body_buf;
-	size_t round_buflen;
-	size_t body_bytes;
-
-	struct ts_ledger *led;
-	char *hold_buf, *page_buf;
-	struct ts_ledger_entry *hold_e, *page_e;
-	int backfilling;		/* a backfill is under way */
-	int64_t bf_started;
-
-	unsigned long step_rounds;	/* delivered since the last flush */
-	int emit_failed;		/* on_round said the output is gone */
-	int output_failed;		/* never save state after that */
-};
-
-static void
-logmsg(struct ts_client *c, int level, const char *fmt, ...)
+void
+ts_client_log(struct ts_client *c, int level, const char *fmt, ...)
 {
 	char line[768];
 	va_list ap;
@@ -112,14 +40,14 @@ logmsg(struct ts_client *c, int level, const char *fmt, ...)
 	c->cfg.on_log(c->cfg.arg, level, line);
 }
 
-static void
-log_line(void *arg, int level, const char *line)
+void
+ts_client_log_line(void *arg, int level, const char *line)
 {
-	logmsg(arg, level, "%s", line);
+	ts_client_log(arg, level, "%s", line);
 }
 
-static int
-fatal(struct ts_client *c, int err, const char *fmt, ...)
+int
+ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -132,8 +60,8 @@ fatal(struct ts_client *c, int err, const char *fmt, ...)
 	return c->fatal;
 }
 
-static int
-ms(double seconds)
+int
+ts_client_ms(double seconds)
 {
 	return (int)(seconds * 1000.0 + 0.5);
 }
@@ -152,19 +80,11 @@ emit(void *arg, const struct ts_round_info *r)
 		return 0;
 	if (c->cfg.on_round(c->cfg.arg, r) < 0) {
 		c->emit_failed = 1;
-		fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
+		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
 		return -1;
 	}
 	c->step_rounds++;
 	return 1;
-}
-
-/* Only finalised rounds are printed; a round without state is one. */
-static int
-finalized(const struct ts_round *r)
-{
-	return r->state.ptr == NULL ||
-	    (r->state.len == 9 && memcmp(r->state.ptr, "finalized", 9) == 0);
 }
 
 /* ---- links: backoff and retries ---- */
@@ -212,8 +132,8 @@ retry_after_ms(const struct ts_http *h)
 
 /* Drop the link's exchange and wait before the next (delay < 0:
  * backoff). */
-static void
-link_retry(struct ts_client *c, struct link *l, int64_t delay,
+void
+ts_client_retry(struct ts_client *c, struct link *l, int64_t delay,
     const char *reason)
 {
 	ts_exchange_close(&l->x);
@@ -221,7 +141,7 @@ link_retry(struct ts_client *c, struct link *l, int64_t delay,
 		delay = backoff_ms(l);
 	l->waiting = 1;
 	l->wake = c->now + delay;
-	logmsg(c, TS_LOG_INFO, "%s: %s; retrying in %.3f s", l->x.name,
+	ts_client_log(c, TS_LOG_INFO, "%s: %s; retrying in %.3f s", l->x.name,
 	    reason, delay / 1000.0);
 }
 
@@ -238,8 +158,8 @@ link_idle(const struct link *l)
  * on anything else, the stream and a backfill retry.  Returns -1 if
  * fatal.
  */
-static int
-refused(struct ts_client *c, struct link *l)
+int
+ts_client_refused(struct ts_client *c, struct link *l)
 {
 	struct ts_exchange *x = &l->x;
 	char reason[320];
@@ -248,252 +168,15 @@ refused(struct ts_client *c, struct link *l)
 	snprintf(reason, sizeof(reason), "HTTP %s%s%s", x->status_line,
 	    x->errbody_len ? ": " : "", x->errbody);
 	if (x->status == 401 || x->status == 403)
-		return fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
+		return ts_client_fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
 		    reason);
 	if (x->status == 429 || x->status == 503)
 		delay = retry_after_ms(&x->http);
 	if (c->cfg.mode == TS_MODE_ROUNDS && delay < 0)
-		return fatal(c, TS_ERR_CLIENT_HTTP_STATUS, "%s", reason);
-	link_retry(c, l, delay, reason);
+		return ts_client_fatal(c, TS_ERR_CLIENT_HTTP_STATUS, "%s", reason);
+	ts_client_retry(c, l, delay, reason);
 	return 0;
 }
-
-/* ---- the stream role: WebSocket ---- */
-
-/* Send a control frame of ours (ping, close); best effort. */
-static void
-send_ws(struct ts_client *c, int opcode, int code)
-{
-	struct ts_exchange *x = &c->stream.x;
-	unsigned char mask[4], *buf;
-	size_t avail;
-	int n;
-
-	if (!x->conn_live || (buf = ts_conn_send(x->conn, &avail)) == NULL)
-		return;
-	ts_random(mask, sizeof(mask));
-	if (opcode == TS_WS_OP_CLOSE)
-		n = ts_ws_close(&c->ws, buf, avail, code, mask);
-	else
-		n = ts_ws_send(&c->ws, buf, avail, opcode, "", 0, mask);
-	if (n > 0) {
-		ts_conn_send_ack(x->conn, (size_t)n);
-		ts_exchange_flush(x);
-	}
-}
-
-/* Write pending replies (pong, close answer) if they fit. */
-static void
-send_ws_replies(struct ts_client *c)
-{
-	struct ts_exchange *x = &c->stream.x;
-	unsigned char mask[4], *buf;
-	size_t avail;
-	int n;
-
-	while (x->conn_live && ts_ws_want_write(&c->ws)) {
-		buf = ts_conn_send(x->conn, &avail);
-		if (buf == NULL || avail < TS_WS_CONTROL_FRAME_MAX)
-			return;
-		ts_random(mask, sizeof(mask));
-		n = ts_ws_pending(&c->ws, buf, avail, mask);
-		if (n <= 0)
-			return;
-		ts_conn_send_ack(x->conn, (size_t)n);
-		ts_exchange_flush(x);
-	}
-}
-
-static int
-stream_request(void *arg, struct ts_http_req *req)
-{
-	struct ts_client *c = arg;
-	unsigned char nonce[16];
-
-	if (ts_random(nonce, sizeof(nonce)) < 0)
-		return TS_ERR_TLS_PROTOCOL;
-	ts_ws_key(c->ws_key, nonce);
-	ts_ws_hs_init(&c->hs, c->ws_key);
-	req->ws_key = c->ws_key;
-	return 0;
-}
-
-static void
-stream_header(void *arg, const struct ts_http *h)
-{
-	struct ts_client *c = arg;
-
-	ts_ws_hs_header(&c->hs, h->name, h->name_len, h->value, h->value_len);
-}
-
-/* A game named by --games with no cursor resumes from the time of the
- * subscription (the server's Date, else our clock). */
-static void
-floor_games(struct ts_client *c, int64_t date)
-{
-	const char *p = c->cfg.games, *end;
-	int64_t t = date > 0 ? date : (int64_t)time(NULL);
-
-	if (p == NULL || p[0] == '\0')
-		return;
-	for (;;) {
-		end = strchr(p, ',');
-		ts_ledger_floor(c->led, p, end ? (size_t)(end - p) : strlen(p),
-		    t);
-		if (end == NULL)
-			return;
-		p = end + 1;
-	}
-}
-
-/* The upgrade's answer: check it, and the stream is open. */
-static int
-stream_head(void *arg, struct ts_exchange *x)
-{
-	struct ts_client *c = arg;
-	int rc = ts_ws_hs_finish(&c->hs, x->status);
-
-	if (rc < 0)
-		return rc;
-	ts_ws_init(&c->ws);
-	c->ws.max_message = c->cfg.max_message;
-	ts_round_init(&c->live, c->live_buf, c->round_buflen,
-	    TS_ROUND_MESSAGE);
-	c->live_bad = 0;
-	c->last_rx = c->now;
-	c->ping_sent = 0;
-	c->opened_at = c->now;
-	c->closing = 0;
-	logmsg(c, TS_LOG_INFO, "stream: connected to %s%s%s", x->url.host,
-	    x->url.tls ? " (TLS" : "", x->url.tls ? (x->conn->resumed ?
-	    ", resumed)" : ")") : "");
-	floor_games(c, x->date);
-	if (ts_ledger_connected(c->led, c->cfg.games) > 0 &&
-	    !c->backfilling) {
-		c->backfilling = 1;
-		c->bf_started = c->now;
-	}
-	return 1;
-}
-
-static int
-message_end(struct ts_client *c)
-{
-	int rc, ev;
-
-	if (c->ws.msg_opcode != TS_WS_OP_TEXT) {
-		logmsg(c, TS_LOG_DEBUG, "stream: binary message skipped");
-		goto next;
-	}
-	if (c->live_bad)
-		goto next;
-	rc = ts_round_finish(&c->live);
-	while ((ev = ts_round_event(&c->live)) > 0) {
-		if (ev != TS_ROUND_EV_ROUND)
-			continue;
-		if (!finalized(&c->live.round))
-			logmsg(c, TS_LOG_DEBUG, "round %.*s not finalized: "
-			    "skipped", (int)c->live.round.round_id.len,
-			    c->live.round.round_id.ptr);
-		else if (ts_ledger_live(c->led, &c->live.round) < 0)
-			return -1;
-	}
-	if (rc < 0 || ev < 0)
-		logmsg(c, TS_LOG_DEBUG, "stream: message skipped: %s",
-		    ts_strerror(rc < 0 ? rc : ev));
-next:
-	c->live_bad = 0;
-	ts_round_init(&c->live, c->live_buf, c->round_buflen,
-	    TS_ROUND_MESSAGE);
-	return 0;
-}
-
-static void
-message_data(struct ts_client *c, const unsigned char *p, size_t n)
-{
-	size_t k;
-	int ev;
-
-	if (c->ws.msg_opcode != TS_WS_OP_TEXT || c->live_bad)
-		return;
-	while (n > 0) {
-		k = ts_round_push(&c->live, p, n);
-		p += k;
-		n -= k;
-		ev = ts_round_event(&c->live);
-		if (ev < 0) {
-			logmsg(c, TS_LOG_DEBUG, "stream: message skipped: %s",
-			    ts_strerror(ev));
-			c->live_bad = 1;
-			return;
-		}
-		if (k == 0 && ev == 0)
-			return;
-	}
-}
-
-/* The server's close frame: answered; the stream ends. */
-static int
-ws_closed(struct ts_client *c)
-{
-	send_ws_replies(c);
-	if (c->closing)
-		return ts_exchange_fail(&c->stream.x, TS_ERR_WS_CLOSED,
-		    "closed");
-	return ts_exchange_fail(&c->stream.x, TS_ERR_WS_CLOSED, "server "
-	    "closed the stream with %d %.*s", c->ws.close_code,
-	    (int)c->ws.ctl_len, c->ws.ctl);
-}
-
-/* Frames from the server: every byte taken until the stream ends. */
-static long
-stream_data(void *arg, const unsigned char *p, size_t n)
-{
-	struct ts_client *c = arg;
-	size_t k, off = 0;
-	int ev, code;
-
-	c->last_rx = c->now;
-	c->ping_sent = 0;
-	while (off < n) {
-		k = ts_ws_push(&c->ws, p + off, n - off);
-		off += k;
-		while ((ev = ts_ws_event(&c->ws)) > 0) {
-			if (ev == TS_WS_EV_DATA)
-				message_data(c, c->ws.data, c->ws.data_len);
-			else if (ev == TS_WS_EV_MESSAGE &&
-			    message_end(c) < 0)
-				return c->fatal;
-			else if (ev == TS_WS_EV_CLOSE)
-				return ws_closed(c);
-		}
-		if (ev < 0) {
-			code = ts_ws_fail_code(&c->ws);
-			send_ws(c, TS_WS_OP_CLOSE, code ? code : 1002);
-			return ts_exchange_fail(&c->stream.x, ev, "%s "
-			    "(closing with %d)", ts_strerror(ev),
-			    code ? code : 1002);
-		}
-		if (k == 0)
-			break;
-	}
-	send_ws_replies(c);
-	return (long)off;
-}
-
-static int
-stream_eof(void *arg)
-{
-	struct ts_client *c = arg;
-
-	return ts_exchange_fail(&c->stream.x, TS_ERR_NET_CLOSED,
-	    "server closed the connection");
-}
-
-static const struct ts_exchange_role stream_role = {
-	stream_request, stream_header, stream_head, NULL, NULL, stream_data,
-	stream_eof, log_line
-};
 
 /* ---- the REST role: one page of rounds ---- */
 
@@ -519,13 +202,13 @@ rest_rows(struct ts_client *c)
 
 	while ((ev = ts_round_event(&c->body)) > 0) {
 		if (ev == TS_ROUND_EV_SKIPPED) {
-			logmsg(c, TS_LOG_INFO, "rest: row %.*s%s skipped: %s",
+			ts_client_log(c, TS_LOG_INFO, "rest: row %.*s%s skipped: %s",
 			    (int)c->body.skip_id_len, c->body.skip_id,
 			    c->body.skip_id_len ? "" : "(no round_id)",
 			    ts_strerror(c->body.skip_err));
 			continue;
 		}
-		if (finalized(&c->body.round) &&
+		if (ts_round_finalized(&c->body.round) &&
 		    ts_ledger_page_add(c->led, &c->body.round) < 0)
 			return ts_exchange_fail(&c->rest.x,
 			    TS_ERR_ROUND_TOO_BIG, "page bigger than %zu bytes",
@@ -576,7 +259,7 @@ rest_done(void *arg, struct ts_exchange *x)
 }
 
 static const struct ts_exchange_role rest_role = {
-	NULL, NULL, rest_head, rest_body, rest_done, NULL, NULL, log_line
+	NULL, NULL, rest_head, rest_body, rest_done, NULL, NULL, ts_client_log_line
 };
 
 /* ---- driving the links ---- */
@@ -598,7 +281,7 @@ rest_next(struct ts_client *c)
 		if (c->cfg.mode == TS_MODE_ROUNDS)
 			c->finished = 1;
 		else if (c->backfilling)
-			logmsg(c, TS_LOG_INFO, "backfill done: %lu missed "
+			ts_client_log(c, TS_LOG_INFO, "backfill done: %lu missed "
 			    "rounds in %lu pages, %.3f s", c->led->bf_rounds,
 			    c->led->bf_pages, (c->now - c->bf_started) /
 			    1000.0);
@@ -614,85 +297,17 @@ rest_next(struct ts_client *c)
 	if (rc >= 0)
 		rc = ts_url_parse(&c->rest.url, url, (size_t)rc);
 	if (rc < 0)
-		return fatal(c, rc, "cannot build the REST URL for %s: %s",
+		return ts_client_fatal(c, rc, "cannot build the REST URL for %s: %s",
 		    w.slug, ts_strerror(rc));
-	logmsg(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s", w.slug,
+	ts_client_log(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s", w.slug,
 	    w.since[0] ? w.since : "(API default)");
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
-	    ms(c->cfg.connect_timeout)) < 0) {
+	    ts_client_ms(c->cfg.connect_timeout)) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
-			return fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
-		link_retry(c, &c->rest, -1, c->rest.x.why);
+			return ts_client_fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
+		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
 	}
 	return 0;
-}
-
-/* The stream is gone (or failed to come up): reconnect later. */
-static void
-stream_down(struct ts_client *c, const char *reason)
-{
-	struct link *l = &c->stream;
-
-	ts_exchange_close(&l->x);
-	c->closing = 0;
-	if (ts_ledger_disconnected(c->led) < 0)
-		return;
-	if (c->stopping) {
-		l->waiting = 0;
-		return;
-	}
-	link_retry(c, l, -1, reason);
-}
-
-static int
-stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
-{
-	struct link *l = &c->stream;
-	int64_t hb = ms(c->cfg.heartbeat);
-	int rc;
-
-	if (l->waiting && c->now >= l->wake) {
-		l->waiting = 0;
-		if (c->stopping)
-			return 0;
-		logmsg(c, TS_LOG_DEBUG, "stream: connecting to %s port %u",
-		    l->url.host, l->url.port);
-		if (ts_exchange_start(&l->x, &l->url, c->cfg.key, 101,
-		    ms(c->cfg.connect_timeout)) < 0) {
-			stream_down(c, l->x.why);
-			return c->fatal ? -1 : 0;
-		}
-	}
-	if (l->x.phase == TS_EXCHANGE_IDLE)
-		return 0;
-	rc = ts_exchange_step(&l->x, pfd, n, c->now);
-	if (c->fatal)
-		return -1;
-	if (rc == 1)
-		return refused(c, l) < 0 ? -1 : 0;
-	if (rc < 0) {
-		stream_down(c, l->x.why);
-		return c->fatal ? -1 : 0;
-	}
-	if (l->x.phase != TS_EXCHANGE_OPEN)
-		return 0;
-	if (c->now - c->opened_at >= HEALTHY_MS)
-		l->attempt = 0;
-	if (c->closing && c->now >= c->close_by) {
-		stream_down(c, "no close frame from the server in time");
-	} else if (!c->closing && c->now - c->last_rx >= 2 * hb) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "no frame for %g s (2 x heartbeat)",
-		    2 * c->cfg.heartbeat);
-		send_ws(c, TS_WS_OP_CLOSE, 1001);
-		stream_down(c, why);
-	} else if (!c->closing && c->now - c->last_rx >= hb &&
-	    !c->ping_sent) {
-		send_ws(c, TS_WS_OP_PING, 0);
-		c->ping_sent = 1;
-	}
-	return c->fatal ? -1 : 0;
 }
 
 static int
@@ -708,12 +323,12 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		rc = ts_exchange_step(&l->x, pfd, n, c->now);
 		if (c->fatal)
 			return -1;
-		if (rc == 1 && refused(c, l) < 0)
+		if (rc == 1 && ts_client_refused(c, l) < 0)
 			return -1;
 		if (rc < 0) {
 			if (c->cfg.mode == TS_MODE_ROUNDS)
-				return fatal(c, rc, "%s", l->x.why);
-			link_retry(c, l, -1, l->x.why);
+				return ts_client_fatal(c, rc, "%s", l->x.why);
+			ts_client_retry(c, l, -1, l->x.why);
 		}
 	}
 	return rest_next(c) < 0 ? -1 : 0;
@@ -749,7 +364,7 @@ check_url(struct ts_client *c, const char *what, const char *url,
 static void
 trust_note(void *arg, const char *msg)
 {
-	logmsg(arg, TS_LOG_DEBUG, "%s", msg);
+	ts_client_log(arg, TS_LOG_DEBUG, "%s", msg);
 }
 
 static int
@@ -812,7 +427,7 @@ setup(struct ts_client *c, char *why, size_t whylen)
 	if (rc < 0)
 		return rc;
 	if (n > 0)
-		logmsg(c, TS_LOG_INFO, "state: resuming %d games from %s", n,
+		ts_client_log(c, TS_LOG_INFO, "state: resuming %d games from %s", n,
 		    c->cfg.state_file);
 	return 0;
 }
@@ -854,7 +469,7 @@ allocate(struct ts_client *c)
 		return TS_ERR_NOMEM;
 	memset(&lc, 0, sizeof(lc));
 	lc.emit = emit;
-	lc.log = log_line;
+	lc.log = ts_client_log_line;
 	lc.arg = c;
 	lc.hold_buf = c->hold_buf;
 	lc.hold_cap = HOLD_BYTES;
@@ -866,7 +481,7 @@ allocate(struct ts_client *c)
 	lc.page_e = c->page_e;
 	lc.page_ecap = page_rows;
 	ts_exchange_init(&c->stream.x, "stream", &c->conns[0], &c->trust,
-	    &stream_role, c);
+	    &ts_stream_role, c);
 	ts_exchange_init(&c->rest.x, "rest", &c->conns[1], &c->trust,
 	    &rest_role, c);
 	return ts_ledger_init(c->led, &lc);
@@ -919,7 +534,7 @@ int
 ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
     int *timeout_ms)
 {
-	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = ms(c->cfg.heartbeat);
+	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = ts_client_ms(c->cfg.heartbeat);
 	struct link *l[2];
 	int n = 0, i;
 
@@ -958,7 +573,7 @@ save_state(struct ts_client *c)
 	if (!c->have_state || !c->led->dirty || c->output_failed)
 		return;
 	if (ts_state_save(&c->state, c->led, why, sizeof(why)) < 0)
-		logmsg(c, TS_LOG_ERROR, "state: %s", why);
+		ts_client_log(c, TS_LOG_ERROR, "state: %s", why);
 	else
 		c->led->dirty = 0;
 }
@@ -974,7 +589,7 @@ flush(struct ts_client *c)
 	if (c->step_rounds > 0 && c->cfg.on_flush != NULL &&
 	    c->cfg.on_flush(c->cfg.arg) < 0) {
 		c->output_failed = 1;
-		fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
+		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
 		return;
 	}
 	c->step_rounds = 0;
@@ -993,7 +608,7 @@ ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n)
 	if (c->finished)
 		return 1;
 	c->now = t0;
-	if (stream_step(c, pfd, n) == 0)
+	if (ts_stream_step(c, pfd, n) == 0)
 		rest_step(c, pfd, n);
 	flush(c);
 	/* Time spent writing our output is not the server's silence. */
@@ -1001,8 +616,7 @@ ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n)
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN && c->now > t0)
 		c->last_rx += c->now - t0;
 	if (c->fatal) {
-		if (c->stream.x.phase == TS_EXCHANGE_OPEN && !c->closing)
-			send_ws(c, TS_WS_OP_CLOSE, 1000);
+		ts_stream_close(c, 1000);
 		ts_exchange_close(&c->stream.x);
 		ts_exchange_close(&c->rest.x);
 		return c->fatal;
@@ -1025,14 +639,7 @@ ts_client_stop(struct ts_client *c)
 	flush(c);		/* the held rounds it printed, and the state */
 	if (c->fatal)
 		return;
-	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
-		send_ws(c, TS_WS_OP_CLOSE, 1000);
-		c->closing = 1;
-		c->close_by = c->now + CLOSING_MS;
-	} else {
-		ts_exchange_close(&c->stream.x);
-		c->stream.waiting = 0;
-	}
+	ts_stream_stop(c);
 	if (c->cfg.mode == TS_MODE_ROUNDS)
 		c->finished = 1;
 }

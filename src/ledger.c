@@ -400,129 +400,6 @@ listed(const char *list, const char *slug)
 	}
 }
 
-/* ---- stored rounds ---- */
-
-static void
-set_f(struct ts_ledger_entry *e, int i, const struct ts_round *r,
-    const struct ts_round_field *f)
-{
-	e->foff[i] = f->ptr ? (uint32_t)(f->ptr - r->obj) : 0;
-	e->flen[i] = (uint32_t)f->len;
-}
-
-static int
-store_add(struct ts_ledger_store *s, const struct ts_round *r)
-{
-	struct ts_ledger_entry *e;
-
-	if (s->n == s->ecap || s->cap - s->len < r->obj_len)
-		return -1;
-	e = &s->e[s->n++];
-	e->off = s->len;
-	e->len = (uint32_t)r->obj_len;
-	memcpy(s->buf + s->len, r->obj, r->obj_len);
-	s->len += r->obj_len;
-	set_f(e, TS_LEDGER_F_GAME, r, &r->game_id);
-	set_f(e, TS_LEDGER_F_ID, r, &r->round_id);
-	set_f(e, TS_LEDGER_F_INDEX, r, &r->round_index);
-	set_f(e, TS_LEDGER_F_MULT, r, &r->multiplier);
-	set_f(e, TS_LEDGER_F_TIME, r, &r->finalized_at);
-	e->sec = r->finalized_sec;
-	e->nsec = r->finalized_nsec;
-	return 0;
-}
-
-static void
-store_info(const struct ts_ledger_store *s, const struct ts_ledger_entry *e,
-    struct ts_round_info *ri)
-{
-	const char *b = s->buf + e->off;
-
-	memset(ri, 0, sizeof(*ri));
-	ri->json = b;
-	ri->json_len = e->len;
-	ri->game_id = b + e->foff[TS_LEDGER_F_GAME];
-	ri->game_id_len = e->flen[TS_LEDGER_F_GAME];
-	ri->round_id = b + e->foff[TS_LEDGER_F_ID];
-	ri->round_id_len = e->flen[TS_LEDGER_F_ID];
-	ri->round_index = b + e->foff[TS_LEDGER_F_INDEX];
-	ri->round_index_len = e->flen[TS_LEDGER_F_INDEX];
-	ri->multiplier = b + e->foff[TS_LEDGER_F_MULT];
-	ri->multiplier_len = e->flen[TS_LEDGER_F_MULT];
-	ri->finalized_at = b + e->foff[TS_LEDGER_F_TIME];
-	ri->finalized_at_len = e->flen[TS_LEDGER_F_TIME];
-}
-
-static void
-round_info(struct ts_round_info *ri, const struct ts_round *r)
-{
-	memset(ri, 0, sizeof(*ri));
-	ri->json = r->obj;
-	ri->json_len = r->obj_len;
-	ri->game_id = r->game_id.ptr;
-	ri->game_id_len = r->game_id.len;
-	ri->round_id = r->round_id.ptr;
-	ri->round_id_len = r->round_id.len;
-	ri->round_index = r->round_index.ptr;
-	ri->round_index_len = r->round_index.len;
-	ri->multiplier = r->multiplier.ptr;
-	ri->multiplier_len = r->multiplier.len;
-	ri->finalized_at = r->finalized_at.ptr;
-	ri->finalized_at_len = r->finalized_at.len;
-}
-
-static int
-entry_cmp(const struct ts_ledger_store *s, const struct ts_ledger_entry *a,
-    const struct ts_ledger_entry *b)
-{
-	int c = instant_cmp(a->sec, a->nsec, b->sec, b->nsec);
-
-	if (c != 0)
-		return c;
-	return ts_round_index_cmp(s->buf + a->off + a->foff[TS_LEDGER_F_INDEX],
-	    a->flen[TS_LEDGER_F_INDEX],
-	    s->buf + b->off + b->foff[TS_LEDGER_F_INDEX],
-	    b->flen[TS_LEDGER_F_INDEX]);
-}
-
-static void
-sift_down(struct ts_ledger_store *s, size_t root, size_t n)
-{
-	struct ts_ledger_entry t;
-	size_t child;
-
-	while ((child = 2 * root + 1) < n) {
-		if (child + 1 < n &&
-		    entry_cmp(s, &s->e[child], &s->e[child + 1]) < 0)
-			child++;
-		if (entry_cmp(s, &s->e[root], &s->e[child]) >= 0)
-			return;
-		t = s->e[root];
-		s->e[root] = s->e[child];
-		s->e[child] = t;
-		root = child;
-	}
-}
-
-/* Heapsort by finalized_at, then round_index: no qsort, whose C99 form
- * takes no context and would need a global. */
-static void
-store_sort(struct ts_ledger_store *s)
-{
-	struct ts_ledger_entry t;
-	size_t i, n = s->n;
-
-	for (i = n / 2; i-- > 0;)
-		sift_down(s, i, n);
-	while (n > 1) {
-		n--;
-		t = s->e[0];
-		s->e[0] = s->e[n];
-		s->e[n] = t;
-		sift_down(s, 0, n);
-	}
-}
-
 /* ---- the door ---- */
 
 /*
@@ -547,10 +424,14 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 		return;
 	for (i = 0; i < g->ngaps; i++) {
 		gp = &g->gap[i];
-		if (gp->to.text[0] == '\0')
+		/* A live round older than the gap's start (the stream out
+		 * of order) cannot be its end. */
+		if (gp->to.text[0] == '\0' &&
+		    mark_cmp(&gp->from, sec, nsec) >= 0)
 			mark_move(&gp->to, r->finalized_at,
 			    r->finalized_at_len, sec, nsec);
-		if (mark_cmp(&gp->to, sec, nsec) == 0)
+		if (gp->to.text[0] != '\0' &&
+		    mark_cmp(&gp->to, sec, nsec) == 0)
 			mark_add(l, g, &gp->to, key);
 	}
 }
@@ -638,12 +519,12 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 /* A round entered the hold: the first held round of a game ends its
  * tail, and so do the others held at that instant. */
 static void
-note_held(struct ts_ledger *l, const struct ts_ledger_entry *e)
+note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 {
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
 
-	store_info(&l->hold, e, &ri);
+	ts_store_info(&l->hold, e, &ri);
 	g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 	if (g == NULL || !g->tail)
 		return;
@@ -688,7 +569,7 @@ release(struct ts_ledger *l)
 
 	l->holding = 0;
 	for (i = 0; i < n; i++) {
-		store_info(&l->hold, &l->hold.e[i], &ri);
+		ts_store_info(&l->hold, &l->hold.e[i], &ri);
 		if (door(l, &ri, l->hold.e[i].sec, l->hold.e[i].nsec,
 		    LIVE) < 0)
 			return -1;
@@ -711,7 +592,7 @@ discard(struct ts_ledger *l, const char *why)
 {
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
-	const struct ts_ledger_entry *e;
+	const struct ts_store_entry *e;
 	unsigned char had[TS_LEDGER_GAMES];
 	size_t i, n = l->hold.n;
 	int k;
@@ -728,7 +609,7 @@ discard(struct ts_ledger *l, const char *why)
 	l->holding = 0;
 	for (i = 0; i < n; i++) {
 		e = &l->hold.e[i];
-		store_info(&l->hold, e, &ri);
+		ts_store_info(&l->hold, e, &ri);
 		g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 		if (g == NULL)
 			continue;
@@ -816,7 +697,7 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	if (l->holding) {
 		if (l->hold.n == l->cfg.hold_max && overflow(l) < 0)
 			return -1;
-		if (l->holding && store_add(&l->hold, r) == 0) {
+		if (l->holding && ts_store_add(&l->hold, r) == 0) {
 			note_held(l, &l->hold.e[l->hold.n - 1]);
 			return 0;
 		}
@@ -836,7 +717,7 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 			return 0;
 		}
 	}
-	round_info(&ri, r);
+	ts_store_round_info(&ri, r);
 	return door(l, &ri, r->finalized_sec, r->finalized_nsec, LIVE) < 0 ?
 	    -1 : 0;
 }
@@ -956,7 +837,7 @@ ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
 		    (int)r->game_id.len, r->game_id.ptr, slug);
 		return 0;
 	}
-	return store_add(&l->page, r) < 0 ? TS_ERR_ROUND_TOO_BIG : 0;
+	return ts_store_add(&l->page, r) < 0 ? TS_ERR_ROUND_TOO_BIG : 0;
 }
 
 /* The limit of SPEC §7.2: paging by an inclusive `since` cannot get past
@@ -964,7 +845,7 @@ ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
 static void
 check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
 {
-	const struct ts_ledger_entry *e;
+	const struct ts_store_entry *e;
 	size_t i;
 
 	if (!l->since_set || l->page.n == 0 || l->page.n < l->max_page_rows)
@@ -978,9 +859,9 @@ check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
 	    "hold more rounds than one instant has)", g->slug, l->page.n,
-	    (int)l->page.e[0].flen[TS_LEDGER_F_TIME],
+	    (int)l->page.e[0].flen[TS_STORE_F_TIME],
 	    l->page.buf + l->page.e[0].off +
-	    l->page.e[0].foff[TS_LEDGER_F_TIME]);
+	    l->page.e[0].foff[TS_STORE_F_TIME]);
 }
 
 /* The work is done: close the gap or the tail. */
@@ -1008,7 +889,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 {
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
-	struct ts_ledger_entry *e;
+	struct ts_store_entry *e;
 	unsigned long fresh = 0;
 	int beyond = 0, rc, src;
 	size_t i;
@@ -1022,10 +903,10 @@ ts_ledger_page_done(struct ts_ledger *l)
 	 * the gap's own request fetches these rows again. */
 	if (src == TAIL && !g->tail)
 		return 0;
-	store_sort(&l->page);
+	ts_store_sort(&l->page);
 	for (i = 0; i < l->page.n; i++) {
 		e = &l->page.e[i];
-		store_info(&l->page, e, &ri);
+		ts_store_info(&l->page, e, &ri);
 		rc = door(l, &ri, e->sec, e->nsec, src);
 		if (rc < 0)
 			return -1;

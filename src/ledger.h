@@ -37,6 +37,7 @@
 
 #include "tsino.h"
 #include "round.h"
+#include "store.h"
 
 #define TS_LEDGER_GAMES 64	/* games tracked */
 #define TS_LEDGER_SLUG_MAX 64	/* bytes of a slug, NUL included */
@@ -74,28 +75,6 @@ struct ts_ledger_game {
 	int full_warned;		/* gap list full, logged */
 };
 
-/* One stored round (held, or a page row): where its fields are. */
-enum {
-	TS_LEDGER_F_GAME, TS_LEDGER_F_ID, TS_LEDGER_F_INDEX, TS_LEDGER_F_MULT,
-	TS_LEDGER_F_TIME, TS_LEDGER_NF
-};
-
-struct ts_ledger_entry {
-	size_t off;
-	uint32_t len;
-	uint32_t foff[TS_LEDGER_NF], flen[TS_LEDGER_NF];
-	int64_t sec;
-	uint32_t nsec;
-};
-
-/* Copies of rounds in a caller's buffer, and an index of them. */
-struct ts_ledger_store {
-	char *buf;
-	size_t cap, len;
-	struct ts_ledger_entry *e;
-	size_t ecap, n;
-};
-
 /* One generation of the recent-id guard. */
 struct ts_ledger_guard {
 	uint32_t slot[2 * TS_LEDGER_GUARD];	/* entry index + 1, 0 = free */
@@ -121,12 +100,12 @@ struct ts_ledger_config {
 	void *arg;
 	char *hold_buf;
 	size_t hold_cap;
-	struct ts_ledger_entry *hold_e;
+	struct ts_store_entry *hold_e;
 	size_t hold_ecap;
 	size_t hold_max;
 	char *page_buf;
 	size_t page_cap;
-	struct ts_ledger_entry *page_e;
+	struct ts_store_entry *page_e;
 	size_t page_ecap;
 };
 
@@ -148,7 +127,7 @@ struct ts_ledger {
 	struct ts_ledger_game games[TS_LEDGER_GAMES];
 	int ngames;
 	int holding;			/* live rounds go to the hold */
-	struct ts_ledger_store hold, page;
+	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
 	int working;			/* work is valid */
 	int since_set;			/* work's since, as an instant */

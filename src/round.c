@@ -918,6 +918,13 @@ ts_round_decimal_check(const char *s, size_t n)
 }
 
 int
+ts_round_finalized(const struct ts_round *r)
+{
+	return r->state.ptr == NULL ||
+	    (r->state.len == 9 && memcmp(r->state.ptr, "finalized", 9) == 0);
+}
+
+int
 ts_round_above(const char *m, size_t mlen, const char *x, size_t xlen)
 {
 	struct dec a, b;

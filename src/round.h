@@ -219,6 +219,13 @@ int
 ts_round_finish(struct ts_round_reader *r);
 
 /*
+ * ts_round_finalized: 1 if the round is final and may be printed: its
+ * state is absent or exactly "finalized" (as received); else 0.
+ */
+int
+ts_round_finalized(const struct ts_round *r);
+
+/*
  * ts_round_above: 1 if the decimal m (mlen bytes) is greater than the
  * decimal x (xlen bytes), 0 if not, TS_ERR_ROUND_FIELD if either is
  * malformed.  Both are read exactly, with no rounding: "10.00" is not

@@ -1,0 +1,126 @@
+/*
+ * client.h: what the engine's two files share (private, not installed):
+ * client.c (the links, the REST role, setup and the API of tsino.h) and
+ * stream.c (the stream role: the WebSocket session).
+ */
+#ifndef TS_CLIENT_H
+#define TS_CLIENT_H
+
+#include <poll.h>
+#include <stdint.h>
+
+#include "tsino.h"
+#include "exchange.h"
+#include "ledger.h"
+#include "round.h"
+#include "state.h"
+#include "ws.h"
+
+#define DEFAULT_HEARTBEAT 25.0
+#define DEFAULT_CONNECT_TIMEOUT 10.0
+#define DEFAULT_MAX_MESSAGE 1048576
+#define DEFAULT_MAX_HELD 10000
+#define DEFAULT_MAX_PAGE (8u << 20)
+#define HOLD_BYTES (16u << 20)		/* bytes of held rounds, at most */
+#define PAGE_ROW_MIN 64			/* smallest row, to size the index */
+#define BACKOFF_BASE_MS 500
+#define BACKOFF_CAP_MS 30000
+#define HEALTHY_MS 60000		/* a connection this old resets backoff */
+#define RETRY_AFTER_CAP_S 300
+#define CLOSING_MS 2000			/* wait for the server's close */
+
+/* A link: one exchange at a time, and the wait before the next. */
+struct link {
+	struct ts_exchange x;
+	struct ts_url url;		/* where the next exchange goes */
+	int waiting;
+	int64_t wake;			/* waiting: when to try again */
+	int attempt;			/* backoff exponent */
+};
+
+struct ts_client {
+	struct ts_config cfg;
+	struct ts_trust trust;
+	int have_trust;
+	struct ts_state state;
+	int have_state;
+	char why[512];
+	int fatal;			/* sticky step result when < 0 */
+	int stopping;
+	int finished;
+	int64_t now;			/* of the current step */
+
+	struct link stream, rest;
+	struct ts_conn *conns;		/* [0] stream, [1] rest */
+
+	/* the stream's WebSocket session */
+	struct ts_ws ws;
+	char ws_key[25];
+	struct ts_ws_hs hs;
+	int64_t last_rx;		/* last byte received */
+	int ping_sent;
+	int64_t opened_at;
+	int closing;			/* our close sent */
+	int64_t close_by;
+	struct ts_round_reader live;
+	unsigned char *live_buf;
+	int live_bad;			/* skip the rest of this message */
+
+	/* the REST link's page */
+	struct ts_round_reader body;
+	unsigned char *body_buf;
+	size_t round_buflen;
+	size_t body_bytes;
+
+	struct ts_ledger *led;
+	char *hold_buf, *page_buf;
+	struct ts_store_entry *hold_e, *page_e;
+	int backfilling;		/* a backfill is under way */
+	int64_t bf_started;
+
+	unsigned long step_rounds;	/* delivered since the last flush */
+	int emit_failed;		/* on_round said the output is gone */
+	int output_failed;		/* never save state after that */
+};
+
+/* Log a line at level (enum ts_log_level) if verbosity allows. */
+void
+ts_client_log(struct ts_client *c, int level, const char *fmt, ...);
+
+/* The same with a ready line, as the ledger and exchange hooks want. */
+void
+ts_client_log_line(void *arg, int level, const char *line);
+
+/* Make err the client's sticky fatal error (the first one wins). */
+int
+ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...);
+
+/* Seconds to milliseconds, rounded. */
+int
+ts_client_ms(double seconds);
+
+/* Close l's exchange and wait delay ms (< 0: backoff), logging reason. */
+void
+ts_client_retry(struct ts_client *c, struct link *l, int64_t delay,
+    const char *reason);
+
+/* A response with a status the role does not take: fatal (-1) or a
+ * retry. */
+int
+ts_client_refused(struct ts_client *c, struct link *l);
+
+/* The stream role (stream.c) and its turn of the loop. */
+extern const struct ts_exchange_role ts_stream_role;
+
+int
+ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n);
+
+/* Send close code on an open stream (best effort). */
+void
+ts_stream_close(struct ts_client *c, int code);
+
+/* A clean stop: close 1000 and wait for the server's, or stop waiting. */
+void
+ts_stream_stop(struct ts_client *c);
+
+#endif /* TS_CLIENT_H */

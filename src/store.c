@@ -1,0 +1,139 @@
+/*
+ * store: rounds copied into a caller's buffer (store.h).  The sort is a
+ * heapsort: C99's qsort takes no context, and a global for the store
+ * would make two clients in two threads trip over each other.
+ */
+#include <string.h>
+
+#include "store.h"
+
+
+static void
+set_f(struct ts_store_entry *e, int i, const struct ts_round *r,
+    const struct ts_round_field *f)
+{
+	e->foff[i] = f->ptr ? (uint32_t)(f->ptr - r->obj) : 0;
+	e->flen[i] = (uint32_t)f->len;
+}
+
+int
+ts_store_add(struct ts_store *s, const struct ts_round *r)
+{
+	struct ts_store_entry *e;
+
+	if (s->n == s->ecap || s->cap - s->len < r->obj_len)
+		return -1;
+	e = &s->e[s->n++];
+	e->off = s->len;
+	e->len = (uint32_t)r->obj_len;
+	memcpy(s->buf + s->len, r->obj, r->obj_len);
+	s->len += r->obj_len;
+	set_f(e, TS_STORE_F_GAME, r, &r->game_id);
+	set_f(e, TS_STORE_F_ID, r, &r->round_id);
+	set_f(e, TS_STORE_F_INDEX, r, &r->round_index);
+	set_f(e, TS_STORE_F_MULT, r, &r->multiplier);
+	set_f(e, TS_STORE_F_TIME, r, &r->finalized_at);
+	e->sec = r->finalized_sec;
+	e->nsec = r->finalized_nsec;
+	return 0;
+}
+
+void
+ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
+    struct ts_round_info *ri)
+{
+	const char *b = s->buf + e->off;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->json = b;
+	ri->json_len = e->len;
+	ri->game_id = b + e->foff[TS_STORE_F_GAME];
+	ri->game_id_len = e->flen[TS_STORE_F_GAME];
+	ri->round_id = b + e->foff[TS_STORE_F_ID];
+	ri->round_id_len = e->flen[TS_STORE_F_ID];
+	ri->round_index = b + e->foff[TS_STORE_F_INDEX];
+	ri->round_index_len = e->flen[TS_STORE_F_INDEX];
+	ri->multiplier = b + e->foff[TS_STORE_F_MULT];
+	ri->multiplier_len = e->flen[TS_STORE_F_MULT];
+	ri->finalized_at = b + e->foff[TS_STORE_F_TIME];
+	ri->finalized_at_len = e->flen[TS_STORE_F_TIME];
+}
+
+void
+ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->json = r->obj;
+	ri->json_len = r->obj_len;
+	ri->game_id = r->game_id.ptr;
+	ri->game_id_len = r->game_id.len;
+	ri->round_id = r->round_id.ptr;
+	ri->round_id_len = r->round_id.len;
+	ri->round_index = r->round_index.ptr;
+	ri->round_index_len = r->round_index.len;
+	ri->multiplier = r->multiplier.ptr;
+	ri->multiplier_len = r->multiplier.len;
+	ri->finalized_at = r->finalized_at.ptr;
+	ri->finalized_at_len = r->finalized_at.len;
+}
+
+static int
+instant_cmp(int64_t as, uint32_t an, int64_t bs, uint32_t bn)
+{
+	if (as != bs)
+		return as < bs ? -1 : 1;
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return 0;
+}
+
+static int
+entry_cmp(const struct ts_store *s, const struct ts_store_entry *a,
+    const struct ts_store_entry *b)
+{
+	int c = instant_cmp(a->sec, a->nsec, b->sec, b->nsec);
+
+	if (c != 0)
+		return c;
+	return ts_round_index_cmp(s->buf + a->off + a->foff[TS_STORE_F_INDEX],
+	    a->flen[TS_STORE_F_INDEX],
+	    s->buf + b->off + b->foff[TS_STORE_F_INDEX],
+	    b->flen[TS_STORE_F_INDEX]);
+}
+
+static void
+sift_down(struct ts_store *s, size_t root, size_t n)
+{
+	struct ts_store_entry t;
+	size_t child;
+
+	while ((child = 2 * root + 1) < n) {
+		if (child + 1 < n &&
+		    entry_cmp(s, &s->e[child], &s->e[child + 1]) < 0)
+			child++;
+		if (entry_cmp(s, &s->e[root], &s->e[child]) >= 0)
+			return;
+		t = s->e[root];
+		s->e[root] = s->e[child];
+		s->e[child] = t;
+		root = child;
+	}
+}
+
+void
+ts_store_sort(struct ts_store *s)
+{
+	struct ts_store_entry t;
+	size_t i, n = s->n;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(s, i, n);
+	while (n > 1) {
+		n--;
+		t = s->e[0];
+		s->e[0] = s->e[n];
+		s->e[n] = t;
+		sift_down(s, 0, n);
+	}
+}
+
