@@ -147,8 +147,9 @@ ts_strerror(int err);
  * (ts_client_pollfds), calls poll() itself (next to its own fds), and
  * hands the result back (ts_client_step).  Rounds arrive through the
  * on_round callback, oldest first per game, each exactly once; after the
- * rounds of one step the client calls on_flush, and only when that
- * succeeds does it count them as delivered in the --state file.
+ * rounds of one step (and within a step after every 32 KiB of rounds)
+ * the client calls on_flush, and only when that succeeds does it count
+ * them as delivered in the --state file.
  *
  * Memory: ts_client_new allocates the client once (buffers sized from
  * the config); nothing is allocated per message.  The client never
@@ -220,8 +221,9 @@ struct ts_config {
 	   output is gone).  The round counts as handled either way only
 	   if 0 was returned. */
 	int (*on_round)(void *arg, const struct ts_round_info *r);
-	/* Called after each step that delivered rounds: write them out.
-	   Return 0 when they are safely written, -1 if output failed. */
+	/* Called after each step that delivered rounds, and within a step
+	   after every 32 KiB of them: write them out.  Return 0 when they
+	   are safely written, -1 if output failed. */
 	int (*on_flush)(void *arg);
 	/* One log line, without newline or timestamp. */
 	void (*on_log)(void *arg, int level, const char *line);

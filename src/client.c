@@ -78,12 +78,20 @@ emit(void *arg, const struct ts_round_info *r)
 	if (c->cfg.above != NULL && ts_round_above(r->multiplier,
 	    r->multiplier_len, c->cfg.above, strlen(c->cfg.above)) != 1)
 		return 0;
+	/* A long batch is written and saved in parts, so that a failed
+	 * write loses the state of one part at most (SPEC §7.12). */
+	if (c->step_bytes >= FLUSH_BYTES) {
+		flush(c);
+		if (c->fatal)
+			return -1;
+	}
 	if (c->cfg.on_round(c->cfg.arg, r) < 0) {
-		c->emit_failed = 1;
+		c->output_failed = 1;
 		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
 		return -1;
 	}
 	c->step_rounds++;
+	c->step_bytes += r->json_len + 1;
 	return 1;
 }
 
@@ -578,11 +586,7 @@ save_state(struct ts_client *c)
 		c->led->dirty = 0;
 }
 
-/*
- * Output the step's rounds; only written rounds count in the state.  A
- * round the caller could not take stops the client, but the rounds
- * before it are flushed and saved if the output still takes them.
- */
+/* Output the step's rounds; only written rounds count in the state. */
 static void
 flush(struct ts_client *c)
 {
@@ -593,9 +597,8 @@ flush(struct ts_client *c)
 		return;
 	}
 	c->step_rounds = 0;
+	c->step_bytes = 0;
 	save_state(c);
-	if (c->emit_failed)
-		c->output_failed = 1;
 }
 
 int

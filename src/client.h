@@ -28,6 +28,7 @@
 #define HEALTHY_MS 60000		/* a connection this old resets backoff */
 #define RETRY_AFTER_CAP_S 300
 #define CLOSING_MS 2000			/* wait for the server's close */
+#define FLUSH_BYTES (32u << 10)		/* flush and save a batch this big */
 
 /* A link: one exchange at a time, and the wait before the next. */
 struct link {
@@ -79,7 +80,7 @@ struct ts_client {
 	int64_t bf_started;
 
 	unsigned long step_rounds;	/* delivered since the last flush */
-	int emit_failed;		/* on_round said the output is gone */
+	size_t step_bytes;		/* their bytes, about */
 	int output_failed;		/* never save state after that */
 };
 
