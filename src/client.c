@@ -479,6 +479,7 @@ allocate(struct ts_client *c)
 	lc.emit = emit;
 	lc.log = ts_client_log_line;
 	lc.arg = c;
+	lc.games = c->cfg.games;
 	lc.hold_buf = c->hold_buf;
 	lc.hold_cap = HOLD_BYTES;
 	lc.hold_e = c->hold_e;

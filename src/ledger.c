@@ -789,10 +789,11 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 	/* Open gaps first, oldest first: they are the oldest rounds owed. */
 	for (i = 0; i < l->ngames; i++) {
 		g = &l->games[i];
-		for (k = 0; k < g->ngaps; k++)
+		/* A game the user no longer asks for keeps its gaps. */
+		for (k = 0; k < g->ngaps && listed(l->cfg.games, g->slug); k++)
 			if (g->gap[k].to.text[0] != '\0')
 				break;
-		if (k < g->ngaps) {
+		if (k < g->ngaps && listed(l->cfg.games, g->slug)) {
 			w->gap = k;
 			w->since = g->gap[k].from.text;
 			break;

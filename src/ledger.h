@@ -98,6 +98,8 @@ struct ts_ledger_config {
 	int (*emit)(void *arg, const struct ts_round_info *r);
 	void (*log)(void *arg, int level, const char *line);
 	void *arg;
+	const char *games;		/* --games: the only games whose gaps
+					   are fetched; NULL or "" = all */
 	char *hold_buf;
 	size_t hold_cap;
 	struct ts_store_entry *hold_e;
