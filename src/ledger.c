@@ -220,6 +220,10 @@ mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
 		m->text[n] = '\0';
 	} else {
 		write_time(m->text, sizeof(m->text), sec, nsec, 1);
+		/* The text is what a restart reads: the instant must be its
+		 * (they differ only outside years 0..9999). */
+		if (ts_round_time(m->text, strlen(m->text), &sec, &nsec) < 0)
+			sec = nsec = 0;
 	}
 	m->sec = sec;
 	m->nsec = nsec;
@@ -526,7 +530,9 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 
 	ts_store_info(&l->hold, e, &ri);
 	g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
-	if (g == NULL || !g->tail)
+	/* A held round older than the cursor (the stream out of order) is
+	 * printed late at the release; it cannot end the tail. */
+	if (g == NULL || !g->tail || mark_cmp(&g->cur, e->sec, e->nsec) < 0)
 		return;
 	if (g->hold_to.text[0] == '\0')
 		mark_move(&g->hold_to, ri.finalized_at, ri.finalized_at_len,

@@ -154,9 +154,16 @@ parse_mark(struct ts_ledger_mark *m, const struct fields *fs, size_t t,
 
 	memset(m, 0, sizeof(*m));
 	if (is(fs, t, "-")) {
-		if (last > first)
-			return -1;	/* ids at no instant */
-		return 0;
+		/* Ids at no instant: version 1 read them (they meant
+		 * nothing, and are dropped); a later version never writes
+		 * them. */
+		if (last > first && time_max != 48)
+			return -1;
+		for (i = first; i < last; i++)
+			if (parse_hex64(fs->f[i], fs->len[i], &m->ids[0]) < 0)
+				return -1;
+		m->ids[0] = 0;
+		return last - first > TS_LEDGER_IDS ? -1 : 0;
 	}
 	if (fs->len[t] == 0 || fs->len[t] >= time_max ||
 	    ts_ledger_mark_set(m, fs->f[t], fs->len[t]) < 0)
@@ -449,21 +456,43 @@ fsync_dir(const char *path)
 	}
 }
 
+/* Ids only at an instant. */
+static int
+mark_ok(const struct ts_ledger_mark *m)
+{
+	return m->nids >= 0 && m->nids <= TS_LEDGER_IDS &&
+	    (m->text[0] != '\0' || m->nids == 0);
+}
+
 /*
- * A slug that load will read back as it is: no control byte (a tab or
- * newline would break the line), and not "-".  Times and ids are the
- * ledger's own (RFC 3339 text, hex), always storable.
+ * A game that load will read back as it is: a slug with no control
+ * byte (a tab or newline would break the line) that is not "-", marks
+ * with ids only at an instant, gaps with a start and an end not before
+ * it.
  */
 static int
-storable(const char *f)
+storable(const struct ts_ledger_game *g)
 {
+	const struct ts_ledger_gap *gp;
 	const char *p;
+	int k;
 
-	if (f[0] == '\0' || strcmp(f, "-") == 0)
+	if (g->slug[0] == '\0' || strcmp(g->slug, "-") == 0 ||
+	    !mark_ok(&g->cur) || g->ngaps < 0 || g->ngaps > TS_LEDGER_GAPS)
 		return 0;
-	for (p = f; *p != '\0'; p++)
+	for (p = g->slug; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return 0;
+	for (k = 0; k < g->ngaps; k++) {
+		gp = &g->gap[k];
+		if (gp->from.text[0] == '\0' || !mark_ok(&gp->from) ||
+		    !mark_ok(&gp->to))
+			return 0;
+		if (gp->to.text[0] != '\0' && (gp->to.sec < gp->from.sec ||
+		    (gp->to.sec == gp->from.sec &&
+		    gp->to.nsec < gp->from.nsec)))
+			return 0;
+	}
 	return 1;
 }
 
@@ -497,8 +526,8 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 	int i, k, lines = 0;
 
 	for (i = 0; i < l->ngames; i++)
-		if (!storable(l->games[i].slug)) {
-			snprintf(why, whylen, "game %d has a slug the state "
+		if (!storable(&l->games[i])) {
+			snprintf(why, whylen, "game %d has a value the state "
 			    "file cannot hold", i + 1);
 			return -1;
 		}
