@@ -1,10 +1,16 @@
 /*
  * drive: runs the client engine through the library with the config
  * fields the command line does not offer (max_held, max_page), for the
- * scenario tests (tests/scenario_backfill.py).  Not installed.
+ * scenario tests (tests/scenario_backfill.py, scenario_exactly.py).  Not
+ * installed.
  *
  *   drive [--max-held N] [--max-page BYTES] [--heartbeat S] [--games L]
+ *         [--state FILE] [--connect-timeout S] [--max-message BYTES]
+ *         [--above X] [--verbose 0|1]
  *
+ * --state, --connect-timeout, --max-message and --above set the config
+ * fields of the same names (as tsino's options do); --verbose 1 passes
+ * -v detail (TS_LOG_DEBUG) to stderr.
  * Env as tsino: TRACKERSINO_API, TRACKERSINO_API_KEY, SSL_CERT_FILE.
  * Each round is one stdout line "B L JSON": B is 1 if it came over
  * REST, L is 1 if it was printed after newer rounds of its game.  Log
@@ -59,7 +65,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	struct pollfd pfd[8];
 	char why[512];
-	int i, n, timeout, rc;
+	int i, n, timeout, rc, verbose = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	for (i = 1; i + 1 < argc; i += 2) {
@@ -71,6 +77,16 @@ main(int argc, char **argv)
 			cfg.heartbeat = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "--games") == 0)
 			cfg.games = argv[i + 1];
+		else if (strcmp(argv[i], "--state") == 0)
+			cfg.state_file = argv[i + 1];
+		else if (strcmp(argv[i], "--connect-timeout") == 0)
+			cfg.connect_timeout = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--max-message") == 0)
+			cfg.max_message = (size_t)atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--above") == 0)
+			cfg.above = argv[i + 1];
+		else if (strcmp(argv[i], "--verbose") == 0)
+			verbose = atoi(argv[i + 1]);
 		else
 			break;
 	}
@@ -84,7 +100,7 @@ main(int argc, char **argv)
 	cfg.on_round = on_round;
 	cfg.on_flush = on_flush;
 	cfg.on_log = on_log;
-	cfg.verbosity = TS_LOG_INFO;
+	cfg.verbosity = verbose ? TS_LOG_DEBUG : TS_LOG_INFO;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

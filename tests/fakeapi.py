@@ -44,6 +44,20 @@ through the control channel:
                              bad_opcode, close (code=N), dup (resend the
                              last round frame), raw (hex=...)
   {"generate": N, "game": G} generate N rounds now (every game, or G)
+  {"generate": N, "game": G, "same_instant": true}
+                             the same, all N rounds (of every game named)
+                             sharing ONE finalized_at (the command's time):
+                             more rounds in one instant than a page holds,
+                             or than the --state file keeps ids for
+  {"burst": N, "game": G}    generate N rounds in all (round-robin over
+                             the games, or only G) as fast as the server
+                             can, in a background thread: the control
+                             reply comes at once; GET /_control shows
+                             "burst_left" (0 when done) and the log gets
+                             {"ev":"burst_done","n":N} at the end.  Each
+                             round gets time.time() as usual: use
+                             fraction_digits 6 so that they do not pile up
+                             thousands to a second
   {"mark": "text"}           write {"ev":"mark","text":...} to the log
 
 A command may combine several keys; settings are applied first.  The reply
@@ -89,7 +103,18 @@ leading zeros, a trailer), eof (no length, close at the end), cycle.
 Faults: rest_refuse K next requests fail with rest_refuse_status (429/503
 carry Retry-After) or, with rest_refuse_mode truncate/rst, the body is cut
 short / the connection reset; rest_status on every request; rest_delay_ms;
-rest_split (tiny TCP segments).  HTTP keep-alive is honoured.
+rest_split (tiny TCP segments); rest_101_fin K next requests get
+"HTTP/1.1 101 Switching Protocols" + Upgrade/Connection headers + a few
+bytes, then a FIN (logged with status 101, fault "101_fin");
+rest_keepalive: 200 pages (length or chunked) leave the connection open
+whatever the client's Connection header says (logged keepalive: true).
+HTTP keep-alive is honoured.  page_size (or page=N) is the page size.
+since is compared exactly (any number of fraction digits).
+
+finalized_at: whole seconds by default; fraction_digits D (option or
+control) gives the rounds made from then on D fraction digits: the
+microseconds of the generation time, then (past 6) digits of the round's
+seq, zero-padded, so rounds keep their generation order.
 
 Ground-truth log (--log PATH): JSON lines, flushed per line, each with "t"
 (Unix time, float) and "ev":
@@ -117,6 +142,7 @@ Ground-truth log (--log PATH): JSON lines, flushed per line, each with "t"
   ws_end     conn, reason (client_eof, client_close, drop_fin, drop_rst,
              drop_close, send_error, protocol_error, ...), frames
   control    cmd
+  burst_done n                             a {"burst": N} finished
   mark       text
   error      where, error
   exit       reason
@@ -126,12 +152,14 @@ import argparse
 import base64
 import collections
 import datetime
+import decimal
 import email.utils
 import hashlib
 import itertools
 import json
 import os
 import random
+import re
 import select
 import signal
 import socket
@@ -201,6 +229,20 @@ SETTINGS = [
      'status | truncate (body cut short, then close) | rst'),
     ('rest_status', int, 0, 'answer every REST request with this status'),
     ('rest_delay_ms', int, 0, 'delay before each REST response'),
+    ('rest_101_fin', int, 0,
+     'answer the next K REST requests with "HTTP/1.1 101 Switching '
+     'Protocols", Upgrade headers and a few bytes, then a TCP FIN'),
+    ('rest_keepalive', bool, False,
+     'REST 200 pages framed by Content-Length or chunked keep the '
+     'connection open afterwards, even when the client asked for '
+     '"Connection: close" (no such header sent back; the server waits up '
+     'to 60 s for another request or the client\'s close)'),
+    ('fraction_digits', int, 0,
+     'finalized_at of rounds made from now on has this many fraction '
+     'digits (0: whole seconds; 6: microseconds; more: the microseconds '
+     'then digits from the round\'s seq), e.g. 27 gives a 48-byte '
+     'finalized_at; keep it fixed during a run (the log and tests order '
+     'finalized_at as text)'),
 ]
 SETTING_TYPES = {name: typ for name, typ, _, _ in SETTINGS}
 CHOICES = {
@@ -212,6 +254,9 @@ CHOICES = {
     'framing': ('length', 'chunked', 'eof', 'cycle'),
     'rest_refuse_mode': ('status', 'truncate', 'rst'),
 }
+CONTROL_ONLY = ('drop_now', 'code', 'silent_now', 'inject', 'size', 'variant',
+                'payload', 'hex', 'generate', 'game', 'same_instant',
+                'burst', 'mark')
 INJECT_KINDS = ('oversize', 'bad_utf8', 'non_json', 'non_round', 'binary',
                 'ping', 'pong', 'masked', 'rsv1', 'bad_opcode', 'close',
                 'dup', 'raw')
@@ -242,6 +287,20 @@ class Log:
         text = json.dumps(rec, ensure_ascii=False) + '\n'
         with self.lock:
             self.f.write(text)
+            self.f.flush()
+
+    def many(self, events):
+        """Several (ev, fields) events in one write."""
+        if self.f is None:
+            return
+        t = round(time.time(), 6)
+        out = []
+        for ev, kw in events:
+            rec = {'t': t, 'ev': ev}
+            rec.update(kw)
+            out.append(json.dumps(rec, ensure_ascii=False) + '\n')
+        with self.lock:
+            self.f.write(''.join(out))
             self.f.flush()
 
 
@@ -305,9 +364,18 @@ def http_date(ts):
     return email.utils.formatdate(ts, usegmt=True)
 
 
+_RFC3339_LAST = (None, None)   # (second, text): one tuple, swapped whole
+
+
 def rfc3339(ts):
-    return datetime.datetime.fromtimestamp(
-        int(ts), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    global _RFC3339_LAST
+    sec = int(ts)
+    last = _RFC3339_LAST        # rounds come many to a second: one strftime
+    if last[0] != sec:
+        last = (sec, datetime.datetime.fromtimestamp(
+            sec, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))
+        _RFC3339_LAST = last
+    return last[1]
 
 
 def parse_since(text):
@@ -329,6 +397,39 @@ def crash_point(multiplier):
 
 def json_str(s):
     return json.dumps(s, ensure_ascii=False)
+
+
+EXACT = decimal.Context(prec=400)     # instants: every digit kept
+RFC3339_FRAC = re.compile(r'[Tt ]\d\d:\d\d:\d\d(?:\.(\d+))?')
+
+
+def time_stamp(when, digits, seq):
+    """(finalized_at text, exact key) for a round made at Unix time
+    `when` (float) with `digits` fraction digits (see fraction_digits)."""
+    sec = int(when)
+    text = rfc3339(sec)
+    if digits <= 0:
+        return text, decimal.Decimal(sec)
+    frac = '%06d' % min(999999, int((when - sec) * 1e6))
+    if digits <= 6:
+        frac = frac[:digits]
+    else:
+        more = digits - 6
+        frac += ('%0*d' % (more, seq))[-more:]
+    return (text[:-1] + '.' + frac + 'Z',
+            EXACT.add(decimal.Decimal(sec), decimal.Decimal('0.' + frac)))
+
+
+def since_key(text, d):
+    """The exact instant of a since value (d: its parse_since()), as a
+    Decimal of Unix seconds, every fraction digit kept."""
+    whole = decimal.Decimal(int(d.replace(microsecond=0).timestamp()))
+    m = RFC3339_FRAC.search(text)
+    if m is not None:
+        return EXACT.add(whole, decimal.Decimal('0.' + m.group(1))
+                         if m.group(1) else decimal.Decimal(0))
+    return EXACT.add(whole, EXACT.divide(decimal.Decimal(d.microsecond),
+                                         decimal.Decimal(1000000)))
 
 
 # ---------------------------------------------------------------- state
@@ -375,6 +476,7 @@ class State:
                 sys.exit('fakeapi: unknown --inject kind %r' % kind)
             self.injections.append([kind, int(at or 0), {}])
         self.gen_wake = threading.Event()
+        self.burst_left = 0
         self.cycle_shape = itertools.cycle(('array', 'rounds', 'data'))
         self.cycle_framing = itertools.cycle(('length', 'chunked', 'eof'))
 
@@ -419,8 +521,9 @@ class State:
             return '%d.%04d' % divmod(v, 10000)
         return '%d.%02d' % divmod(v // 100, 100)
 
-    def make_round(self, game, when):
-        """Build one round's text.  Caller holds the lock."""
+    def make_round(self, game, when, stamp=None):
+        """Build one round's text.  Caller holds the lock.  stamp:
+        (finalized_at, key) to use instead of one made from `when`."""
         rng = self.rng
         r = Round()
         self.seq += 1
@@ -431,8 +534,9 @@ class State:
         self.next_index[game] += 1
         k = len(self.history[game])
         r.multiplier = self.multiplier(game, k)
-        r.when = int(when)
-        r.finalized_at = rfc3339(when)
+        if stamp is None:
+            stamp = time_stamp(when, self.s['fraction_digits'], r.seq)
+        r.finalized_at, r.when = stamp
         src = game.split('-')[0]
         h = '%064x' % rng.getrandbits(256)
         raw = ('{"id":"%s","crashPoint":%s,"hash":"%s",'
@@ -459,18 +563,37 @@ class State:
                          r.finalized_at, src, raw))
         return r
 
-    def add_round(self, game, when, seeded=False):
+    @staticmethod
+    def round_event(r, seeded):
+        return dict(seq=r.seq, game_id=r.game, round_id=r.round_id,
+                    round_index=r.index, multiplier=r.multiplier,
+                    finalized_at=r.finalized_at, line=r.line, row=r.row,
+                    seeded=seeded)
+
+    def add_round(self, game, when, seeded=False, stamp=None):
         with self.lock:
-            r = self.make_round(game, when)
+            r = self.make_round(game, when, stamp)
             self.history[game].append(r)
             conns = list(self.conns.values())
-        LOG('round', seq=r.seq, game_id=game, round_id=r.round_id,
-            round_index=r.index, multiplier=r.multiplier,
-            finalized_at=r.finalized_at, line=r.line, row=r.row,
-            seeded=seeded)
+        LOG('round', **self.round_event(r, seeded))
         for c in conns:
             c.offer(r)
         return r
+
+    def add_batch(self, games):
+        """One round of each game in `games` (a list, repeats allowed),
+        each at its own time.time(): one log write and one wake-up per
+        connection for the lot (the burst's way)."""
+        with self.lock:
+            rs = []
+            for g in games:
+                r = self.make_round(g, time.time())
+                self.history[g].append(r)
+                rs.append(r)
+            conns = list(self.conns.values())
+        LOG.many([('round', self.round_event(r, False)) for r in rs])
+        for c in conns:
+            c.offer_many(rs)
 
     def seed_history(self, n):
         rate = self.s['rate'] or 2.0
@@ -478,6 +601,28 @@ class State:
         for k in range(n):
             for g in self.games:
                 self.add_round(g, now - (n - k) / rate, seeded=True)
+
+    def shared_stamp(self, when):
+        """One (finalized_at, key) for rounds that share an instant."""
+        with self.lock:
+            return time_stamp(when, self.s['fraction_digits'], self.seq + 1)
+
+    def burst(self, n, games):
+        """Generate n rounds round-robin over games, as fast as possible
+        (a thread per {"burst": N} command)."""
+        k = 0
+        try:
+            while k < n:
+                m = min(100, n - k)
+                self.add_batch([games[(k + i) % len(games)]
+                                for i in range(m)])
+                k += m
+                with self.lock:
+                    self.burst_left -= m
+        finally:
+            with self.lock:
+                self.burst_left -= n - k
+            LOG('burst_done', n=k)
 
     def generator(self):
         due = {}
@@ -519,6 +664,7 @@ class Conn:
         self.listener = listener
         self.tls = listener.ctx is not None
         self.buf = b''
+        self.idle = 10.0        # wait this long for the next request
 
     def recv_wait(self, timeout):
         self.sock.settimeout(timeout)
@@ -750,7 +896,7 @@ class Server:
         conn = Conn(cid, sock, raw, listener)
         try:
             while True:
-                req = read_request(conn)
+                req = read_request(conn, conn.idle)
                 if req is None:
                     break
                 if not self.dispatch(conn, req):
@@ -850,7 +996,8 @@ class Server:
             return {'ok': True, 'settings': dict(st.s),
                     'ws_live': sorted(st.conns),
                     'counts': dict(st.count),
-                    'history': {g: len(h) for g, h in st.history.items()}}
+                    'history': {g: len(h) for g, h in st.history.items()},
+                    'burst_left': st.burst_left}
 
     def apply(self, cmd):
         st = self.st
@@ -858,9 +1005,7 @@ class Server:
         for k, v in cmd.items():
             if k in SETTING_TYPES:
                 new[k] = check_setting(k, v)
-            elif k not in ('drop_now', 'code', 'silent_now', 'inject',
-                           'size', 'variant', 'payload', 'hex', 'generate',
-                           'game', 'mark'):
+            elif k not in CONTROL_ONLY:
                 raise ValueError('unknown control key %r' % k)
         if 'inject' in cmd and cmd['inject'] not in INJECT_KINDS:
             raise ValueError('unknown inject kind %r' % cmd['inject'])
@@ -873,14 +1018,24 @@ class Server:
         st.gen_wake.set()
         if 'mark' in cmd:
             LOG('mark', text=cmd['mark'])
-        if 'generate' in cmd:
+        if 'generate' in cmd or 'burst' in cmd:
             games = [cmd['game']] if cmd.get('game') else st.games
             for g in games:
                 if g not in st.history:
                     raise ValueError('unknown game %r' % g)
+        if 'generate' in cmd:
+            stamp = None
+            if cmd.get('same_instant'):
+                stamp = st.shared_stamp(time.time())
             for _ in range(int(cmd['generate'])):
                 for g in games:
-                    st.add_round(g, time.time())
+                    st.add_round(g, time.time(), stamp=stamp)
+        if 'burst' in cmd:
+            n = int(cmd['burst'])
+            with st.lock:
+                st.burst_left += n
+            threading.Thread(target=st.burst, args=(n, games),
+                             daemon=True).start()
         n = 0
         for c in conns:
             if 'inject' in cmd:
@@ -912,6 +1067,14 @@ class Server:
             status = s['rest_refuse_status']
         if s['rest_delay_ms']:
             time.sleep(s['rest_delay_ms'] / 1000.0)
+        if not fault and st.take('rest_101_fin'):
+            info.update(status=101, fault='101_fin')
+            LOG('request', **info)
+            conn.send(response_head(101, [
+                ('Upgrade', 'websocket'), ('Connection', 'Upgrade')]) +
+                b'\x81\x05hello')
+            conn.close_fin()
+            return False
         if fault == 'refuse_rst':
             info.update(status=None, fault=fault)
             LOG('request', **info)
@@ -950,6 +1113,8 @@ class Server:
             since_raw = urllib.parse.unquote(since_raw)
             info['since'] = since_raw
             since = parse_since(since_raw)
+            if since is not None:
+                since = since_key(since_raw, since)
             if since is None:
                 info['status'] = 400
                 LOG('request', **info)
@@ -963,7 +1128,7 @@ class Server:
         page = variant.get('page', s['page_size'])
         with st.lock:
             rows = [r for r in st.history[game]
-                    if since is None or r.when >= since.timestamp()]
+                    if since is None or r.when >= since]
             shape = variant.get('shape', s['shape'])
             if shape == 'cycle':
                 shape = next(st.cycle_shape)
@@ -989,6 +1154,12 @@ class Server:
             body = chunk(body, rng)
         else:
             keep = False
+        forced = s['rest_keepalive'] and framing != 'eof' and \
+            fault != 'refuse_truncate'
+        if forced:
+            keep = True
+            conn.idle = 60.0
+            info['keepalive'] = True
         if not keep:
             headers.append(('Connection', 'close'))
         info.update(status=200, count=len(rows),
@@ -1203,6 +1374,13 @@ class WSConn:
         if self.silent or self.closing_deadline:
             return
         self.q.append(r)
+        self.wake()
+
+    def offer_many(self, rs):
+        if self.silent or self.closing_deadline:
+            return
+        self.q.extend(r for r in rs
+                      if not self.games or r.game in self.games)
         self.wake()
 
     def command(self, cmd):
