@@ -314,6 +314,8 @@ ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 	mark_clear(&g->hold_to);
 	g->ngaps = 0;
 	g->tail = 0;
+	g->dropped = 0;
+	g->cur_index_len = 0;
 	g->full_warned = 0;
 	return g;
 }
@@ -407,6 +409,34 @@ listed(const char *list, const char *slug)
 /* ---- the door ---- */
 
 /*
+ * r is at the cursor's instant: is its round_index above the largest
+ * handled there (1) or not (-1)?  When that is not known (after a
+ * restart, or an index too long to keep) and rounds were handled at the
+ * instant, r may come after newer ones: -1.
+ */
+static int
+newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
+{
+	if (g->cur_index_len == 0 || instant_cmp(g->index_sec,
+	    g->index_nsec, g->cur.sec, g->cur.nsec) != 0)
+		return g->cur.nids > 0 ? -1 : 1;
+	return ts_round_index_cmp(r->round_index, r->round_index_len,
+	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
+}
+
+/* r moves the cursor to its instant, or is the newest there. */
+static void
+note_index(struct ts_ledger_game *g, const struct ts_round_info *r,
+    int64_t sec, uint32_t nsec)
+{
+	g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
+	    r->round_index_len : 0;
+	memcpy(g->cur_index, r->round_index, g->cur_index_len);
+	g->index_sec = sec;
+	g->index_nsec = nsec;
+}
+
+/*
  * After a round of g was handled: the cursor, and the gap whose page
  * brought it, or (live) the end of each gap it may mark.
  */
@@ -416,28 +446,52 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
     int src)
 {
 	struct ts_ledger_gap *gp;
-	int i;
+	int i, c;
 
 	l->dirty = 1;
+	c = mark_cmp(&g->cur, sec, nsec);
+	if (c > 0 || (c == 0 && g->cur_index_len > 0 &&
+	    newer_index(g, r) > 0))
+		note_index(g, r, sec, nsec);
 	mark_note(l, g, &g->cur, r, sec, nsec, key);
-	if (src >= 0) {
+	if (src >= 0)
 		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
-		return;
-	}
-	if (src != LIVE)
-		return;
 	for (i = 0; i < g->ngaps; i++) {
 		gp = &g->gap[i];
 		/* A live round older than the gap's start (the stream out
 		 * of order) cannot be its end. */
-		if (gp->to.text[0] == '\0' &&
+		if (src == LIVE && gp->to.text[0] == '\0' &&
 		    mark_cmp(&gp->from, sec, nsec) >= 0)
 			mark_move(&gp->to, r->finalized_at,
 			    r->finalized_at_len, sec, nsec);
+		/* Handled at a gap's edge: its own page must not bring it
+		 * again, nor a neighbour's that meets it there. */
+		if (mark_cmp(&gp->from, sec, nsec) == 0)
+			mark_add(l, g, &gp->from, key);
 		if (gp->to.text[0] != '\0' &&
 		    mark_cmp(&gp->to, sec, nsec) == 0)
 			mark_add(l, g, &gp->to, key);
 	}
+}
+
+/* Does r lie inside an open gap [from, to) of g?  Its page will bring
+ * it; printed live now, it would come twice. */
+static int
+inside_gap(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec,
+    uint64_t key)
+{
+	const struct ts_ledger_gap *gp;
+	int i, c;
+
+	for (i = 0; i < g->ngaps; i++) {
+		gp = &g->gap[i];
+		if (gp->to.text[0] == '\0' || mark_cmp(&gp->to, sec, nsec) >= 0)
+			continue;
+		c = mark_cmp(&gp->from, sec, nsec);
+		if (c > 0 || (c == 0 && !mark_has(&gp->from, key)))
+			return 1;
+	}
+	return 0;
 }
 
 /*
@@ -459,7 +513,7 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 	if (mark_cmp(&g->cur, sec, nsec) == 0 && mark_has(&g->cur, key))
 		return D_DUP;
 	if (src == LIVE)
-		return D_NEW;
+		return inside_gap(g, sec, nsec, key) ? D_BEYOND : D_NEW;
 	from = src >= 0 ? &g->gap[src].from : &g->cur;
 	to = src >= 0 ? &g->gap[src].to : &g->hold_to;
 	c = mark_cmp(from, sec, nsec);
@@ -484,7 +538,7 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 {
 	struct ts_ledger_game *g;
 	uint64_t key;
-	int rc;
+	int rc, c;
 
 	g = ts_ledger_game(l, r->game_id, r->game_id_len, 1);
 	key = ts_ledger_key(r->game_id, r->game_id_len, r->round_id,
@@ -500,7 +554,10 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 		return rc;
 	}
 	r->backfilled = src != LIVE;
-	r->late = g != NULL && mark_cmp(&g->cur, sec, nsec) < 0;
+	if (g != NULL) {
+		c = mark_cmp(&g->cur, sec, nsec);
+		r->late = c < 0 || (c == 0 && newer_index(g, r) < 0);
+	}
 	if (r->late && r->backfilled)
 		say(l, TS_LOG_INFO, "late round %.*s of %s (%.*s) printed "
 		    "after newer ones", (int)r->round_id_len, r->round_id,
@@ -522,6 +579,18 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 
 /* A round entered the hold: the first held round of a game ends its
  * tail, and so do the others held at that instant. */
+/* A round of g was dropped from the hold: its tail must reach it. */
+static void
+note_dropped(struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
+{
+	if (!g->dropped ||
+	    instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) > 0) {
+		g->drop_sec = sec;
+		g->drop_nsec = nsec;
+	}
+	g->dropped = 1;
+}
+
 static void
 note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 {
@@ -531,8 +600,12 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 	ts_store_info(&l->hold, e, &ri);
 	g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 	/* A held round older than the cursor (the stream out of order) is
-	 * printed late at the release; it cannot end the tail. */
-	if (g == NULL || !g->tail || mark_cmp(&g->cur, e->sec, e->nsec) < 0)
+	 * printed late at the release, and one no newer than a round
+	 * dropped from the hold (sent twice) is fetched again: neither can
+	 * end the tail. */
+	if (g == NULL || !g->tail || mark_cmp(&g->cur, e->sec, e->nsec) < 0 ||
+	    (g->dropped && instant_cmp(e->sec, e->nsec, g->drop_sec,
+	    g->drop_nsec) <= 0))
 		return;
 	if (g->hold_to.text[0] == '\0')
 		mark_move(&g->hold_to, ri.finalized_at, ri.finalized_at_len,
@@ -626,6 +699,7 @@ discard(struct ts_ledger *l, const char *why)
 				return -1;
 			continue;
 		}
+		note_dropped(g, e->sec, e->nsec);
 		if (k >= (int)sizeof(had) || !had[k]) {
 			/* First seen in the hold: from its oldest round. */
 			if (mark_cmp(&g->cur, e->sec, e->nsec) < 0 ||
@@ -701,27 +775,27 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	struct ts_ledger_game *g;
 
 	if (l->holding) {
-		if (l->hold.n == l->cfg.hold_max && overflow(l) < 0)
+		if (l->hold.n < l->cfg.hold_max &&
+		    ts_store_add(&l->hold, r) == 0)
+			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
+		/* Full, in rounds or in bytes. */
+		if (l->hold.n > 0 && overflow(l) < 0)
 			return -1;
-		if (l->holding && ts_store_add(&l->hold, r) == 0) {
-			note_held(l, &l->hold.e[l->hold.n - 1]);
-			return 0;
-		}
-		if (l->holding) {
-			/* Bigger than the hold's bytes: as if dropped. */
-			g = ts_ledger_game(l, r->game_id.ptr, r->game_id.len,
-			    1);
-			if (g != NULL && g->cur.text[0] == '\0')
-				mark_move(&g->cur, r->finalized_at.ptr,
-				    r->finalized_at.len, r->finalized_sec,
-				    r->finalized_nsec);
-			if (g != NULL)
-				g->tail = 1;
-			say(l, TS_LOG_INFO, "hold full: round %.*s left to "
-			    "the backfill", (int)r->round_id.len,
-			    r->round_id.ptr);
-			return 0;
-		}
+		if (l->holding && ts_store_add(&l->hold, r) == 0)
+			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
+	}
+	g = ts_ledger_game(l, r->game_id.ptr, r->game_id.len, 1);
+	if (l->holding && g != NULL) {
+		/* Bigger than the whole hold: left to the backfill. */
+		if (g->cur.text[0] == '\0')
+			mark_move(&g->cur, r->finalized_at.ptr,
+			    r->finalized_at.len, r->finalized_sec,
+			    r->finalized_nsec);
+		note_dropped(g, r->finalized_sec, r->finalized_nsec);
+		g->tail = 1;
+		say(l, TS_LOG_INFO, "hold full: round %.*s left to the "
+		    "backfill", (int)r->round_id.len, r->round_id.ptr);
+		return 0;
 	}
 	ts_store_round_info(&ri, r);
 	return door(l, &ri, r->finalized_sec, r->finalized_nsec, LIVE) < 0 ?
@@ -752,6 +826,10 @@ ts_ledger_connected(struct ts_ledger *l, const char *games)
 		g->tail = 1;
 		owed++;
 	}
+	/* A tail page asked for before this connect cannot say the tail is
+	 * done: rounds finalised since are in no page and no hold. */
+	if (l->working && l->work.gap == TAIL)
+		l->working = 0;
 	if (owed > 0 && !l->holding) {
 		l->holding = 1;
 		l->bf_rounds = l->bf_pages = 0;
@@ -787,7 +865,7 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 {
 	struct ts_ledger_game *g;
 	const struct ts_ledger_mark *from;
-	int i, k;
+	int i;
 
 	l->working = 0;
 	if (l->holding && !any_tail(l) && release(l) < 0)
@@ -795,13 +873,13 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 	/* Open gaps first, oldest first: they are the oldest rounds owed. */
 	for (i = 0; i < l->ngames; i++) {
 		g = &l->games[i];
-		/* A game the user no longer asks for keeps its gaps. */
-		for (k = 0; k < g->ngaps && listed(l->cfg.games, g->slug); k++)
-			if (g->gap[k].to.text[0] != '\0')
-				break;
-		if (k < g->ngaps && listed(l->cfg.games, g->slug)) {
-			w->gap = k;
-			w->since = g->gap[k].from.text;
+		/* A game the user no longer asks for keeps its gaps.  A gap
+		 * whose end is not known yet is fetched up to now: no live
+		 * round of its game was printed since it opened, and the
+		 * first one to be becomes its end. */
+		if (g->ngaps > 0 && listed(l->cfg.games, g->slug)) {
+			w->gap = 0;
+			w->since = g->gap[0].from.text;
 			break;
 		}
 		if (g->tail) {
@@ -880,6 +958,7 @@ work_done(struct ts_ledger *l, struct ts_ledger_game *g, int src)
 	l->dirty = 1;
 	if (src == TAIL) {
 		g->tail = 0;
+		g->dropped = 0;
 		mark_clear(&g->hold_to);
 		say(l, TS_LOG_INFO, "backfill %s: caught up", g->slug);
 		return;
@@ -914,7 +993,10 @@ ts_ledger_page_done(struct ts_ledger *l)
 	for (i = 0; i < l->page.n; i++) {
 		e = &l->page.e[i];
 		ts_store_info(&l->page, e, &ri);
-		rc = door(l, &ri, e->sec, e->nsec, src);
+		/* A page is the oldest rows from since: after its end, the
+		 * rest of the page is past it too (same instant, later
+		 * round_index). */
+		rc = beyond ? D_BEYOND : door(l, &ri, e->sec, e->nsec, src);
 		if (rc < 0)
 			return -1;
 		fresh += rc == D_NEW;

@@ -16,7 +16,10 @@
  *            the first live round printed after the hold overflowed (or
  *            after a stop during a backfill), and from moves forward as
  *            the gap's pages are printed.  A gap's backfill never goes
- *            past its to: nothing printed live is fetched again.
+ *            past its to: nothing printed live is fetched again.  A live
+ *            round that falls inside an open gap is left to its page.
+ *            Until its to is known (no live round of the game printed
+ *            since it opened) a gap is fetched up to now.
  *
  * Every round passes one door (ts_ledger_live, the hold's release and
  * ts_ledger_page_done): dedupe, then the caller's emit (which applies
@@ -68,10 +71,18 @@ struct ts_ledger_gap {
 struct ts_ledger_game {
 	char slug[TS_LEDGER_SLUG_MAX];
 	struct ts_ledger_mark cur;
+	char cur_index[48];		/* largest round_index handled at
+					   index_sec/nsec (not saved) */
+	size_t cur_index_len;		/* 0: not known */
+	int64_t index_sec;
+	uint32_t index_nsec;
 	int ngaps;
 	struct ts_ledger_gap gap[TS_LEDGER_GAPS];	/* oldest first */
 	int tail;			/* a backfill from cur is owed */
 	struct ts_ledger_mark hold_to;	/* first held round (tail only) */
+	int dropped;			/* rounds were dropped from the hold */
+	int64_t drop_sec;		/* the newest of them, until the tail */
+	uint32_t drop_nsec;		/* is done */
 	int full_warned;		/* gap list full, logged */
 };
 
