@@ -291,10 +291,17 @@ ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 	struct ts_ledger_game *g;
 	int i;
 
+	/* Most rounds are of the game looked up last. */
+	g = &l->games[l->last_game];
+	if (l->last_game < l->ngames && g->slug_len == n &&
+	    memcmp(g->slug, slug, n) == 0)
+		return g;
 	for (i = 0; i < l->ngames; i++) {
 		g = &l->games[i];
-		if (strlen(g->slug) == n && memcmp(g->slug, slug, n) == 0)
+		if (g->slug_len == n && memcmp(g->slug, slug, n) == 0) {
+			l->last_game = i;
 			return g;
+		}
 	}
 	if (!add || n == 0 || n >= sizeof(g->slug))
 		return NULL;
@@ -310,6 +317,7 @@ ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 	g = &l->games[l->ngames++];
 	memcpy(g->slug, slug, n);
 	g->slug[n] = '\0';
+	g->slug_len = n;
 	mark_clear(&g->cur);
 	mark_clear(&g->hold_to);
 	g->ngaps = 0;
@@ -329,6 +337,7 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 		return TS_ERR_CLIENT_CONFIG;
 	l->cfg = *cfg;
 	l->ngames = 0;
+	l->last_game = 0;
 	l->holding = 0;
 	l->hold.buf = cfg->hold_buf;
 	l->hold.cap = cfg->hold_cap;
@@ -784,8 +793,9 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 		if (l->holding && ts_store_add(&l->hold, r) == 0)
 			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
 	}
-	g = ts_ledger_game(l, r->game_id.ptr, r->game_id.len, 1);
-	if (l->holding && g != NULL) {
+	g = l->holding ? ts_ledger_game(l, r->game_id.ptr, r->game_id.len,
+	    1) : NULL;
+	if (g != NULL) {
 		/* Bigger than the whole hold: left to the backfill. */
 		if (g->cur.text[0] == '\0')
 			mark_move(&g->cur, r->finalized_at.ptr,

@@ -70,6 +70,7 @@ struct ts_ledger_gap {
 
 struct ts_ledger_game {
 	char slug[TS_LEDGER_SLUG_MAX];
+	size_t slug_len;
 	struct ts_ledger_mark cur;
 	char cur_index[48];		/* largest round_index handled at
 					   index_sec/nsec (not saved) */
@@ -139,6 +140,7 @@ struct ts_ledger {
 	struct ts_ledger_config cfg;
 	struct ts_ledger_game games[TS_LEDGER_GAMES];
 	int ngames;
+	int last_game;			/* where the last lookup found it */
 	int holding;			/* live rounds go to the hold */
 	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
