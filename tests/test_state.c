@@ -388,7 +388,7 @@ round_trip_edges(void)
 static void
 round_trip_full(void)
 {
-	char slug[TS_LEDGER_SLUG_MAX + 32], t[4][TS_LEDGER_TIME_MAX];
+	char slug[TS_LEDGER_SLUG_MAX + 32], t[4][TS_LEDGER_TIME_MAX + 16];
 	struct gspec gs[TS_LEDGER_GAPS];
 	int got, i, k;
 	long len;
