@@ -215,8 +215,8 @@ struct lm {
 	size_t nev, evcap;
 	/* counters */
 	unsigned long steps, rounds, emits, owed_emits, printed, passed,
-	    backfilled, late, pages, pfailed, restarts, connects, overflows, maxgaps,
-	    redelivered, logs;
+	    backfilled, late, pages, pfailed, restarts, connects, overflows,
+	    maxgaps, redelivered, logs;
 	/* failure */
 	int failed;
 	unsigned long step;
