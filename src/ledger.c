@@ -943,7 +943,9 @@ check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
 	const struct ts_store_entry *e;
 	size_t i;
 
-	if (!l->since_set || l->page.n == 0 || l->page.n < l->max_page_rows)
+	/* The first page says nothing of the server's page size. */
+	if (!l->since_set || l->page.n == 0 || l->max_page_rows == 0 ||
+	    l->page.n < l->max_page_rows)
 		return;
 	for (i = 0; i < l->page.n; i++) {
 		e = &l->page.e[i];

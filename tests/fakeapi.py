@@ -108,6 +108,18 @@ rest_split (tiny TCP segments); rest_101_fin K next requests get
 bytes, then a FIN (logged with status 101, fault "101_fin");
 rest_keepalive: 200 pages (length or chunked) leave the connection open
 whatever the client's Connection header says (logged keepalive: true).
+Empty pages: rest_empty chooses how a request whose page would hold no row
+at all (nothing at or after since, or a game with no rounds yet) is
+answered: off (default: the usual body of the shape setting, with its
+count/meta members and the usual framing), 204 (204 No Content, no body,
+no Content-Length), 200-empty (200, Content-Length: 0, empty body),
+200-empty-chunked (200, chunked, the last-chunk only: "0\r\n\r\n"),
+200-empty-close (200, neither length nor chunked, the connection closed
+right after the head: over TLS with close_notify), array (200, the bare
+empty list of the shape: [] for array, {"rounds":[]} for rounds,
+{"data":[]} for data, with the framing and spacing settings).  A fault
+(rest_status, rest_refuse, rest_101_fin) comes first; rest_keepalive
+applies to 204, 200-empty, 200-empty-chunked and a length/chunked array.
 HTTP keep-alive is honoured.  page_size (or page=N) is the page size.
 since is compared exactly (any number of fraction digits).
 
@@ -129,7 +141,8 @@ Ground-truth log (--log PATH): JSON lines, flushed per line, each with "t"
              host, auth (ok|missing|malformed|wrong|null), status; for ws:
              games (list or null), games_raw, ws_key_ok, extensions,
              retry_after; for rest: game, since, count, round_ids, shape,
-             framing, pretty, page_size, more, fault
+             framing, pretty, page_size, more, fault, empty (the
+             rest_empty form used, or null: framing "none" for 204)
   ws_round   conn, n (round frames so far on this connection), game_id,
              round_id
   ws_ping    conn, payload (hex)           server ping sent
@@ -237,6 +250,12 @@ SETTINGS = [
      'connection open afterwards, even when the client asked for '
      '"Connection: close" (no such header sent back; the server waits up '
      'to 60 s for another request or the client\'s close)'),
+    ('rest_empty', str, 'off',
+     'how a REST page with no rows is answered: off (the usual body) | '
+     '204 (No Content) | 200-empty (Content-Length: 0) | 200-empty-chunked '
+     '(chunked, zero chunks) | 200-empty-close (no length, close after '
+     'the head) | array (the bare empty list of the shape: [], '
+     '{"rounds":[]} or {"data":[]})'),
     ('fraction_digits', int, 0,
      'finalized_at of rounds made from now on has this many fraction '
      'digits (0: whole seconds; 6: microseconds; more: the microseconds '
@@ -253,6 +272,8 @@ CHOICES = {
     'shape': ('array', 'rounds', 'data', 'cycle'),
     'framing': ('length', 'chunked', 'eof', 'cycle'),
     'rest_refuse_mode': ('status', 'truncate', 'rst'),
+    'rest_empty': ('off', '204', '200-empty', '200-empty-chunked',
+                   '200-empty-close', 'array'),
 }
 CONTROL_ONLY = ('drop_now', 'code', 'silent_now', 'inject', 'size', 'variant',
                 'payload', 'hex', 'generate', 'game', 'same_instant',
@@ -261,7 +282,8 @@ INJECT_KINDS = ('oversize', 'bad_utf8', 'non_json', 'non_round', 'binary',
                 'ping', 'pong', 'masked', 'rsv1', 'bad_opcode', 'close',
                 'dup', 'raw')
 REASONS = {
-    101: 'Switching Protocols', 200: 'OK', 400: 'Bad Request',
+    101: 'Switching Protocols', 200: 'OK', 204: 'No Content',
+    400: 'Bad Request',
     401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
     405: 'Method Not Allowed', 426: 'Upgrade Required',
     429: 'Too Many Requests', 500: 'Internal Server Error',
@@ -1141,7 +1163,19 @@ class Server:
         if s['shuffle']:
             rng.shuffle(rows)
         pretty = variant.get('pretty', s['rest_pretty'])
-        text = self.rest_body(game, rows, shape, since_raw, page, more)
+        empty = None
+        if not rows and s['rest_empty'] != 'off' and \
+                fault != 'refuse_truncate':
+            empty = s['rest_empty']
+            info['empty'] = empty
+            if empty != 'array':
+                return self.rest_empty(conn, info, empty, s, keep, page,
+                                       rng)
+        if empty == 'array':
+            text = {'array': '[]', 'rounds': '{"rounds":[]}',
+                    'data': '{"data":[]}'}[shape]
+        else:
+            text = self.rest_body(game, rows, shape, since_raw, page, more)
         body = reformat(text, pretty).encode('utf-8')
         if fault == 'refuse_truncate':
             framing = 'length'
@@ -1165,7 +1199,7 @@ class Server:
         info.update(status=200, count=len(rows),
                     round_ids=[r.round_id for r in rows], shape=shape,
                     framing=framing, pretty=pretty, page_size=page,
-                    more=more, fault=fault)
+                    more=more, fault=fault, empty=empty)
         LOG('request', **info)
         data = response_head(200, headers) + body
         if fault == 'refuse_truncate':
@@ -1174,6 +1208,40 @@ class Server:
             return False
         conn.send(data, s['rest_split'], 0.2 if s['rest_split'] else 0,
                   rng)
+        return keep
+
+    def rest_empty(self, conn, info, form, s, keep, page, rng):
+        """Answer a page with no rows in the rest_empty form (all but
+        'array', which goes the usual way with a bare empty body)."""
+        status = 204 if form == '204' else 200
+        headers = [('Cache-Control', 'no-store')]
+        body = b''
+        framing = 'none'
+        if form == '200-empty':
+            framing = 'length'
+            headers[:0] = [('Content-Type', 'application/json')]
+            headers.append(('Content-Length', '0'))
+        elif form == '200-empty-chunked':
+            framing = 'chunked'
+            headers[:0] = [('Content-Type', 'application/json')]
+            headers.append(('Transfer-Encoding', 'chunked'))
+            body = b'0\r\n\r\n'
+        elif form == '200-empty-close':
+            framing = 'eof'
+            headers[:0] = [('Content-Type', 'application/json')]
+            keep = False
+        if s['rest_keepalive'] and framing != 'eof':
+            keep = True
+            conn.idle = 60.0
+            info['keepalive'] = True
+        if not keep:
+            headers.append(('Connection', 'close'))
+        info.update(status=status, count=0, round_ids=[], shape=None,
+                    framing=framing, pretty=None, page_size=page,
+                    more=False, fault=None)
+        LOG('request', **info)
+        conn.send(response_head(status, headers) + body, s['rest_split'],
+                  0.2 if s['rest_split'] else 0, rng)
         return keep
 
     def rest_body(self, game, rows, shape, since, page, more):

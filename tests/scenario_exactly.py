@@ -30,6 +30,15 @@ once, byte for byte the logged line, across a restart too.
   stdout_fail_saves    stdout's reader goes away in the middle of a
                        1000-round batch: the restart does not print again
                        the rounds that were read
+  empty_pages_rounds   a REST page with no rows answered in each
+                       rest_empty form (off, 204, 200-empty,
+                       200-empty-chunked, 200-empty-close, array): `tsino
+                       rounds` prints nothing and exits 0 at once
+                       (--since after every round; a game with no
+                       rounds), and paging a game prints every round
+  empty_pages_backfill the stream's backfills (after a drop, after a
+                       restart from --state) meet 204 pages for a game
+                       with no rounds: "backfill done", every round once
 
 Only stdout, exit status, timing and the two warning phrases above are
 checked: the engine's other log lines are not relied on (the server's log
@@ -39,6 +48,7 @@ is found as in scenario_backfill.py ($B, default build/).
 """
 
 import collections
+import datetime
 import fcntl
 import json
 import os
@@ -726,9 +736,179 @@ def t_stdout_fail_saves(c):
 t_stdout_fail_saves.timeout = 30
 
 
+# ------------------------------------------------------------------ 9
+
+EMPTY_FORMS = ('off', '204', '200-empty', '200-empty-chunked',
+               '200-empty-close', 'array')
+
+
+def after_all(rounds):
+    """An RFC 3339 time (whole seconds) after every round's finalized_at."""
+    last = max(r['finalized_at'][:19] for r in rounds)
+    t = datetime.datetime.strptime(last, '%Y-%m-%dT%H:%M:%S')
+    return (t + datetime.timedelta(seconds=1)).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def t_empty_pages_rounds(c):
+    """A REST page with no rows, in each rest_empty form of fakeapi (off:
+    the usual body with count/meta; 204; 200 with Content-Length: 0; 200
+    chunked with zero chunks; 200 with no length, closed after the head;
+    the bare [] / {"rounds":[]} / {"data":[]}, each of the three with
+    another framing), each also with the server keeping the connection
+    open (rest_keepalive; not for 200-empty-close).  `tsino rounds
+    --connect-timeout 5` must take every one as "no rounds since":
+    (a) GAME --since a time after every round: nothing printed, exit 0,
+    in < 1.5 s; (b) GAME (6 rounds, pages of 2): every round, in order,
+    exit 0; (c) a game with no rounds, no --since: the first page is
+    the empty one: nothing printed, exit 0, in < 1.5 s.  (b)'s last page
+    is not empty (since is inclusive: it holds the last round again), so
+    the forms are met by (a) and (c).  The server's log must show the
+    form used for (a) and (c)."""
+    api = c.fakeapi('--paused', '--rate', '1', '--games', A + ',' + C,
+                    '--page-size', '2', '--fraction-digits', '9')
+    api.control(generate=6, game=A)
+    rs = sorted(api.rounds(A), key=lambda r: (r['finalized_at'],
+                                              r['round_index']))
+    check_eq(len(rs), 6, 'rounds of %s' % A)
+    check_eq(api.rounds(C), [], 'rounds of %s' % C)
+    want = [r['line'] for r in rs]
+    since = after_all(rs)
+    bound = 1.5 * SLOW
+    env = c.tsino_env(api)
+    runs = []
+    for form in EMPTY_FORMS:
+        variants = ('array,chunked', 'rounds,eof', 'data,length') \
+            if form == 'array' else (None,)
+        for keep in (False, True):
+            if keep and form in ('off', '200-empty-close'):
+                continue
+            for v in variants:
+                runs.append((form, keep, v))
+    problems = []
+    slowest = 0.0
+    for form, keep, v in runs:
+        api.control(rest_empty=form, rest_keepalive=keep)
+        url = api.url('tls', host='localhost', variant=v)
+        label = form + (' keepalive' if keep else '') + \
+            (' /_v/' + v if v else '')
+        for what, game, extra in (('(a) --since %s' % since, A,
+                                   ['--since', since]),
+                                  ('(b) paging', A, []),
+                                  ('(c) game with no rounds', C, [])):
+            n0 = len(api.log('request', kind='rest'))
+            argv = [scen.TSINO, 'rounds', game] + extra + [
+                '--connect-timeout', '5', '--api', url,
+                '--ca-file', scen.cert('ca.pem')]
+            try:
+                # scen.run, not c.run: 42 runs' stderr tails would
+                # bury a failure's; the message below carries its own
+                p = scen.run(argv, timeout=(5 + 4) * SLOW, env=env)
+            except Failure as e:
+                problems.append('%s %s: %s' % (label, what, e))
+                continue
+            reqs = api.log('request', kind='rest')[n0:]
+            bad = []
+            if p.rc != 0:
+                bad.append('exit %s (%s)' % (p.rc, '; '.join(p.stderr[-2:])))
+            wanted = want if game == A and not extra else []
+            if p.stdout != wanted:
+                bad.append('%d lines printed, want %d%s'
+                           % (len(p.stdout), len(wanted), '' if
+                              len(p.stdout) != len(wanted) else
+                              ' (they differ)'))
+            if wanted:
+                pass        # (b) paging: neither timed nor an empty page
+            elif p.elapsed >= bound:
+                bad.append('took %.2f s (bound %.1f s)' % (p.elapsed,
+                                                           bound))
+            else:
+                slowest = max(slowest, p.elapsed)
+            if not wanted and form != 'off' and \
+                    not any(r.get('empty') == form for r in reqs):
+                bad.append('the server never answered in the form '
+                           '(requests: %r)' % [(r['since'], r['status'],
+                                                r['count']) for r in reqs])
+            if bad:
+                problems.append('%s %s: %s' % (label, what, ', '.join(bad)))
+    if problems:
+        raise Failure('%d of %d runs wrong: %s'
+                      % (len(problems), 3 * len(runs), '; '.join(problems)))
+    print('[%d runs, empty answers in at most %.2f s] '
+          % (3 * len(runs), slowest), end='')
+
+
+t_empty_pages_rounds.timeout = 60
+
+
+def t_empty_pages_backfill(c):
+    """The stream's backfills meet 204 pages.  `tsino stream --games A,C
+    --state FILE` over TLS, the server answering a page with no rows
+    "204 No Content" (rest_empty 204): C never has a round, so each
+    backfill's page for C is a 204.  2 rounds of A live; the stream
+    drops (FIN) and the next upgrade is refused: 3 rounds of A missed;
+    after the reconnect 1 live round; the backfill must complete
+    ("backfill done" on stderr after the drop, the server having
+    answered 204 for C) and print the 3 missed rounds.  SIGTERM (exit
+    0), 2 rounds while down, a restart from the same --state: its
+    backfill (a 204 for C again) completes too, then 1 live round.  Both
+    runs: every round exactly once, byte for byte the ground truth."""
+    state = c.path('state')
+    api = c.fakeapi('--games', A + ',' + C, '--rate', '0', '--ping-ms',
+                    '300', '--retry-after', '1', '--fraction-digits', '6',
+                    '--rest-empty', '204')
+    args = ('--games', A + ',' + C, '--heartbeat', '1', '--state', state,
+            '--connect-timeout', '3', '--ca-file', scen.cert('ca.pem'))
+
+    def backfill_done(p, n0, what):
+        wait(lambda: sum('backfill done' in l for l in p.stderr) > n0, 10,
+             '"backfill done" on stderr (%s)' % what)
+
+    def empty_answered(n0, what):
+        reqs = api.log('request', kind='rest')[n0:]
+        check(any(r['game'] == C and r['status'] == 204 for r in reqs),
+              'no 204 answered for %s in %s (requests: %r)'
+              % (C, what, [(r['game'], r['since'], r['status'], r['count'])
+                           for r in reqs]))
+
+    p1 = spawn_tsino(c, api, *args)
+    ws_up(api, 1)
+    api.control(generate=2, game=A)
+    wait_lines(p1, 2, 10, 'the 2 live rounds')
+    done0 = sum('backfill done' in l for l in p1.stderr)
+    rest0 = len(api.log('request', kind='rest'))
+    t0 = time.time()
+    drop_live(api, 'fin', refuse=1)
+    api.control(generate=3, game=A)         # missed: the gap
+    ws_up(api, 2)
+    api.control(generate=1, game=A)
+    backfill_done(p1, done0, 'after the drop')
+    t1 = time.time()
+    empty_answered(rest0, 'the backfill after the drop')
+    wait_lines(p1, 6, 5, 'the 2 + 3 missed + 1 rounds')
+    sleep(0.3)
+    check_eq(c.stop(p1, 5), 0, 'first run exit status after SIGTERM')
+    check(os.path.exists(state), 'no state file after the first run')
+    api.control(generate=2, game=A)         # while nobody listens
+    rest1 = len(api.log('request', kind='rest'))
+    p2 = spawn_tsino(c, api, *args)
+    ws_up(api, 3)
+    backfill_done(p2, 0, 'after the restart')
+    empty_answered(rest1, 'the backfill after the restart')
+    api.control(generate=1, game=A)
+    exactly_once(c, api, [p1, p2])
+    print('[drop to backfill done %.2f s; %d REST requests, %d answered '
+          '204] ' % (t1 - t0, len(api.log('request', kind='rest')),
+                     len(api.log('request', kind='rest', status=204))),
+          end='')
+
+
+t_empty_pages_backfill.timeout = 40
+
+
 CASES = [t_restart_gap_open, t_idset_40000, t_rest_101_fin,
          t_rest_keepalive, t_long_finalized_at, t_stop_in_backfill_no_games,
-         t_warn_instant_page, t_warn_resume_ids, t_stdout_fail_saves]
+         t_warn_instant_page, t_warn_resume_ids, t_stdout_fail_saves,
+         t_empty_pages_rounds, t_empty_pages_backfill]
 
 if __name__ == '__main__':
     scen.main(CASES, timeout=30)
