@@ -18,7 +18,7 @@
  *   stream lost while holding -> the hold is dropped the same way.
  *
  * No I/O, no allocation: the hold and the page live in the caller's
- * buffers, the guard in struct ts_ledger.
+ * buffers, the recent ids (recent.c) in struct ts_ledger.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,96 +43,6 @@ say(struct ts_ledger *l, int level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	l->cfg.log(l->cfg.arg, level, line);
-}
-
-uint64_t
-ts_ledger_key(const char *game, size_t glen, const char *id, size_t idlen)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < glen; i++) {
-		h ^= (unsigned char)game[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= 0xff;	/* a byte no slug holds, so "ab"+"c" != "a"+"bc" */
-	h *= 0x100000001b3ULL;
-	for (i = 0; i < idlen; i++) {
-		h ^= (unsigned char)id[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ? h : 1;
-}
-
-/* ---- the guard: recent ids, two generations, bytes compared ---- */
-
-static void
-guard_clear(struct ts_ledger_guard *g)
-{
-	memset(g->slot, 0, sizeof(g->slot));
-	g->n = 0;
-	g->used = 0;
-}
-
-static int
-guard_in(const struct ts_ledger_guard *g, uint64_t h, const char *game,
-    size_t glen, const char *id, size_t idlen)
-{
-	size_t mask = 2 * TS_LEDGER_GUARD - 1, i = (size_t)h & mask;
-	const unsigned char *b;
-	uint32_t e;
-
-	while ((e = g->slot[i]) != 0) {
-		e--;
-		b = g->bytes + g->off[e];
-		if (g->hash[e] == h && g->len[e] == glen + 1 + idlen &&
-		    memcmp(b, game, glen) == 0 && b[glen] == 0xff &&
-		    memcmp(b + glen + 1, id, idlen) == 0)
-			return 1;
-		i = (i + 1) & mask;
-	}
-	return 0;
-}
-
-static int
-guard_has(const struct ts_ledger *l, uint64_t h, const struct ts_round_info *r)
-{
-	return guard_in(&l->guard[0], h, r->game_id, r->game_id_len,
-	    r->round_id, r->round_id_len) ||
-	    guard_in(&l->guard[1], h, r->game_id, r->game_id_len,
-	    r->round_id, r->round_id_len);
-}
-
-
-/* Remember a round.  An id too long to keep is not remembered: the
- * positions still stop it, only the guard's window misses it. */
-static void
-guard_add(struct ts_ledger *l, uint64_t h, const struct ts_round_info *r)
-{
-	struct ts_ledger_guard *g = &l->guard[l->young];
-	size_t n = r->game_id_len + 1 + r->round_id_len, i;
-	size_t mask = 2 * TS_LEDGER_GUARD - 1;
-
-	if (n > 0xffff || n > TS_LEDGER_GUARD_BYTES)
-		return;
-	if (g->n == TS_LEDGER_GUARD || g->used + n > TS_LEDGER_GUARD_BYTES) {
-		/* The older generation is forgotten and takes new ids. */
-		l->young = 1 - l->young;
-		g = &l->guard[l->young];
-		guard_clear(g);
-	}
-	g->hash[g->n] = h;
-	g->off[g->n] = (uint32_t)g->used;
-	g->len[g->n] = (uint16_t)n;
-	memcpy(g->bytes + g->used, r->game_id, r->game_id_len);
-	g->bytes[g->used + r->game_id_len] = 0xff;
-	memcpy(g->bytes + g->used + r->game_id_len + 1, r->round_id,
-	    r->round_id_len);
-	g->used += n;
-	for (i = (size_t)h & mask; g->slot[i] != 0; i = (i + 1) & mask)
-		;
-	g->slot[i] = (uint32_t)(g->n + 1);
-	g->n++;
 }
 
 /* ---- marks ---- */
@@ -355,9 +265,7 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	l->games_full_warned = 0;
 	l->live = l->backfilled = l->late = l->dups = 0;
 	l->pages = l->overflows = l->bf_rounds = l->bf_pages = 0;
-	guard_clear(&l->guard[0]);
-	guard_clear(&l->guard[1]);
-	l->young = 0;
+	ts_recent_init(&l->recent);
 	return 0;
 }
 
@@ -515,7 +423,7 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 	const struct ts_ledger_mark *from, *to;
 	int c;
 
-	if (guard_has(l, key, r))
+	if (ts_recent_has(&l->recent, key, r))
 		return D_DUP;
 	if (g == NULL)
 		return D_NEW;
@@ -550,7 +458,7 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	int rc, c;
 
 	g = ts_ledger_game(l, r->game_id, r->game_id_len, 1);
-	key = ts_ledger_key(r->game_id, r->game_id_len, r->round_id,
+	key = ts_recent_key(r->game_id, r->game_id_len, r->round_id,
 	    r->round_id_len);
 	rc = admit(l, g, r, sec, nsec, key, src);
 	if (rc != D_NEW) {
@@ -573,7 +481,7 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 		    g->slug, (int)r->finalized_at_len, r->finalized_at);
 	if (l->cfg.emit(l->cfg.arg, r) < 0)
 		return -1;
-	guard_add(l, key, r);
+	ts_recent_add(&l->recent, key, r);
 	if (r->backfilled)
 		l->backfilled++;
 	else
@@ -620,7 +528,7 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 		mark_move(&g->hold_to, ri.finalized_at, ri.finalized_at_len,
 		    e->sec, e->nsec);
 	if (mark_cmp(&g->hold_to, e->sec, e->nsec) == 0)
-		mark_add(l, g, &g->hold_to, ts_ledger_key(ri.game_id,
+		mark_add(l, g, &g->hold_to, ts_recent_key(ri.game_id,
 		    ri.game_id_len, ri.round_id, ri.round_id_len));
 }
 

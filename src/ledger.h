@@ -30,7 +30,7 @@
  * window is confirmed by comparing the game and id bytes.
  *
  * Ids at a boundary instant are kept as 64-bit hashes of game and id
- * (ts_ledger_key), as the state file stores them.
+ * (ts_recent_key), as the state file stores them.
  */
 #ifndef TS_LEDGER_H
 #define TS_LEDGER_H
@@ -40,6 +40,7 @@
 
 #include "tsino.h"
 #include "round.h"
+#include "recent.h"
 #include "store.h"
 
 #define TS_LEDGER_GAMES 64	/* games tracked */
@@ -49,8 +50,6 @@
 				   instant written in UTC to the ns */
 #define TS_LEDGER_IDS 256	/* ids kept at one boundary instant */
 #define TS_LEDGER_GAPS 4	/* open gaps per game */
-#define TS_LEDGER_GUARD 4096	/* recent ids per generation (two) */
-#define TS_LEDGER_GUARD_BYTES (256u << 10)	/* their bytes, per generation */
 
 /* A position in a game's history: an instant and the ids handled there. */
 struct ts_ledger_mark {
@@ -85,17 +84,6 @@ struct ts_ledger_game {
 	int64_t drop_sec;		/* the newest of them, until the tail */
 	uint32_t drop_nsec;		/* is done */
 	int full_warned;		/* gap list full, logged */
-};
-
-/* One generation of the recent-id guard. */
-struct ts_ledger_guard {
-	uint32_t slot[2 * TS_LEDGER_GUARD];	/* entry index + 1, 0 = free */
-	uint64_t hash[TS_LEDGER_GUARD];
-	uint32_t off[TS_LEDGER_GUARD];
-	uint16_t len[TS_LEDGER_GUARD];
-	size_t n;
-	size_t used;				/* bytes of bytes[] */
-	unsigned char bytes[TS_LEDGER_GUARD_BYTES];
 };
 
 /*
@@ -154,16 +142,9 @@ struct ts_ledger {
 	/* counters, for logs and status */
 	unsigned long live, backfilled, late, dups, pages, overflows;
 	unsigned long bf_rounds, bf_pages;	/* this backfill */
-	struct ts_ledger_guard guard[2];
-	int young;			/* guard[young] takes new ids */
+	struct ts_recent recent;		/* the guard at the edges */
 };
 
-/*
- * ts_ledger_key: the 64-bit hash of a game and a round id that marks
- * keep and the state file stores (FNV-1a over game, 0xff, id; never 0).
- */
-uint64_t
-ts_ledger_key(const char *game, size_t glen, const char *id, size_t idlen);
 
 /* Set up l (all of it; l may be uninitialised memory).  0 or
  * TS_ERR_CLIENT_CONFIG when a buffer is missing. */

@@ -44,7 +44,7 @@ ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
 {
 	const char *b = s->buf + e->off;
 
-	memset(ri, 0, sizeof(*ri));
+	ri->backfilled = ri->late = 0;
 	ri->json = b;
 	ri->json_len = e->len;
 	ri->game_id = b + e->foff[TS_STORE_F_GAME];
@@ -62,7 +62,7 @@ ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
 void
 ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
 {
-	memset(ri, 0, sizeof(*ri));
+	ri->backfilled = ri->late = 0;
 	ri->json = r->obj;
 	ri->json_len = r->obj_len;
 	ri->game_id = r->game_id.ptr;

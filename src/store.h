@@ -39,12 +39,12 @@ struct ts_store {
 int
 ts_store_add(struct ts_store *s, const struct ts_round *r);
 
-/* Fill ri (zeroed first) with entry e's bytes and fields. */
+/* Fill every field of ri from entry e (backfilled and late 0). */
 void
 ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
     struct ts_round_info *ri);
 
-/* Fill ri (zeroed first) from a round as the reader gave it. */
+/* Fill every field of ri from a round as the reader gave it. */
 void
 ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r);
 

@@ -120,7 +120,7 @@ enum {
 struct lm_round {
 	struct ts_round r;	/* fields point into obj */
 	char *obj;
-	uint64_t key;		/* ts_ledger_key of game and id */
+	uint64_t key;		/* ts_recent_key of game and id */
 	int subns;		/* finalized_at has digits past the ns */
 	unsigned char handled;	/* times emitted: printed or passed over */
 	unsigned char live;	/* delivered by the stream */
@@ -529,7 +529,7 @@ lm_add(struct lm *m, int gi, const char *when)
 		lm_fail(m, "model: bad time %s", when);
 		return LM_NONE;
 	}
-	rd->key = ts_ledger_key(g->slug, strlen(g->slug), rd->r.round_id.ptr,
+	rd->key = ts_recent_key(g->slug, strlen(g->slug), rd->r.round_id.ptr,
 	    rd->r.round_id.len);
 	g->idx += 1;
 	m->rounds++;

@@ -789,12 +789,12 @@ key_vectors(void)
 	size_t gl, il, j;
 	unsigned long i;
 
-	CHECK(ts_ledger_key("g0", 2, "r1", 2) == 0x53b3a725151335daULL);
-	CHECK(ts_ledger_key("stake-crash", 11, "8f3a", 4) ==
+	CHECK(ts_recent_key("g0", 2, "r1", 2) == 0x53b3a725151335daULL);
+	CHECK(ts_recent_key("stake-crash", 11, "8f3a", 4) ==
 	    0x1b296e78491ec996ULL);
-	CHECK(ts_ledger_key("ab", 2, "c", 1) == 0xfdf3a083ef9bc024ULL);
-	CHECK(ts_ledger_key("a", 1, "bc", 2) == 0xd2b3f5819298d9d6ULL);
-	CHECK(ts_ledger_key("", 0, "", 0) == 0xaf64724c8602eb6eULL);
+	CHECK(ts_recent_key("ab", 2, "c", 1) == 0xfdf3a083ef9bc024ULL);
+	CHECK(ts_recent_key("a", 1, "bc", 2) == 0xd2b3f5819298d9d6ULL);
+	CHECK(ts_recent_key("", 0, "", 0) == 0xaf64724c8602eb6eULL);
 	for (i = 0; i < 200000; i++) {
 		gl = 1 + (size_t)(lm_mix(&s) % sizeof(g));
 		il = (size_t)(lm_mix(&s) % sizeof(id));
@@ -802,7 +802,7 @@ key_vectors(void)
 			g[j] = (char)('a' + lm_mix(&s) % 26);
 		for (j = 0; j < il; j++)
 			id[j] = (char)lm_mix(&s);
-		k = ts_ledger_key(g, gl, id, il);
+		k = ts_recent_key(g, gl, id, il);
 		r = fnv(g, gl, id, il);
 		CHECK(k != 0);
 		CHECK(r == 0 || k == r);

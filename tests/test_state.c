@@ -142,7 +142,7 @@ mark(struct ts_ledger_mark *m, const char *slug, const char *text, int nids,
 		return -1;
 	for (i = 0; i < nids; i++) {
 		snprintf(id, sizeof(id), "r%d-%d", seed, i);
-		m->ids[m->nids++] = ts_ledger_key(slug, strlen(slug), id,
+		m->ids[m->nids++] = ts_recent_key(slug, strlen(slug), id,
 		    strlen(id));
 	}
 	return 0;
