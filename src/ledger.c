@@ -738,6 +738,9 @@ ts_ledger_connected(struct ts_ledger *l, const char *games)
 		if (g->ngaps > 0 && g->gap[g->ngaps - 1].to.text[0] == '\0') {
 			g->ngaps--;
 			l->dirty = 1;
+			if (l->working && l->work.game == i &&
+			    l->work.gap == g->ngaps)
+				l->working = 0;		/* its page is void */
 		}
 		if (!g->tail)
 			mark_clear(&g->hold_to);
