@@ -353,6 +353,14 @@ note_index(struct ts_ledger_game *g, const struct ts_round_info *r,
 	g->index_nsec = nsec;
 }
 
+/* Is the instant no later than a round of g dropped from the hold? */
+static int
+before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
+{
+	return g->dropped &&
+	    instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) <= 0;
+}
+
 /*
  * After a round of g was handled: the cursor, and the gap whose page
  * brought it, or (live) the end of each gap it may mark.
@@ -378,7 +386,8 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 		/* A live round older than the gap's start (the stream out
 		 * of order) cannot be its end. */
 		if (src == LIVE && gp->to.text[0] == '\0' &&
-		    mark_cmp(&gp->from, sec, nsec) >= 0)
+		    mark_cmp(&gp->from, sec, nsec) >= 0 &&
+		    !before_drop(g, sec, nsec))
 			mark_move(&gp->to, r->finalized_at,
 			    r->finalized_at_len, sec, nsec);
 		/* Handled at a gap's edge: its own page must not bring it
@@ -429,8 +438,12 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 		return D_NEW;
 	if (mark_cmp(&g->cur, sec, nsec) == 0 && mark_has(&g->cur, key))
 		return D_DUP;
+	/* A live round after the cursor and no later than a round dropped
+	 * from the hold (sent twice) is fetched with the dropped ones. */
 	if (src == LIVE)
-		return inside_gap(g, sec, nsec, key) ? D_BEYOND : D_NEW;
+		return inside_gap(g, sec, nsec, key) || (before_drop(g, sec,
+		    nsec) && mark_cmp(&g->cur, sec, nsec) > 0) ? D_BEYOND :
+		    D_NEW;
 	from = src >= 0 ? &g->gap[src].from : &g->cur;
 	to = src >= 0 ? &g->gap[src].to : &g->hold_to;
 	c = mark_cmp(from, sec, nsec);
@@ -891,6 +904,8 @@ work_done(struct ts_ledger *l, struct ts_ledger_game *g, int src)
 	for (k = src; k + 1 < g->ngaps; k++)
 		g->gap[k] = g->gap[k + 1];
 	g->ngaps--;
+	if (g->ngaps == 0 && !g->tail)
+		g->dropped = 0;		/* every dropped round fetched */
 }
 
 int

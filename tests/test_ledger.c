@@ -655,6 +655,38 @@ redelivered_after_drop(void)
 }
 
 /*
+ * After a drop, the hold holds only second deliveries of an older round
+ * when it overflows with a gap slot free: released, that round must not
+ * end the new gap before the dropped r9 (found by seed 1079).
+ */
+static void
+redelivered_not_gap_end(void)
+{
+	struct ts_ledger_work w;
+
+	lm_setup(&m, 1, 2);
+	CHECK_INT(full_gaps(), 0);
+	at(0, "2026-01-01T00:00:09Z");
+	at(0, "2026-01-01T00:00:10Z");
+	at(0, "2026-01-01T00:00:11Z");
+	lm_subscribe(&m, 1, 0);
+	lm_live(&m, 0, 8);
+	lm_live(&m, 0, 9);		/* the hold is full */
+	lm_live(&m, 0, 8);		/* again: overflow, no slot: dropped */
+	CHECK_INT(lm_next(&m, &w), 1);	/* the first gap, closed */
+	CHECK_INT(w.gap, 0);
+	lm_page_plan(&m, 0);
+	ts_ledger_page_begin(m.l);
+	m.inflight = 1;
+	lm_page_feed(&m, m.nrows);
+	CHECK_INT(m.l->games[0].ngaps, TS_LEDGER_GAPS - 1);
+	lm_live(&m, 0, 8);		/* a third time: the hold is full */
+	lm_live(&m, 0, 10);		/* overflow, a slot free */
+	lm_drain(&m);
+	CHECK(once(8, 11));
+}
+
+/*
  * The same drop, then the second delivery of r8 is held after r10 (the
  * tail's end).  When the hold overflows again (a gap slot is free by
  * then) the gap [r7, r10) opens and r8 is printed from the hold inside
@@ -823,6 +855,7 @@ static const struct test_case cases[] = {
 	TEST(page_from_before_connect),
 	TEST(redelivered_after_drop),
 	TEST(redelivered_printed_twice),
+	TEST(redelivered_not_gap_end),
 	TEST(rest_ahead_of_stream),
 	TEST(adjacent_gaps_one_instant),
 	TEST(random_runs),
