@@ -331,6 +331,8 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		rc = ts_exchange_step(&l->x, pfd, n, c->now);
 		if (c->fatal)
 			return -1;
+		if (rc != 0)
+			ts_ledger_page_failed(c->led);
 		if (rc == 1 && ts_client_refused(c, l) < 0)
 			return -1;
 		if (rc < 0) {
@@ -564,8 +566,9 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 			t = u;
 	}
 	if (c->finished || c->fatal || (link_idle(&c->rest) &&
-	    c->cfg.mode == TS_MODE_ROUNDS))
-		t = now;
+	    c->cfg.mode == TS_MODE_ROUNDS) ||
+	    (c->stopping && link_idle(&c->stream)))
+		t = now;		/* a step is due now, with no fd */
 	if (t == INT64_MAX)
 		*timeout_ms = -1;
 	else
@@ -612,8 +615,11 @@ ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n)
 	if (c->finished)
 		return 1;
 	c->now = t0;
-	if (ts_stream_step(c, pfd, n) == 0)
+	if (ts_stream_step(c, pfd, n) == 0) {
+		/* The stream's turn may have blocked in a name lookup. */
+		c->now = ts_net_now();
 		rest_step(c, pfd, n);
+	}
 	flush(c);
 	/* Time spent writing our output is not the server's silence. */
 	c->now = ts_net_now();

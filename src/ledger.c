@@ -234,6 +234,8 @@ ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 	g->tail = 0;
 	g->dropped = 0;
 	g->cur_index_len = 0;
+	memset(g->paged, 0, sizeof(g->paged));
+	g->npaged = 0;
 	g->full_warned = 0;
 	return g;
 }
@@ -248,6 +250,7 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	l->cfg = *cfg;
 	l->ngames = 0;
 	l->last_game = 0;
+	l->first = 0;
 	l->holding = 0;
 	l->hold.buf = cfg->hold_buf;
 	l->hold.cap = cfg->hold_cap;
@@ -381,6 +384,8 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 	mark_note(l, g, &g->cur, r, sec, nsec, key);
 	if (src >= 0)
 		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
+	if (src != LIVE)
+		g->paged[g->npaged++ % TS_LEDGER_PAGED] = key;
 	for (i = 0; i < g->ngaps; i++) {
 		gp = &g->gap[i];
 		/* A live round older than the gap's start (the stream out
@@ -398,6 +403,18 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 		    mark_cmp(&gp->to, sec, nsec) == 0)
 			mark_add(l, g, &gp->to, key);
 	}
+}
+
+/* Was key among the last keys of g that pages brought? */
+static int
+paged(const struct ts_ledger_game *g, uint64_t key)
+{
+	int i;
+
+	for (i = 0; i < TS_LEDGER_PAGED; i++)
+		if (g->paged[i] == key)
+			return 1;
+	return 0;
 }
 
 /* Does r lie inside an open gap [from, to) of g?  Its page will bring
@@ -437,6 +454,12 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 	if (g == NULL)
 		return D_NEW;
 	if (mark_cmp(&g->cur, sec, nsec) == 0 && mark_has(&g->cur, key))
+		return D_DUP;
+	/* A live copy that lags its page (the stream slower than REST) is
+	 * older than the cursor the page moved: the game's last page keys
+	 * know it, whatever the recent window has forgotten since. */
+	if (src == LIVE && mark_cmp(&g->cur, sec, nsec) < 0 &&
+	    paged(g, key))
 		return D_DUP;
 	/* A live round after the cursor and no later than a round dropped
 	 * from the hold (sent twice) is fetched with the dropped ones. */
@@ -609,6 +632,10 @@ discard(struct ts_ledger *l, const char *why)
 	if (n > 0)
 		say(l, TS_LOG_INFO, "%s: %zu held live rounds dropped; the "
 		    "backfill fetches them", why, n);
+	/* A tail page asked for before the drop cannot say the tail is
+	 * done: the dropped rounds may be newer than its rows. */
+	if (l->working && l->work.gap == TAIL)
+		l->working = 0;
 	memset(had, 0, sizeof(had));
 	for (k = 0; k < l->ngames; k++) {
 		had[k] = l->games[k].cur.text[0] != '\0';
@@ -799,13 +826,16 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 {
 	struct ts_ledger_game *g;
 	const struct ts_ledger_mark *from;
-	int i;
+	int i = 0, k;
 
 	l->working = 0;
 	if (l->holding && !any_tail(l) && release(l) < 0)
 		return -1;
-	/* Open gaps first, oldest first: they are the oldest rounds owed. */
-	for (i = 0; i < l->ngames; i++) {
+	/* Open gaps first, oldest first: they are the oldest rounds owed.
+	 * After a failed page the search starts at the next game, so that
+	 * one game's failing pages do not starve the others. */
+	for (k = 0; k < l->ngames; k++) {
+		i = (l->first + k) % l->ngames;
 		g = &l->games[i];
 		/* A game the user no longer asks for keeps its gaps.  A gap
 		 * whose end is not known yet is fetched up to now: no live
@@ -822,7 +852,7 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 			break;
 		}
 	}
-	if (i == l->ngames)
+	if (k == l->ngames)
 		return 0;
 	w->game = i;
 	w->slug = l->games[i].slug;
@@ -837,6 +867,14 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 }
 
 void
+ts_ledger_page_failed(struct ts_ledger *l)
+{
+	if (l->working && l->ngames > 0)
+		l->first = (l->work.game + 1) % l->ngames;
+	l->working = 0;
+}
+
+void
 ts_ledger_page_begin(struct ts_ledger *l)
 {
 	l->page.n = l->page.len = 0;
@@ -845,8 +883,10 @@ ts_ledger_page_begin(struct ts_ledger *l)
 int
 ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
 {
-	const char *slug = l->working ? l->work.slug : "";
+	const char *slug = l->work.slug;
 
+	if (!l->working)
+		return 0;	/* the page's work was voided: ignored */
 	/* The endpoint is one game's: a row of another would be bounded
 	 * by the wrong game's gap. */
 	if (r->game_id.len != strlen(slug) ||
@@ -867,8 +907,9 @@ check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
 	const struct ts_store_entry *e;
 	size_t i;
 
-	/* The first page says nothing of the server's page size. */
-	if (!l->since_set || l->page.n == 0 || l->max_page_rows == 0 ||
+	/* The first page says nothing of the server's page size; a page of
+	 * one row at the since instant is the cursor's own round again. */
+	if (!l->since_set || l->page.n < 2 || l->max_page_rows == 0 ||
 	    l->page.n < l->max_page_rows)
 		return;
 	for (i = 0; i < l->page.n; i++) {
@@ -921,11 +962,12 @@ ts_ledger_page_done(struct ts_ledger *l)
 	if (!l->working)
 		return 0;
 	l->working = 0;
+	l->first = 0;
 	g = &l->games[l->work.game];
 	src = l->work.gap;
 	/* An overflow or a stop since the request made the tail a gap:
 	 * the gap's own request fetches these rows again. */
-	if (src == TAIL && !g->tail)
+	if ((src == TAIL && !g->tail) || src >= g->ngaps)
 		return 0;
 	ts_store_sort(&l->page);
 	for (i = 0; i < l->page.n; i++) {

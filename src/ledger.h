@@ -50,6 +50,7 @@
 				   instant written in UTC to the ns */
 #define TS_LEDGER_IDS 256	/* ids kept at one boundary instant */
 #define TS_LEDGER_GAPS 4	/* open gaps per game */
+#define TS_LEDGER_PAGED 64	/* last keys per game a page brought */
 
 /* A position in a game's history: an instant and the ids handled there. */
 struct ts_ledger_mark {
@@ -84,6 +85,9 @@ struct ts_ledger_game {
 	int64_t drop_sec;		/* the newest of them, until the tail */
 	uint32_t drop_nsec;		/* is done */
 	int full_warned;		/* gap list full, logged */
+	uint64_t paged[TS_LEDGER_PAGED];	/* ring of the last keys pages
+					   brought (a live copy may lag) */
+	unsigned npaged;
 };
 
 /*
@@ -129,6 +133,7 @@ struct ts_ledger {
 	struct ts_ledger_game games[TS_LEDGER_GAMES];
 	int ngames;
 	int last_game;			/* where the last lookup found it */
+	int first;			/* next() looks from this game on */
 	int holding;			/* live rounds go to the hold */
 	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
@@ -231,6 +236,11 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r);
  */
 int
 ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w);
+
+/* The page of the current work failed: the next ts_ledger_next()
+ * looks from the next game on, so one failing game starves no other. */
+void
+ts_ledger_page_failed(struct ts_ledger *l);
 
 /* The page of the current work: empty it, add rows (a finalised round
  * each; 0 or TS_ERR_ROUND_TOO_BIG when the page store is full). */
