@@ -183,6 +183,7 @@ else
 BEARSSL_A = $(BEARSSL_LIB)/libbearssl.a
 endif
 STATIC_FLAGS = -static -Os -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc \
+	-fno-asynchronous-unwind-tables \
 	-I$(BEARSSL_INC) -ffunction-sections -fdata-sections -Wl,--gc-sections -s
 
 static: build/static/tsino
