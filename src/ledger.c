@@ -78,48 +78,6 @@ mark_has(const struct ts_ledger_mark *m, uint64_t key)
 	return 0;
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void
-civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yoe, doe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* The instant in UTC, with nine fraction digits if frac.  Outside years
- * 0..9999 it writes the earliest time RFC 3339 has: `since` then asks
- * for more, never less. */
-static void
-write_time(char *out, size_t len, int64_t sec, uint32_t nsec, int frac)
-{
-	int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
-	int64_t rem = sec - days * 86400, y;
-	unsigned m, d;
-
-	civil(days, &y, &m, &d);
-	if (y < 0 || y > 9999) {
-		snprintf(out, len, "0000-01-01T00:00:00Z");
-		return;
-	}
-	if (frac)
-		snprintf(out, len, "%04d-%02u-%02uT%02d:%02d:%02d.%09luZ",
-		    (int)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
-		    (int)(rem % 60), (unsigned long)nsec);
-	else
-		snprintf(out, len, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y,
-		    m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
-		    (int)(rem % 60));
-}
-
 /* Move m to a new instant whose text is t (n bytes), with no ids. */
 static void
 mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
@@ -129,7 +87,7 @@ mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
 		memcpy(m->text, t, n);
 		m->text[n] = '\0';
 	} else {
-		write_time(m->text, sizeof(m->text), sec, nsec, 1);
+		ts_round_time_write(m->text, sizeof(m->text), sec, nsec, 1);
 		/* The text is what a restart reads: the instant must be its
 		 * (they differ only outside years 0..9999). */
 		if (ts_round_time(m->text, strlen(m->text), &sec, &nsec) < 0)
@@ -296,7 +254,7 @@ ts_ledger_floor(struct ts_ledger *l, const char *slug, size_t n, int64_t sec)
 
 	if (g == NULL || g->cur.text[0] != '\0' || g->ngaps > 0)
 		return;
-	write_time(g->cur.text, sizeof(g->cur.text), sec, 0, 0);
+	ts_round_time_write(g->cur.text, sizeof(g->cur.text), sec, 0, 0);
 	g->cur.sec = sec;
 	g->cur.nsec = 0;
 	g->cur.nids = 0;

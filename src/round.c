@@ -1058,6 +1058,77 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	return 0;
 }
 
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void
+civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yoe, doe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* v as n digits, zero-padded, at p; returns the end. */
+static char *
+put_digits(char *p, unsigned long v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+void
+ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
+    int frac)
+{
+	int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+	int64_t rem = sec - days * 86400, y;
+	unsigned m, d;
+	char t[32], *p = t;
+	size_t n;
+
+	civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999) {
+		y = rem = 0;
+		m = d = 1;
+		frac = 0;
+	}
+	p = put_digits(p, (unsigned long)y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, (unsigned long)(rem / 3600), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned long)(rem / 60 % 60), 2);
+	*p++ = ':';
+	p = put_digits(p, (unsigned long)(rem % 60), 2);
+	if (frac) {
+		*p++ = '.';
+		p = put_digits(p, nsec, 9);
+	}
+	*p++ = 'Z';
+	n = (size_t)(p - t);
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, t, n);
+	out[n] = '\0';
+}
+
 int
 ts_round_time_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {

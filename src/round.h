@@ -270,6 +270,17 @@ int
 ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec);
 
 /*
+ * ts_round_time_write: the instant (sec, nsec as ts_round_time() gives
+ * them) as RFC 3339 in UTC into out (len bytes, 31 are enough), with
+ * nine fraction digits if frac, else none.  Outside the years 0..9999
+ * it writes the earliest time RFC 3339 has, 0000-01-01T00:00:00Z (a
+ * `since` then asks for more, never less).
+ */
+void
+ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
+    int frac);
+
+/*
  * ts_round_time_cmp: compare two RFC 3339 date-times as instants,
  * exactly (every fraction digit counts; ":15.10Z" equals ":15.1Z").
  * Returns -1, 0 or 1, or TS_ERR_ROUND_FIELD if either is malformed.

@@ -1006,6 +1006,44 @@ error_words(void)
 		CHECK(strcmp(ts_strerror(codes[i]), "unknown error") != 0);
 }
 
+/* ts_round_time_write: known answers, the range's edge, and
+ * ts_round_time() reading back what it wrote, over many instants. */
+static void
+time_write(void)
+{
+	char out[40];
+	int64_t sec, back;
+	uint32_t nsec, nback;
+	uint64_t x = 88172645463325252ULL;
+	int i;
+
+	ts_round_time_write(out, sizeof(out), 0, 0, 0);
+	CHECK_STR(out, "1970-01-01T00:00:00Z");
+	ts_round_time_write(out, sizeof(out), 1780067115, 123456789, 1);
+	CHECK_STR(out, "2026-05-29T15:05:15.123456789Z");
+	ts_round_time_write(out, sizeof(out), -1, 5, 1);
+	CHECK_STR(out, "1969-12-31T23:59:59.000000005Z");
+	ts_round_time_write(out, sizeof(out), 951782400, 0, 0);
+	CHECK_STR(out, "2000-02-29T00:00:00Z");
+	ts_round_time_write(out, sizeof(out), 253402300799LL, 0, 1);
+	CHECK_STR(out, "9999-12-31T23:59:59.000000000Z");
+	ts_round_time_write(out, sizeof(out), 253402300800LL, 7, 1);
+	CHECK_STR(out, "0000-01-01T00:00:00Z");
+	ts_round_time_write(out, 5, 0, 0, 0);
+	CHECK_STR(out, "1970");
+	for (i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		sec = (int64_t)(x % 253402300800ULL) - 62135596800LL;
+		nsec = (uint32_t)(x >> 34) % 1000000000u;
+		ts_round_time_write(out, sizeof(out), sec, nsec, 1);
+		CHECK_INT(ts_round_time(out, strlen(out), &back, &nback), 0);
+		CHECK_INT(back, sec);
+		CHECK_INT(nback, nsec);
+	}
+}
+
 static const struct test_case cases[] = {
 	TEST(guide_frame),
 	TEST(finalized_instant),
@@ -1034,6 +1072,7 @@ static const struct test_case cases[] = {
 	TEST(index_cmp_table),
 	TEST(time_table),
 	TEST(time_cmp_table),
+	TEST(time_write),
 	TEST(text_line),
 	TEST(push_contract),
 	TEST(error_words),
