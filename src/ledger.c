@@ -47,16 +47,6 @@ say(struct ts_ledger *l, int level, const char *fmt, ...)
 
 /* ---- marks ---- */
 
-static int
-instant_cmp(int64_t as, uint32_t an, int64_t bs, uint32_t bn)
-{
-	if (as != bs)
-		return as < bs ? -1 : 1;
-	if (an != bn)
-		return an < bn ? -1 : 1;
-	return 0;
-}
-
 /* Where the instant (sec, nsec) lies against m: an unset m is before
  * everything. */
 static int
@@ -64,7 +54,7 @@ mark_cmp(const struct ts_ledger_mark *m, int64_t sec, uint32_t nsec)
 {
 	if (m->text[0] == '\0')
 		return 1;
-	return instant_cmp(sec, nsec, m->sec, m->nsec);
+	return ts_store_instant_cmp(sec, nsec, m->sec, m->nsec);
 }
 
 static int
@@ -295,7 +285,7 @@ listed(const char *list, const char *slug)
 static int
 newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
 {
-	if (g->cur_index_len == 0 || instant_cmp(g->index_sec,
+	if (g->cur_index_len == 0 || ts_store_instant_cmp(g->index_sec,
 	    g->index_nsec, g->cur.sec, g->cur.nsec) != 0)
 		return g->cur.nids > 0 ? -1 : 1;
 	return ts_round_index_cmp(r->round_index, r->round_index_len,
@@ -319,7 +309,7 @@ static int
 before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
 {
 	return g->dropped &&
-	    instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) <= 0;
+	    ts_store_instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) <= 0;
 }
 
 /*
@@ -495,7 +485,7 @@ static void
 note_dropped(struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
 {
 	if (!g->dropped ||
-	    instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) > 0) {
+	    ts_store_instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) > 0) {
 		g->drop_sec = sec;
 		g->drop_nsec = nsec;
 	}
@@ -515,7 +505,7 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 	 * dropped from the hold (sent twice) is fetched again: neither can
 	 * end the tail. */
 	if (g == NULL || !g->tail || mark_cmp(&g->cur, e->sec, e->nsec) < 0 ||
-	    (g->dropped && instant_cmp(e->sec, e->nsec, g->drop_sec,
+	    (g->dropped && ts_store_instant_cmp(e->sec, e->nsec, g->drop_sec,
 	    g->drop_nsec) <= 0))
 		return;
 	if (g->hold_to.text[0] == '\0')
@@ -872,7 +862,7 @@ check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
 		return;
 	for (i = 0; i < l->page.n; i++) {
 		e = &l->page.e[i];
-		if (instant_cmp(e->sec, e->nsec, l->since_sec,
+		if (ts_store_instant_cmp(e->sec, e->nsec, l->since_sec,
 		    l->since_nsec) != 0)
 			return;
 	}

@@ -78,20 +78,10 @@ ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
 }
 
 static int
-instant_cmp(int64_t as, uint32_t an, int64_t bs, uint32_t bn)
-{
-	if (as != bs)
-		return as < bs ? -1 : 1;
-	if (an != bn)
-		return an < bn ? -1 : 1;
-	return 0;
-}
-
-static int
 entry_cmp(const struct ts_store *s, const struct ts_store_entry *a,
     const struct ts_store_entry *b)
 {
-	int c = instant_cmp(a->sec, a->nsec, b->sec, b->nsec);
+	int c = ts_store_instant_cmp(a->sec, a->nsec, b->sec, b->nsec);
 
 	if (c != 0)
 		return c;

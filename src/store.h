@@ -35,6 +35,18 @@ struct ts_store {
 	size_t ecap, n;
 };
 
+/* Compare two instants (seconds, nanoseconds): -1, 0 or 1.  Inline:
+ * the ledger's door compares several per round. */
+static inline int
+ts_store_instant_cmp(int64_t as, uint32_t an, int64_t bs, uint32_t bn)
+{
+	if (as != bs)
+		return as < bs ? -1 : 1;
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return 0;
+}
+
 /* Copy r in: 0, or -1 when the bytes or the entries are full. */
 int
 ts_store_add(struct ts_store *s, const struct ts_round *r);
