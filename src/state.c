@@ -598,7 +598,13 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 	o->err = 0;
 	o->len = 0;
 	o->mem = NULL;
-	o->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A stale FILE.tmp is removed, not followed (unlink takes a link
+	 * itself), and the new one must be ours: a symlink planted there
+	 * would otherwise truncate its target and become the state file. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return io_error(why, whylen, "remove", tmp, errno);
+	o->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (o->fd < 0)
 		return io_error(why, whylen, "create", tmp, errno);
 	if (format(o, l, what, sizeof(what)) < 0) {

@@ -673,6 +673,39 @@ missing_file(void)
 	empty_dir();
 }
 
+/*
+ * A symlink planted at FILE.tmp (issue 13): save removes the link, does
+ * not follow it, and writes a regular file; the link's target stays as
+ * it was.  A stale regular FILE.tmp is replaced the same way.
+ */
+static void
+temp_symlink(void)
+{
+	char tmp[160], victim[160], text[64];
+	struct stat st;
+	int got;
+
+	empty_dir();
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	CHECK_INT(write_file(victim, "precious\n", 9), 0);
+	CHECK_INT(symlink(victim, tmp), 0);
+	CHECK_INT(fresh(la), 0);
+	CHECK_INT(add_game(la, "a", T0, 1, NULL, 0), 0);
+	CHECK_INT(save_load(la, lb, &got), 0);
+	CHECK_INT(got, 1);
+	CHECK(read_all(victim, text, sizeof(text)) == 9);
+	CHECK_STR(text, "precious\n");
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+	CHECK((st.st_mode & 0777) == 0600);
+	CHECK(lstat(tmp, &st) < 0 && errno == ENOENT);
+	/* a stale regular temp file */
+	CHECK_INT(write_file(tmp, "junk", 4), 0);
+	CHECK_INT(save_load(la, lb, &got), 0);
+	CHECK(lstat(tmp, &st) < 0 && errno == ENOENT);
+	empty_dir();
+}
+
 /* After save only the file and its lock remain: no temporary file. */
 static void
 no_temp_left(void)
@@ -1506,6 +1539,7 @@ static const struct test_case cases[] = {
 	TEST(long_time_round_trip),
 	TEST(missing_file),
 	TEST(no_temp_left),
+	TEST(temp_symlink),
 	TEST(locked),
 	TEST(corrupt_magic),
 	TEST(corrupt_flipped),
