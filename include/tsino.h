@@ -196,7 +196,10 @@ enum ts_mode {
 /*
  * What the client is to do.  Every string is NUL-terminated, owned by
  * the caller, and must stay valid until ts_client_free().  Zero means
- * "default" for every number.
+ * "default" for every number.  ts_client_new refuses, with
+ * TS_ERR_CLIENT_CONFIG, heartbeat or connect_timeout outside (0, 86400]
+ * seconds (NaN, infinite, negative), max_message above 1 GiB, max_held
+ * above 1000000 and max_page outside 4 KiB to 1 GiB.
  */
 struct ts_config {
 	int mode;			/* enum ts_mode */

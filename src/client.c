@@ -442,12 +442,46 @@ setup(struct ts_client *c, char *why, size_t whylen)
 	return 0;
 }
 
+/* Seconds that ms() can turn into an int: 0 (default) or (0, 1 day]. */
+static int
+seconds_ok(double v)
+{
+	return v == 0 || (v > 0 && v <= 86400);	/* NaN fails both */
+}
+
+/*
+ * 0 means the default; anything else outside these bounds is refused,
+ * before it can overflow a conversion (ms(), a 32-bit length) or ask
+ * for memory no one meant.
+ */
+static int
+check_config(const struct ts_config *cfg, char *why, size_t whylen)
+{
+	const char *what = NULL;
+
+	if (!seconds_ok(cfg->heartbeat))
+		what = "heartbeat must be seconds in (0, 86400]";
+	else if (!seconds_ok(cfg->connect_timeout))
+		what = "connect_timeout must be seconds in (0, 86400]";
+	else if (cfg->max_message > MAX_MESSAGE_LIMIT)
+		what = "max_message must be at most 1 GiB";
+	else if (cfg->max_held > MAX_HELD_LIMIT)
+		what = "max_held must be at most 1000000 rounds";
+	else if (cfg->max_page != 0 && (cfg->max_page < 4096 ||
+	    cfg->max_page > MAX_PAGE_LIMIT))
+		what = "max_page must be 4 KiB to 1 GiB";
+	if (what == NULL)
+		return 0;
+	snprintf(why, whylen, "bad configuration: %s", what);
+	return TS_ERR_CLIENT_CONFIG;
+}
+
 static void
 defaults(struct ts_config *cfg)
 {
-	if (cfg->heartbeat <= 0)
+	if (cfg->heartbeat == 0)
 		cfg->heartbeat = DEFAULT_HEARTBEAT;
-	if (cfg->connect_timeout <= 0)
+	if (cfg->connect_timeout == 0)
 		cfg->connect_timeout = DEFAULT_CONNECT_TIMEOUT;
 	if (cfg->max_message == 0)
 		cfg->max_message = DEFAULT_MAX_MESSAGE;
@@ -516,6 +550,9 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
 		snprintf(why, whylen, "incomplete configuration");
 		return TS_ERR_CLIENT_CONFIG;
 	}
+	rc = check_config(cfg, why, whylen);
+	if (rc < 0)
+		return rc;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		snprintf(why, whylen, "out of memory");

@@ -29,6 +29,9 @@
 #define RETRY_AFTER_CAP_S 300
 #define CLOSING_MS 2000			/* wait for the server's close */
 #define FLUSH_BYTES (32u << 10)		/* flush and save a batch this big */
+#define MAX_MESSAGE_LIMIT ((size_t)1 << 30)	/* config bounds */
+#define MAX_HELD_LIMIT 1000000
+#define MAX_PAGE_LIMIT ((size_t)1 << 30)
 
 /* A link: one exchange at a time, and the wait before the next. */
 struct link {

@@ -474,6 +474,7 @@ exit_for(int err, int setup)
 		return EXIT_AUTH;
 	case TS_ERR_CLIENT_PLAINTEXT:
 	case TS_ERR_TLS_IP_LITERAL:
+	case TS_ERR_CLIENT_CONFIG:
 		return EXIT_USAGE;
 	}
 	/* A malformed --api is a usage error too. */
