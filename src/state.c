@@ -193,15 +193,67 @@ parse_count(const char *p, size_t len, size_t *out)
 	return v <= TS_LEDGER_IDS ? 0 : -1;
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * A version-2 slug field: printable bytes as they are, and \xNN
+ * (lowercase hex, never 00) for what the line cannot hold plainly: see
+ * put_slug().  A plain "-" is not a slug.
+ */
+static int
+unescape_slug(char *dst, const char *src, size_t len)
+{
+	size_t i, n = 0;
+	int hi, lo;
+
+	if (copy_field(dst, TS_LEDGER_SLUG_MAX * 4, src, len) < 0 ||
+	    (len == 1 && src[0] == '-'))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (n == TS_LEDGER_SLUG_MAX - 1)
+			return -1;
+		if (src[i] != '\\') {
+			dst[n++] = src[i];
+			continue;
+		}
+		if (i + 3 >= len)
+			return -1;
+		if (src[i + 1] != 'x' || (hi = hex_digit(src[i + 2])) < 0 ||
+		    (lo = hex_digit(src[i + 3])) < 0 || (hi | lo) == 0)
+			return -1;
+		dst[n++] = (char)(hi << 4 | lo);
+		i += 3;
+	}
+	dst[n] = '\0';
+	return 0;
+}
+
 /* game<TAB>slug<TAB>time[<TAB>id]... */
 static int
 parse_game(char *slug, struct ts_ledger_mark *cur, const struct fields *fs,
-    size_t time_max)
+    size_t time_max, int version)
 {
-	if (fs->n < 3 || !is(fs, 0, "game") ||
-	    copy_field(slug, TS_LEDGER_SLUG_MAX, fs->f[1], fs->len[1]) < 0 ||
-	    strcmp(slug, "-") == 0)
+	char raw[TS_LEDGER_SLUG_MAX * 4];
+
+	if (fs->n < 3 || !is(fs, 0, "game"))
 		return -1;
+	if (version >= 2) {
+		if (fs->len[1] >= sizeof(raw) ||
+		    unescape_slug(raw, fs->f[1], fs->len[1]) < 0)
+			return -1;
+		memcpy(slug, raw, strlen(raw) + 1);
+	} else if (copy_field(slug, TS_LEDGER_SLUG_MAX, fs->f[1],
+	    fs->len[1]) < 0 || strcmp(slug, "-") == 0) {
+		return -1;
+	}
 	return parse_mark(cur, fs, 2, 3, fs->n, time_max);
 }
 
@@ -289,7 +341,8 @@ ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
 			if (put_game(l, &pg, &count) < 0)
 				return corrupt(why, whylen, path,
 				    "a game twice or too many games");
-			if (parse_game(pg.slug, &pg.cur, &fs, time_max) < 0)
+			if (parse_game(pg.slug, &pg.cur, &fs, time_max,
+			    version) < 0)
 				return corrupt(why, whylen, path,
 				    "bad game line");
 			pg.ngaps = 0;
@@ -465,24 +518,19 @@ mark_ok(const struct ts_ledger_mark *m)
 }
 
 /*
- * A game that load will read back as it is: a slug with no control
- * byte (a tab or newline would break the line) that is not "-", marks
- * with ids only at an instant, gaps with a start and an end not before
- * it.
+ * A game that load will read back as it is: a slug (any, put_slug
+ * escapes it), marks with ids only at an instant, gaps with a start
+ * and an end not before it.
  */
 static int
 storable(const struct ts_ledger_game *g)
 {
 	const struct ts_ledger_gap *gp;
-	const char *p;
 	int k;
 
-	if (g->slug[0] == '\0' || strcmp(g->slug, "-") == 0 ||
-	    !mark_ok(&g->cur) || g->ngaps < 0 || g->ngaps > TS_LEDGER_GAPS)
+	if (g->slug[0] == '\0' || !mark_ok(&g->cur) || g->ngaps < 0 ||
+	    g->ngaps > TS_LEDGER_GAPS)
 		return 0;
-	for (p = g->slug; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
 	for (k = 0; k < g->ngaps; k++) {
 		gp = &g->gap[k];
 		if (gp->from.text[0] == '\0' || !mark_ok(&gp->from) ||
@@ -494,6 +542,31 @@ storable(const struct ts_ledger_game *g)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * The slug as a field: the engine keeps any game_id (JSON string bytes
+ * as received: 0x7f, a backslash, "-" are possible), the line cannot
+ * hold a tab, a control byte or a lone "-": those, and the backslash,
+ * are written \xNN.
+ */
+static void
+put_slug(struct out *o, const char *slug)
+{
+	char b[8];
+	const unsigned char *p = (const unsigned char *)slug;
+
+	if (strcmp(slug, "-") == 0) {
+		out_put(o, "\\x2d", 1);
+		return;
+	}
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			snprintf(b, sizeof(b), "\\x%02x", *p);
+		else
+			snprintf(b, sizeof(b), "%c", *p);
+		out_put(o, b, 1);
+	}
 }
 
 static void
@@ -536,7 +609,7 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 	for (i = 0; i < l->ngames; i++) {
 		g = &l->games[i];
 		out_put(o, "game\t", 1);
-		out_put(o, g->slug, 1);
+		put_slug(o, g->slug);
 		out_put(o, "\t", 1);
 		out_put(o, time_or_dash(&g->cur), 1);
 		put_ids(o, &g->cur);

@@ -14,7 +14,9 @@
  *
  * A gap line belongs to the game line above it; TO is "-" for a gap
  * whose end is not known yet, and so is a game's time when it has none.
- * LINES counts the game and gap lines.
+ * LINES counts the game and gap lines.  A slug is written as it is,
+ * except a control byte, 0x7f, a backslash and a lone "-", written
+ * \xNN (lowercase hex): every game the engine keeps can be saved.
  *
  * Versions.  Version 1 had game lines only (times up to 47 bytes) and
  * counted games on its end line.  The rule for every change: a file of
