@@ -377,6 +377,52 @@ trust_note(void *arg, const char *msg)
 	ts_client_log(arg, TS_LOG_DEBUG, "%s", msg);
 }
 
+/*
+ * Does the key fit the largest request tsino will write (the upgrade,
+ * and a REST request for a 63-byte slug since a 63-byte time)?  Said at
+ * start, not at the first connect.  0, or TS_ERR_CLIENT_AUTH with the
+ * limit in words.
+ */
+static int
+check_key_room(struct ts_client *c, char *why, size_t whylen)
+{
+	static const char since[] = "9999-12-31T23:59:59.123456789012345678"
+	    "90123456789012345678901Z";
+	char url[TS_URL_BUFSIZE], req[TS_HTTP_REQUEST_BUFSIZE];
+	struct ts_http_req r;
+	struct ts_url u;
+	int rc, one, i;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < 2; i++) {
+		u = c->stream.url;
+		r.ws_key = "AAAAAAAAAAAAAAAAAAAAAA==";
+		if (i == 1 || c->cfg.mode != TS_MODE_STREAM) {
+			rc = ts_url_rest(url, sizeof(url), c->cfg.api,
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			    "xxxxxxxxxxxxx", since);
+			if (rc < 0 || ts_url_parse(&u, url, (size_t)rc) < 0)
+				continue;
+			r.ws_key = NULL;
+		}
+		r.host = u.host;
+		r.port = u.port;
+		r.tls = u.tls;
+		r.target = u.target;
+		r.bearer = c->cfg.key;
+		if (ts_http_request(req, sizeof(req), &r) !=
+		    TS_ERR_HTTP_REQUEST_TOO_BIG)
+			continue;
+		r.bearer = "k";
+		one = ts_http_request(req, sizeof(req), &r);
+		snprintf(why, whylen, "the API key (%zu bytes) is too long: "
+		    "at most %d bytes fit a request to %s", strlen(c->cfg.key),
+		    one > 0 ? (int)sizeof(req) - one : 0, u.host);
+		return TS_ERR_CLIENT_AUTH;
+	}
+	return 0;
+}
+
 static int
 setup(struct ts_client *c, char *why, size_t whylen)
 {
@@ -405,6 +451,9 @@ setup(struct ts_client *c, char *why, size_t whylen)
 		return rc;
 	}
 	rc = check_url(c, "REST URL", url, &c->rest.url, why, whylen);
+	if (rc < 0)
+		return rc;
+	rc = check_key_room(c, why, whylen);
 	if (rc < 0)
 		return rc;
 	if (c->rest.url.tls) {

@@ -400,11 +400,19 @@ read_key(const struct opts *o, char *key, size_t keylen)
 		nl = strchr(key, '\n');
 		if (nl != NULL)
 			*nl = '\0';
+		else if ((size_t)n == keylen - 1) {
+			say("the key in %s is longer than %zu bytes: refused",
+			    o->key_file, keylen - 2);
+			return EXIT_AUTH;
+		}
 	} else {
 		env = getenv("TRACKERSINO_API_KEY");
-		if (env == NULL || strlen(env) >= keylen)
-			env = "";
-		snprintf(key, keylen, "%s", env);
+		if (env != NULL && strlen(env) >= keylen) {
+			say("TRACKERSINO_API_KEY is longer than %zu bytes: "
+			    "refused", keylen - 1);
+			return EXIT_AUTH;
+		}
+		snprintf(key, keylen, "%s", env ? env : "");
 	}
 	strip(key);
 	if (key[0] == '\0') {

@@ -228,6 +228,24 @@ def t_missing_key(c):
     check_eq(api.log('accept'), [], 'connections accepted without a key')
 
 
+def t_long_key(c):
+    """A key the request cannot carry (issue 13 item 11): exit 3 at
+    start with the limit in words, not 'no API key', and no connection;
+    the same for a key over the 4095 bytes tsino reads."""
+    api = history_api(c, 1)
+    url = api.url('tls', host='localhost')
+    for n, words in ((4000, 'too long'), (5000, 'longer than')):
+        p = c.run([scen.TSINO, 'rounds', GAME, '--api', url],
+                  env=c.tsino_env(api, key='k' * n))
+        check_fail(p, 3, words, '%d-byte key' % n)
+        check(not any('no API key' in l for l in p.stderr),
+              '%d-byte key reported as no key' % n)
+        check(not any('k' * 64 in l for l in p.stderr),
+              '%d-byte key echoed on stderr' % n)
+    time.sleep(0.2)
+    check_eq(api.log('accept'), [], 'connections accepted with a long key')
+
+
 def t_wrong_key(c):
     """401 and 403: exit 3 after one request, the server's message shown,
     the key never echoed."""
@@ -463,8 +481,8 @@ def t_usage(c):
 
 
 CASES = [t_body_variants, t_paging, t_since_inclusive, t_format_text,
-         t_tls_failures, t_ip_literal, t_missing_key, t_wrong_key,
-         t_key_file, t_plaintext, t_connection_refused, t_connect_timeout,
+         t_tls_failures, t_ip_literal, t_missing_key, t_long_key,
+         t_wrong_key, t_key_file, t_plaintext, t_connection_refused, t_connect_timeout,
          t_unresolvable, t_retry_after, t_http_errors, t_usage]
 
 if __name__ == '__main__':
