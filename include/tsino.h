@@ -140,6 +140,14 @@ const char *
 ts_strerror(int err);
 
 /*
+ * ts_wipe: overwrite the n bytes at p with zeros through volatile
+ * stores, which the compiler cannot drop as dead (a memset of a buffer
+ * about to go out of scope, such as a key, can be).
+ */
+void
+ts_wipe(void *p, size_t n);
+
+/*
  * ---- The client engine ----
  *
  * The embedding program owns the loop.  Each turn it asks the client

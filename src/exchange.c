@@ -42,6 +42,8 @@ ts_exchange_fail(struct ts_exchange *x, int err, const char *fmt, ...)
 void
 ts_exchange_close(struct ts_exchange *x)
 {
+	ts_wipe(x->req, x->req_len);	/* it holds the key */
+	x->req_len = x->req_off = 0;
 	if (x->phase == TS_EXCHANGE_CONNECT)
 		ts_net_abort(&x->net);
 	if (x->conn_live)
@@ -164,6 +166,9 @@ send_request(struct ts_exchange *x)
 		x->req_off += n;
 	}
 	ts_conn_flush(x->conn);
+	/* Handed to the transport whole: the key need not stay here. */
+	if (x->req_off == x->req_len)
+		ts_wipe(x->req, x->req_len);
 }
 
 void

@@ -592,11 +592,11 @@ main(int argc, char **argv)
 	rc = ts_client_new(&c, &cfg, why, sizeof(why));
 	if (rc < 0) {
 		say("%s", why);
-		memset(key, 0, sizeof(key));
+		ts_wipe(key, sizeof(key));
 		return exit_for(rc, 1);
 	}
 	rc = run(c, &out);
 	ts_client_free(c);
-	memset(key, 0, sizeof(key));
+	ts_wipe(key, sizeof(key));
 	return rc;
 }

@@ -24,6 +24,15 @@
 #include "tsino.h"
 #include "tls.h"
 
+void
+ts_wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
 int
 ts_random(void *buf, size_t n)
 {

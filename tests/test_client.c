@@ -3,13 +3,23 @@
  * item 13): numbers that would overflow a conversion or ask for absurd
  * memory are TS_ERR_CLIENT_CONFIG with words, 0 still means the
  * default, and a good configuration makes a client (nothing is sent
- * before the first step).
+ * before the first step); and the key's copies (issue 13 item 9): the
+ * exchange's request buffer once the request is on its way, ts_wipe.
  */
+#define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tsino.h"
+#include "exchange.h"
 #include "test.h"
 
 static int
@@ -142,11 +152,100 @@ long_key(void)
 	}
 }
 
+/* Does buf (n bytes) hold the string s anywhere? */
+static int
+holds(const char *buf, size_t n, const char *s)
+{
+	size_t k = strlen(s), i;
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(buf + i, s, k) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+no_head(void *arg, struct ts_exchange *x)
+{
+	(void)arg;
+	(void)x;
+	return 0;
+}
+
+static const struct ts_exchange_role quiet_role = {
+	NULL, NULL, no_head, NULL, NULL, NULL, NULL, NULL
+};
+
+/* Once the request has gone to the server, no copy of the key is left
+ * in the exchange's request buffer (nor after the exchange is closed). */
+static void
+request_wiped(void)
+{
+	static struct ts_exchange x;
+	static struct ts_conn conn;
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct pollfd pfd[8];
+	struct ts_url u;
+	char url[64], got[4096];
+	size_t have = 0;
+	ssize_t r;
+	int lfd, sfd = -1, n, i;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CHECK(listen(lfd, 1) == 0);
+	CHECK(getsockname(lfd, (struct sockaddr *)&sa, &salen) == 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/x",
+	    (unsigned)ntohs(sa.sin_port));
+	CHECK_INT(ts_url_parse(&u, url, strlen(url)), 0);
+	ts_exchange_init(&x, "test", &conn, NULL, &quiet_role, NULL);
+	CHECK_INT(ts_exchange_start(&x, &u, "SECRET-KEY-9f2c", 200, 5000), 0);
+	for (i = 0; i < 500 && (have < 4 ||
+	    memcmp(got + have - 4, "\r\n\r\n", 4) != 0); i++) {
+		n = ts_exchange_pollfds(&x, pfd, 8);
+		poll(pfd, (nfds_t)n, 10);
+		CHECK_INT(ts_exchange_step(&x, pfd, n, ts_net_now()), 0);
+		if (sfd < 0)
+			sfd = accept(lfd, NULL, NULL);
+		if (sfd >= 0) {
+			fcntl(sfd, F_SETFL, O_NONBLOCK);
+			r = read(sfd, got + have, sizeof(got) - 1 - have);
+			if (r > 0)
+				have += (size_t)r;
+		}
+	}
+	got[have] = '\0';
+	CHECK(strstr(got, "Authorization: Bearer SECRET-KEY-9f2c") != NULL);
+	CHECK(!holds(x.req, sizeof(x.req), "SECRET-KEY"));
+	ts_exchange_close(&x);
+	CHECK(!holds(x.req, sizeof(x.req), "SECRET-KEY"));
+	close(sfd);
+	close(lfd);
+}
+
+static void
+wipe(void)
+{
+	char b[16];
+
+	memset(b, 'k', sizeof(b));
+	ts_wipe(b, 10);
+	CHECK(b[0] == 0 && b[9] == 0 && b[10] == 'k');
+	ts_wipe(b, 0);
+}
+
 static const struct test_case cases[] = {
 	TEST(defaults_and_good_values),
 	TEST(bad_numbers),
 	TEST(incomplete),
 	TEST(long_key),
+	TEST(request_wiped),
+	TEST(wipe),
 };
 
 int
