@@ -27,7 +27,7 @@ main(void)
 {
 	struct ts_config cfg = {0};
 	struct ts_client *c;
-	struct pollfd pfd[9];	/* 8 are enough for the client */
+	struct pollfd pfd[TS_CLIENT_MAX_POLLFDS + 1];	/* ours last */
 	char why[256], in[64];
 	int n, timeout, rc, stopped = 0;
 
@@ -39,7 +39,8 @@ main(void)
 	cfg.verbosity = TS_LOG_INFO;
 	rc = ts_client_new(&c, &cfg, why, sizeof(why));
 	while (rc == 0) {
-		n = ts_client_pollfds(c, pfd, 8, &timeout);
+		n = ts_client_pollfds(c, pfd, TS_CLIENT_MAX_POLLFDS,
+		    &timeout);
 		pfd[n].fd = stopped ? -1 : STDIN_FILENO;	/* ours, last */
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;

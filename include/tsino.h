@@ -254,7 +254,14 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
     char *why, size_t whylen);
 
 /*
- * Fill at most max pollfd slots (8 are always enough) with what the
+ * Poll slots that are always enough for the client: each of its two
+ * links may race up to 8 sockets while it connects.
+ */
+#define TS_CLIENT_MAX_POLLFDS 16
+
+/*
+ * Fill at most max pollfd slots (TS_CLIENT_MAX_POLLFDS are always
+ * enough; with fewer, a connect race may go unpolled) with what the
  * client waits for, and *timeout_ms with how long poll() may sleep.
  * Returns the number of slots filled.
  */

@@ -494,7 +494,7 @@ exit_for(int err, int setup)
 static int
 run(struct ts_client *c, struct out *o)
 {
-	struct pollfd pfd[10];
+	struct pollfd pfd[TS_CLIENT_MAX_POLLFDS + 2];
 	char drain[16];
 	int n, timeout, rc, stopping = 0, watch = 1;
 
@@ -503,7 +503,8 @@ run(struct ts_client *c, struct out *o)
 			stopping = 1;
 			ts_client_stop(c);
 		}
-		n = ts_client_pollfds(c, pfd, 8, &timeout);
+		n = ts_client_pollfds(c, pfd, TS_CLIENT_MAX_POLLFDS,
+		    &timeout);
 		pfd[n].fd = sig_pipe[0];
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;

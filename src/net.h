@@ -22,7 +22,8 @@
 
 struct addrinfo;
 
-#define TS_NET_MAX_ADDRS 8	/* addresses tried per connect */
+#define TS_NET_MAX_ADDRS 8	/* addresses tried per connect (tsino.h's
+				   TS_CLIENT_MAX_POLLFDS counts on 8) */
 #define TS_NET_STAGGER_MS 250	/* RFC 8305 "Connection Attempt Delay" */
 
 struct ts_net {

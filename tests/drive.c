@@ -63,7 +63,7 @@ main(int argc, char **argv)
 	struct ts_config cfg;
 	struct ts_client *c;
 	struct sigaction sa;
-	struct pollfd pfd[8];
+	struct pollfd pfd[TS_CLIENT_MAX_POLLFDS];
 	char why[512];
 	int i, n, timeout, rc, verbose = 0;
 
@@ -114,7 +114,8 @@ main(int argc, char **argv)
 	while (rc == 0) {
 		if (got_signal)
 			ts_client_stop(c);
-		n = ts_client_pollfds(c, pfd, 8, &timeout);
+		n = ts_client_pollfds(c, pfd, TS_CLIENT_MAX_POLLFDS,
+		    &timeout);
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
 		rc = ts_client_step(c, pfd, n);

@@ -270,8 +270,32 @@ def t_ipv4_first_names(c):
     check_eq(note_lines(p, 'connecting to', v6), [], 'attempts to ::1')
 
 
+def t_eight_addresses(c):
+    """A host with 8 addresses, 7 black holes first (issue 13 item 14):
+    the open stream takes one poll slot and the REST link's race needs
+    8, so the client must be given (and fill) more than 8 slots, or the
+    8th address, the only one that works, is never polled: the backfill
+    never runs and the live rounds stay held.  tsino passes
+    TS_CLIENT_MAX_POLLFDS (16)."""
+    api = c.fakeapi('--no-tls', '--blackhole', '--games', GAME, '--rate',
+                    '0', '--ping-ms', '300')
+    hole = '127.0.0.1:%d' % api.port('blackhole')
+    check_black_hole(api.port('blackhole'))
+    env = shim_env(c, [hole] * 7 + ['127.0.0.1:%d' % api.plain])
+    p = c.spawn([scen.TSINO, 'stream', '--games', GAME, '--heartbeat', '1',
+                 '--connect-timeout', '4', '--api',
+                 'http://localhost:%d%s' % (api.plain, api.base)], env=env)
+    api.wait_for('request', kind='ws', status=101, timeout=15 * SLOW)
+    api.control(generate=3)
+    scen.wait_until(lambda: len(p.stdout) >= 3, 15 * SLOW,
+                    what='the 3 live rounds, released after a backfill '
+                    'whose race needs 8 addresses')
+    c.stop(p)
+    check_eq(p.stdout, expected(api), 'stdout')
+
+
 CASES = [t_hole_first, t_hole_first_names, t_slow_lookup, t_ipv4_first,
-         t_ipv4_first_names]
+         t_ipv4_first_names, t_eight_addresses]
 
 if __name__ == '__main__':
     scen.main(CASES, timeout=int(20 * SLOW))
