@@ -60,6 +60,75 @@ ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
 	return c->fatal;
 }
 
+/* The length of a valid UTF-8 character at p (n bytes), or 0. */
+static size_t
+utf8_char(const unsigned char *p, size_t n)
+{
+	size_t k, i;
+	uint32_t cp;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	k = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+	if (n < k)
+		return 0;
+	cp = p[0] & (0x7f >> k);
+	for (i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return k;
+}
+
+/* Is the key (or, at the end of in, a start of it of 4+ bytes) at i? */
+static size_t
+key_at(const char *key, size_t klen, const char *in, size_t n, size_t i)
+{
+	size_t m = n - i < klen ? n - i : klen;
+
+	if (klen == 0 || (m < klen && m < 4) || memcmp(in + i, key, m) != 0)
+		return 0;
+	return m;
+}
+
+size_t
+ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
+    const char *in, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t klen = c->cfg.key ? strlen(c->cfg.key) : 0, i = 0, o = 0, k;
+
+	if (outlen < 8)
+		return 0;
+	while (i < n && o + 8 < outlen) {
+		if ((k = key_at(c->cfg.key, klen, in, n, i)) > 0) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			i += k;
+		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
+			out[o++] = (char)p[i++];
+		} else if (p[i] >= 0x80 && (k = utf8_char(p + i, n - i)) > 0 &&
+		    o + k + 8 < outlen) {
+			memcpy(out + o, in + i, k);
+			o += k;
+			i += k;
+		} else {
+			snprintf(out + o, outlen - o, "\\x%02x", p[i++]);
+			o += 4;
+		}
+	}
+	if (i < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 int
 ts_client_ms(double seconds)
 {
@@ -170,11 +239,13 @@ int
 ts_client_refused(struct ts_client *c, struct link *l)
 {
 	struct ts_exchange *x = &l->x;
-	char reason[320];
+	char reason[600], phrase[260], body[260];
 	int64_t delay = -1;
 
-	snprintf(reason, sizeof(reason), "HTTP %s%s%s", x->status_line,
-	    x->errbody_len ? ": " : "", x->errbody);
+	ts_client_quote(c, phrase, sizeof(phrase), x->reason, x->reason_len);
+	ts_client_quote(c, body, sizeof(body), x->errbody, x->errbody_len);
+	snprintf(reason, sizeof(reason), "HTTP %d %s%s%s", x->status, phrase,
+	    x->errbody_len ? ": " : "", body);
 	if (x->status == 401 || x->status == 403)
 		return ts_client_fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
 		    reason);

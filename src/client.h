@@ -99,6 +99,16 @@ ts_client_log_line(void *arg, int level, const char *line);
 int
 ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...);
 
+/*
+ * Server text (a reason phrase, a body, a close reason: n bytes at in)
+ * fit for a log line, into out (outlen bytes, NUL-terminated): the key
+ * (and a cut start of it) as ***, control bytes and invalid UTF-8 as
+ * \xNN, cut with "..." where out is full.  Returns its length.
+ */
+size_t
+ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
+    const char *in, size_t n);
+
 /* Seconds to milliseconds, rounded. */
 int
 ts_client_ms(double seconds);

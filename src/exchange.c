@@ -88,9 +88,8 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 	x->timeout_ms = timeout_ms;
 	x->why[0] = '\0';
 	x->status = 0;
-	x->status_line[0] = '\0';
+	x->reason_len = 0;
 	x->date = 0;
-	x->errbody[0] = '\0';
 	x->errbody_len = 0;
 	x->refused = 0;
 	x->net.note = net_note;
@@ -193,21 +192,17 @@ is_name(const struct ts_http *h, const char *name)
 	return 1;
 }
 
-/* Keep the start of a refusal's body, printable, for the log line. */
+/* Keep the start of a refusal's body for the log line (the client
+ * escapes it there). */
 static void
 keep_errbody(struct ts_exchange *x, const char *p, size_t n)
 {
-	size_t room = TS_EXCHANGE_ERRBODY_MAX - x->errbody_len, i;
-	unsigned char ch;
+	size_t room = TS_EXCHANGE_ERRBODY_MAX - x->errbody_len;
 
 	if (n > room)
 		n = room;
-	for (i = 0; i < n; i++) {
-		ch = (unsigned char)p[i];
-		x->errbody[x->errbody_len++] = ch < 0x20 || ch == 0x7f ? ' ' :
-		    (char)ch;
-	}
-	x->errbody[x->errbody_len] = '\0';
+	memcpy(x->errbody + x->errbody_len, p, n);
+	x->errbody_len += n;
 }
 
 static int
@@ -254,9 +249,9 @@ drain(struct ts_exchange *x)
 		switch (ev) {
 		case TS_HTTP_EV_STATUS:
 			x->status = h->status;
-			snprintf(x->status_line, sizeof(x->status_line),
-			    "%d %.*s", h->status, (int)(h->reason_len > 60 ?
-			    60 : h->reason_len), h->reason);
+			x->reason_len = h->reason_len < sizeof(x->reason) ?
+			    h->reason_len : sizeof(x->reason);
+			memcpy(x->reason, h->reason, x->reason_len);
 			break;
 		case TS_HTTP_EV_HEADER:
 			if (is_name(h, "date") && ts_http_date(h->value,

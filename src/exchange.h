@@ -26,7 +26,9 @@
 #include "tls.h"
 #include "url.h"
 
-#define TS_EXCHANGE_ERRBODY_MAX 200	/* bytes of a refusal's body kept */
+/* Bytes of a refusal's body kept, as received: a log line shows 200 of
+ * them, and a key the server echoes near the cut is still seen whole. */
+#define TS_EXCHANGE_ERRBODY_MAX 4608
 
 enum ts_exchange_phase {
 	TS_EXCHANGE_IDLE,
@@ -89,9 +91,10 @@ struct ts_exchange {
 
 	/* The response, once its head came. */
 	int status;			/* 0 before */
-	char status_line[96];
+	char reason[64];		/* its reason phrase, as received */
+	size_t reason_len;
 	int64_t date;			/* its Date, 0 if none */
-	char errbody[TS_EXCHANGE_ERRBODY_MAX + 1];
+	char errbody[TS_EXCHANGE_ERRBODY_MAX];	/* as received */
 	size_t errbody_len;
 	int refused;			/* status not the wanted one */
 	char why[320];			/* the failure in words */

@@ -190,13 +190,16 @@ message_data(struct ts_client *c, const unsigned char *p, size_t n)
 static int
 ws_closed(struct ts_client *c)
 {
+	char reason[200];
+
 	send_ws_replies(c);
 	if (c->closing)
 		return ts_exchange_fail(&c->stream.x, TS_ERR_WS_CLOSED,
 		    "closed");
+	ts_client_quote(c, reason, sizeof(reason), (const char *)c->ws.ctl,
+	    c->ws.ctl_len);
 	return ts_exchange_fail(&c->stream.x, TS_ERR_WS_CLOSED, "server "
-	    "closed the stream with %d %.*s", c->ws.close_code,
-	    (int)c->ws.ctl_len, c->ws.ctl);
+	    "closed the stream with %d %s", c->ws.close_code, reason);
 }
 
 /* Frames from the server: every byte taken until the stream ends. */
