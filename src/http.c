@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "round.h"
 
 enum {
 	ST_STATUS = 0,
@@ -958,21 +959,6 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-/* The civil year of a day count from 1970-01-01 (the inverse above). */
-static int64_t
-year_from_days(int64_t z)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	return yoe + era * 400 + (mp >= 10);
-}
-
 /* Check the date and combine it with the time into *epoch. */
 static int
 combine(int64_t year, int month, int day, int64_t tod, int64_t *epoch)
@@ -996,6 +982,7 @@ ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch)
 {
 	size_t c;
 	int64_t year, cur, days;
+	unsigned mon, mday;
 	int day, yy;
 
 	/* RFC 9110 5.6.7: "A recipient that parses a timestamp value in an
@@ -1045,7 +1032,7 @@ ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch)
 	   representing the most recent year in the past that had the same
 	   last two digits."  We take the year within [cur-49, cur+50]. */
 	days = now / 86400 - (now % 86400 < 0);
-	cur = year_from_days(days);
+	ts_round_civil(days, &cur, &mon, &mday);
 	/* A clock beyond all reason must not overflow what follows. */
 	if (cur < 1900)
 		cur = 1900;

@@ -1058,9 +1058,8 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	return 0;
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void
-civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void
+ts_round_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era, yoe, doe, doy, mp;
 
@@ -1098,7 +1097,7 @@ ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
 	char t[32], *p = t;
 	size_t n;
 
-	civil(days, &y, &m, &d);
+	ts_round_civil(days, &y, &m, &d);
 	if (y < 0 || y > 9999) {
 		y = rem = 0;
 		m = d = 1;
