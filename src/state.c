@@ -88,6 +88,17 @@ copy_field(char *dst, size_t max, const char *src, size_t len)
 	return 0;
 }
 
+/* A lowercase hex digit's value, or -1. */
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 static int
 parse_hex64(const char *p, size_t len, uint64_t *out)
 {
@@ -98,11 +109,7 @@ parse_hex64(const char *p, size_t len, uint64_t *out)
 	if (len != 16)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if (p[i] >= '0' && p[i] <= '9')
-			d = p[i] - '0';
-		else if (p[i] >= 'a' && p[i] <= 'f')
-			d = p[i] - 'a' + 10;
-		else
+		if ((d = hex_digit(p[i])) < 0)
 			return -1;
 		v = v << 4 | (uint64_t)d;
 	}
@@ -191,16 +198,6 @@ parse_count(const char *p, size_t len, size_t *out)
 	}
 	*out = v;
 	return v <= TS_LEDGER_IDS ? 0 : -1;
-}
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /*
