@@ -55,6 +55,24 @@ chunk(struct chunker *c, size_t left)
 	return n < left ? n : left;
 }
 
+/*
+ * A string the tokenizer took decodes to no more bytes than it has, and
+ * one without escapes to itself.
+ */
+static void
+check_unescape(const unsigned char *p, size_t n, int escaped)
+{
+	static char out[1 << 16];
+	long k;
+
+	if (n > sizeof(out))
+		return;
+	k = ts_json_unescape((const char *)p, n, out, n);
+	if (k < 0 || (size_t)k > n ||
+	    (!escaped && ((size_t)k != n || memcmp(out, p, n) != 0)))
+		abort();
+}
+
 static uint64_t
 mix(uint64_t h, uint64_t v)
 {
@@ -129,6 +147,10 @@ tokenize(const unsigned char *d, size_t n, struct chunker *c,
 			if ((ev == TS_JSON_STRING || ev == TS_JSON_KEY) &&
 			    (d[j.tok_start] != '"' || d[j.tok_end - 1] != '"'))
 				abort();
+			if (ev == TS_JSON_STRING || ev == TS_JSON_KEY)
+				check_unescape(d + j.tok_start + 1,
+				    (size_t)(j.tok_end - j.tok_start - 2),
+				    j.tok_escaped);
 			if (out && *nout < MAX_TOK) {
 				out[*nout].ev = ev;
 				out[*nout].start = j.tok_start;
@@ -241,12 +263,16 @@ check_same_tokens(const unsigned char *in, size_t first, size_t count,
 	}
 }
 
+/* A field is in obj, or decoded after it if it was escaped. */
 static void
 check_field(const struct ts_round *rd, const struct ts_round_field *f)
 {
+	const char *end = rd->obj + rd->obj_len;
+
 	if (f->ptr == NULL)
 		return;
-	if (f->ptr < rd->obj || f->ptr + f->len > rd->obj + rd->obj_len)
+	if (f->ptr < rd->obj || f->ptr + f->len > end + rd->aux_len ||
+	    (f->escaped ? f->ptr < end : f->ptr + f->len > end))
 		abort();
 }
 
@@ -271,13 +297,15 @@ find_rows(const unsigned char *in)
 	} else if (orig[0].ev == TS_JSON_OBJECT_BEGIN) {
 		for (i = 1; i + 1 < norig; i++) {
 			const struct tok *t = &orig[i];
-			size_t len = t->end - t->start;
+			char nm[8];
+			long len = t->ev != TS_JSON_KEY || t->end - t->start >
+			    64 ? -1 : ts_json_unescape((const char *)in +
+			    t->start + 1, t->end - t->start - 2, nm, sizeof(nm));
 
 			if (t->ev == TS_JSON_KEY && t->depth == 1 &&
 			    orig[i + 1].ev == TS_JSON_ARRAY_BEGIN &&
-			    ((len == 8 && memcmp(in + t->start, "\"rounds\"", 8)
-			    == 0) || (len == 6 && memcmp(in + t->start,
-			    "\"data\"", 6) == 0)))
+			    ((len == 6 && memcmp(nm, "rounds", 6) == 0) ||
+			    (len == 4 && memcmp(nm, "data", 4) == 0)))
 				break;
 		}
 		if (i + 1 >= norig)

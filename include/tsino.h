@@ -55,6 +55,7 @@ enum ts_err {
 	TS_ERR_TLS_IP_LITERAL = -307,
 	TS_ERR_TLS_PROTOCOL = -308,
 	TS_ERR_TLS_CLOSED = -309,
+	TS_ERR_TLS_TRUNCATED = -310,
 
 	/* http */
 	TS_ERR_HTTP_STATUS_LINE = -401,
@@ -159,6 +160,14 @@ ts_wipe(void *p, size_t n);
  * the client calls on_flush, and only when that succeeds does it count
  * them as delivered in the --state file.
  *
+ * Blocking: ts_client_step never waits for the network, with one
+ * exception: the name lookup (getaddrinfo, which follows the system
+ * resolver's timeouts) blocks the step that opens the stream (each
+ * connect and reconnect) and the step that starts a backfill's first
+ * REST page, or a page after a failed one; a backfill's other pages
+ * reuse its addresses.  Writing the --state file and the on_flush and
+ * on_round callbacks are the only other waits.
+ *
  * Memory: ts_client_new allocates the client once (buffers sized from
  * the config); nothing is allocated per message.  The client never
  * writes to stdout or stderr and never calls exit(): it reports through
@@ -168,9 +177,11 @@ ts_wipe(void *p, size_t n);
 struct pollfd;
 
 /* One round, as handed to on_round.  Every pointer points into the
- * client's buffers and is valid only during the callback.  Strings are
- * byte ranges (not NUL-terminated), exactly as received: JSON string
- * contents without their quotes, escapes untouched. */
+ * client's buffers and is valid only during the callback.  json is
+ * exactly as received; the other strings are byte ranges (not
+ * NUL-terminated) holding what the JSON means: string contents without
+ * their quotes and with their escapes resolved ("\u0041" is "A").
+ * A game_id or round_id never holds a byte below 0x20. */
 struct ts_round_info {
 	const char *json;		/* the round object, minified, with
 					   game_id first if the server left it

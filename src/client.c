@@ -214,6 +214,7 @@ ts_client_retry(struct ts_client *c, struct link *l, int64_t delay,
     const char *reason)
 {
 	ts_exchange_close(&l->x);
+	l->resolved = 0;	/* the addresses may be why it failed */
 	if (delay < 0)
 		delay = backoff_ms(l);
 	l->waiting = 1;
@@ -365,6 +366,7 @@ rest_next(struct ts_client *c)
 			    c->led->bf_pages, (c->now - c->bf_started) /
 			    1000.0);
 		c->backfilling = 0;
+		c->rest.resolved = 0;
 		return 0;
 	}
 	if (!c->backfilling) {
@@ -380,12 +382,15 @@ rest_next(struct ts_client *c)
 		    w.slug, ts_strerror(rc));
 	ts_client_log(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s", w.slug,
 	    w.since[0] ? w.since : "(API default)");
+	/* one lookup per backfill: the pages reuse its addresses */
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
-	    ts_client_ms(c->cfg.connect_timeout)) < 0) {
+	    ts_client_ms(c->cfg.connect_timeout), c->rest.resolved) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
 			return ts_client_fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
 		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
+		return 0;
 	}
+	c->rest.resolved = 1;
 	return 0;
 }
 
@@ -625,7 +630,8 @@ allocate(struct ts_client *c)
 	c->led = malloc(sizeof(*c->led));
 	c->hold_buf = malloc(HOLD_BYTES);
 	c->hold_e = malloc(c->cfg.max_held * sizeof(*c->hold_e));
-	c->page_buf = malloc(c->cfg.max_page);
+	/* a row's decoded members can take as much room again as the row */
+	c->page_buf = malloc(2 * c->cfg.max_page);
 	c->page_e = malloc(page_rows * sizeof(*c->page_e));
 	if (c->conns == NULL || c->live_buf == NULL || c->body_buf == NULL ||
 	    c->led == NULL || c->hold_buf == NULL || c->hold_e == NULL ||
@@ -642,7 +648,7 @@ allocate(struct ts_client *c)
 	lc.hold_ecap = c->cfg.max_held;
 	lc.hold_max = c->cfg.max_held;
 	lc.page_buf = c->page_buf;
-	lc.page_cap = c->cfg.max_page;
+	lc.page_cap = 2 * c->cfg.max_page;
 	lc.page_e = c->page_e;
 	lc.page_ecap = page_rows;
 	ts_exchange_init(&c->stream.x, "stream", &c->conns[0], &c->trust,

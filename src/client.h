@@ -40,6 +40,7 @@ struct link {
 	int waiting;
 	int64_t wake;			/* waiting: when to try again */
 	int attempt;			/* backoff exponent */
+	int resolved;			/* x's last lookup may be reused */
 };
 
 struct ts_client {
@@ -66,6 +67,10 @@ struct ts_client {
 	int64_t opened_at;
 	int closing;			/* our close sent */
 	int64_t close_by;
+	/* our close for a protocol failure sent: its error; the bytes that
+	 * follow are read and dropped until the server's EOF (the server
+	 * must get the close, not a reset), at most until close_by */
+	int draining;
 	struct ts_round_reader live;
 	unsigned char *live_buf;
 	int live_bad;			/* skip the rest of this message */

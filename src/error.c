@@ -50,6 +50,7 @@ static const struct entry table[] = {
 	    "TLS to an IP address literal is not supported: use a host name"},
 	{TS_ERR_TLS_PROTOCOL, "TLS protocol error"},
 	{TS_ERR_TLS_CLOSED, "TLS connection closed"},
+	{TS_ERR_TLS_TRUNCATED, "TLS connection closed without close_notify"},
 
 	/* http */
 	{TS_ERR_HTTP_STATUS_LINE, "malformed HTTP status line"},

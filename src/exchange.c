@@ -76,7 +76,7 @@ net_note(void *arg, const char *line)
 
 int
 ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
-    const char *key, int wanted, int timeout_ms)
+    const char *key, int wanted, int timeout_ms, int reuse)
 {
 	int64_t now;
 	int rc;
@@ -94,7 +94,8 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 	x->refused = 0;
 	x->net.note = net_note;
 	x->net.note_arg = x;
-	rc = ts_net_resolve(&x->net, x->url.host, x->url.port);
+	rc = reuse && x->net.naddr > 0 ? 0 :
+	    ts_net_resolve(&x->net, x->url.host, x->url.port);
 	if (rc < 0)
 		return failed(x, rc, x->net.why);
 	/* getaddrinfo blocks: the race and its budget start after it. */
@@ -361,6 +362,14 @@ at_eof(struct ts_exchange *x)
 		    "are not part of the response");
 	if (x->phase == TS_EXCHANGE_OPEN)
 		return x->role->eof(x->arg);
+	/* A body the close ends is whole only if TLS said so: a FIN alone
+	 * may be an attacker's cut (RFC 8446 §6.1).  A refusal's words
+	 * still count. */
+	if (x->phase == TS_EXCHANGE_BODY && x->conn->truncated &&
+	    x->status / 100 == 2)
+		return ts_exchange_fail(x, TS_ERR_TLS_TRUNCATED, "connection "
+		    "closed without TLS close_notify: the body may be cut "
+		    "short");
 	rc = ts_http_eof(&x->http);
 	if (rc == 0)
 		rc = drain(x);

@@ -111,15 +111,17 @@ ts_exchange_init(struct ts_exchange *x, const char *name,
 
 /*
  * Start an attempt: resolve url->host (blocks in getaddrinfo), then
- * start the connect race on a clock read after the lookup.  The request
- * (GET url->target with key as bearer) is written once connected.
- * wanted: the status the role takes (a 101 wanted means an upgrade; a
- * wanted 200 takes any 2xx).  Returns 0, or a negative error with
- * x->why set (the exchange is then IDLE).
+ * start the connect race on a clock read after the lookup.  reuse: race
+ * the addresses of x's last lookup instead, if it found any (the same
+ * host: a backfill's later pages), so that only a backfill's first page
+ * blocks.  The request (GET url->target with key as bearer) is written
+ * once connected.  wanted: the status the role takes (a 101 wanted means
+ * an upgrade; a wanted 200 takes any 2xx).  Returns 0, or a negative
+ * error with x->why set (the exchange is then IDLE).
  */
 int
 ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
-    const char *key, int wanted, int timeout_ms);
+    const char *key, int wanted, int timeout_ms, int reuse);
 
 /* The poll() slots of x (its racing sockets or its connection). */
 int

@@ -881,3 +881,83 @@ ts_json_finish(struct ts_json *j)
 		j->err = TS_ERR_JSON_TRUNCATED;
 	return j->err;
 }
+
+static uint32_t
+hex4(const unsigned char *p)
+{
+	uint32_t v = 0;
+	int k;
+
+	for (k = 0; k < 4; k++)
+		v = v << 4 | (uint32_t)hex_value(p[k]);
+	return v;
+}
+
+/* The code point at s[i] (just after "\u"), its pair's low half with it. */
+static uint32_t
+code_point(const unsigned char *s, size_t n, size_t *i)
+{
+	uint32_t c = hex4(s + *i);
+
+	*i += 4;
+	if (c >= 0xD800 && c <= 0xDBFF && *i + 6 <= n) {
+		c = 0x10000 + ((c - 0xD800) << 10) + (hex4(s + *i + 2) - 0xDC00);
+		*i += 6;
+	}
+	return c;
+}
+
+static size_t
+utf8_put(uint32_t c, unsigned char *u)
+{
+	if (c < 0x80) {
+		u[0] = (unsigned char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		u[0] = (unsigned char)(0xC0 | c >> 6);
+		u[1] = (unsigned char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		u[0] = (unsigned char)(0xE0 | c >> 12);
+		u[1] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+		u[2] = (unsigned char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	u[0] = (unsigned char)(0xF0 | c >> 18);
+	u[1] = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+	u[2] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+	u[3] = (unsigned char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
+long
+ts_json_unescape(const char *src, size_t n, char *out, size_t cap)
+{
+	static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+	const unsigned char *s = (const unsigned char *)src;
+	unsigned char u[4];
+	size_t i = 0, o = 0, k;
+
+	while (i < n) {
+		u[0] = s[i++];
+		k = 1;
+		if (u[0] == '\\' && i < n) {
+			const char *e = strchr(from, s[i]);
+
+			if (s[i] == 'u') {
+				i++;
+				k = i + 4 <= n ? utf8_put(code_point(s, n, &i), u) : 0;
+			} else {
+				u[0] = e != NULL && s[i] != '\0' ? to[e - from] : s[i];
+				i++;
+			}
+		}
+		if (k > cap - o)
+			return -1;
+		memcpy(out + o, u, k);
+		o += k;
+	}
+	return (long)o;
+}

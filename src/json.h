@@ -195,4 +195,15 @@ ts_json_depth(const struct ts_json *j)
 int
 ts_json_finish(struct ts_json *j);
 
+/*
+ * ts_json_unescape: the n bytes at s, the inside of a string the
+ * tokenizer accepted (so every escape is whole and every surrogate
+ * paired), with its escapes resolved, into out (cap bytes).  Returns the
+ * length, or -1 if it does not fit.  \\uXXXX becomes UTF-8; other bytes
+ * are copied.  Two strings decode alike exactly when RFC 8259 says they
+ * are the same string.
+ */
+long
+ts_json_unescape(const char *s, size_t n, char *out, size_t cap);
+
 #endif /* TS_JSON_H */

@@ -251,6 +251,7 @@ ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 {
 	n->next = 0;
 	n->last_err = 0;
+	n->why[0] = '\0';
 	n->fd = -1;
 	n->timeout_ms = timeout_ms;
 	n->started = now;

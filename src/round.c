@@ -324,14 +324,42 @@ token_text(struct ts_round_reader *r, size_t *n)
 	return r->cap;
 }
 
-/* Is the token just completed the string name (len bytes), unescaped? */
-static int
-token_is(struct ts_round_reader *r, const char *name, size_t len)
+/*
+ * The name just completed, without its quotes and with its escapes
+ * resolved (into nm, cap bytes, if it has any), and its length in *len;
+ * NULL if it is longer than cap once decoded.  A name is matched on what
+ * it means: "g\u0061me_id" is game_id.  Every decoded byte comes from at
+ * most 6 received ones, so a name that may fit is whole in cap.
+ */
+static const char *
+name_text(struct ts_round_reader *r, char *nm, size_t cap, size_t *len)
 {
 	size_t n;
 	const unsigned char *t = token_text(r, &n);
+	long k;
 
-	return n == len + 2 && memcmp(t + 1, name, len) == 0;
+	if (n < 2)
+		return NULL;
+	if (!r->json.tok_escaped) {
+		*len = n - 2;
+		return (const char *)t + 1;
+	}
+	if (n - 2 > 6 * cap ||
+	    (k = ts_json_unescape((const char *)t + 1, n - 2, nm, cap)) < 0)
+		return NULL;
+	*len = (size_t)k;
+	return nm;
+}
+
+/* Is the name just completed the string name (len bytes)? */
+static int
+token_is(struct ts_round_reader *r, const char *name, size_t len)
+{
+	char nm[16];
+	size_t n;
+	const char *t = name_text(r, nm, sizeof(nm), &n);
+
+	return t != NULL && n == len && memcmp(t, name, len) == 0;
 }
 
 static void
@@ -349,6 +377,7 @@ start_row(struct ts_round_reader *r, int object)
 	r->copy_str = 0;
 	r->seen = 0;
 	r->have = 0;
+	r->dec_used = 0;
 	r->field = -1;
 	r->last = L_BEGIN;
 	/* the members are all the row needs to see; the rest is copied */
@@ -364,13 +393,14 @@ start_row(struct ts_round_reader *r, int object)
 static int
 field_of(struct ts_round_reader *r)
 {
+	char nm[16];
 	size_t n;
-	const unsigned char *t = token_text(r, &n);
+	const char *t = name_text(r, nm, sizeof(nm), &n);
 	int f;
 
-	if (n < 2)
+	if (t == NULL)
 		return -1;
-	switch (n - 2) {
+	switch (n) {
 	case 7:
 		f = F_GAME_ID;
 		break;
@@ -392,7 +422,7 @@ field_of(struct ts_round_reader *r)
 	default:
 		return -1;
 	}
-	return memcmp(t + 1, field_names[f], field_len[f]) == 0 ? f : -1;
+	return memcmp(t, field_names[f], field_len[f]) == 0 ? f : -1;
 }
 
 /* A member name at the row's top level. */
@@ -410,6 +440,21 @@ key_event(struct ts_round_reader *r)
 	}
 	r->seen |= BIT(f);
 	r->field = f;
+}
+
+/*
+ * A decoded game_id or round_id: no control byte, which only an escape
+ * can put there and which would break a log or text line.
+ */
+static int
+no_control(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20)
+			return 0;
+	return 1;
 }
 
 static int
@@ -483,25 +528,38 @@ value_event(struct ts_round_reader *r, int ev)
 		v++;
 		vn -= 2;
 	}
+	if (quoted && esc) {
+		long k = ts_json_unescape((const char *)v, vn,
+		    r->dec + r->dec_used, sizeof(r->dec) - r->dec_used);
+
+		if (k < 0) {
+			row_fail(r, TS_ERR_ROUND_TOO_BIG);
+			return;
+		}
+		r->doff[f] = r->dec_used;
+		v = (const unsigned char *)r->dec + r->dec_used;
+		vn = (size_t)k;
+		r->dec_used += vn;
+	}
 	switch (f) {
 	case F_STATE:
 		if (ev == TS_JSON_NULL)
 			return;	/* an optional member: null is absent */
-		/* FALLTHROUGH */
-	case F_GAME_ID:
-	case F_ROUND_ID:
 		ok = quoted;
 		break;
+	case F_GAME_ID:
+	case F_ROUND_ID:
+		ok = quoted && no_control(v, vn);
+		break;
 	case F_ROUND_INDEX:
-		ok = (quoted ? !esc : ev == TS_JSON_NUMBER) &&
-		    all_digits(v, vn);
+		ok = (quoted || ev == TS_JSON_NUMBER) && all_digits(v, vn);
 		break;
 	case F_MULTIPLIER:
-		ok = (quoted ? !esc : ev == TS_JSON_NUMBER) &&
+		ok = (quoted || ev == TS_JSON_NUMBER) &&
 		    ts_round_decimal_check((const char *)v, vn) == 0;
 		break;
 	case F_FINALIZED_AT:
-		ok = quoted && !esc && time_value(r, v, vn);
+		ok = quoted && time_value(r, v, vn);
 		break;
 	}
 	if (!ok) {
@@ -509,10 +567,11 @@ value_event(struct ts_round_reader *r, int ev)
 		return;
 	}
 	r->have |= BIT(f);
-	r->foff[f] = (size_t)(v - r->buf);
+	if (!(quoted && esc))
+		r->foff[f] = (size_t)(v - r->buf);
 	r->flen[f] = vn;
 	r->fquoted[f] = (unsigned char)quoted;
-	r->fesc[f] = (unsigned char)esc;
+	r->fesc[f] = (unsigned char)(quoted && esc);
 }
 
 /* SPEC §7.1: "game_id, where tsino adds it to a REST row, becomes the
@@ -554,7 +613,8 @@ fill_field(const struct ts_round_reader *r, int f, struct ts_round_field *o)
 		o->escaped = 0;
 		return;
 	}
-	o->ptr = (const char *)r->buf + r->foff[f];
+	o->ptr = (const char *)r->buf +
+	    (r->fesc[f] ? r->w + r->doff[f] : r->foff[f]);
 	o->len = r->flen[f];
 	o->quoted = r->fquoted[f];
 	o->escaped = r->fesc[f];
@@ -575,14 +635,19 @@ end_row(struct ts_round_reader *r)
 		row_fail(r, TS_ERR_ROUND_MISSING);
 	if (!r->skipping && r->err == 0 && !(r->have & BIT(F_GAME_ID)))
 		insert_game(r);
+	/* the decoded members go after the object */
+	if (!r->skipping && r->err == 0 && r->dec_used > r->len - r->w)
+		row_fail(r, TS_ERR_ROUND_TOO_BIG);
 	if (r->err != 0)
 		return;
 	if (r->skipping) {
 		r->event = TS_ROUND_EV_SKIPPED;
 		return;
 	}
+	memcpy(r->buf + r->w, r->dec, r->dec_used);
 	rd->obj = (const char *)r->buf;
 	rd->obj_len = r->w;
+	rd->aux_len = r->dec_used;
 	fill_field(r, F_GAME_ID, &rd->game_id);
 	fill_field(r, F_ROUND_ID, &rd->round_id);
 	fill_field(r, F_ROUND_INDEX, &rd->round_index);

@@ -20,10 +20,16 @@
 /* Longest game slug ts_round_set_game() takes, in bytes. */
 #define TS_ROUND_SLUG_MAX 100
 /*
- * Extra buffer bytes beyond the largest round, for inserting
- * "game_id":"<slug>", (13 bytes and the slug) as the first member.
+ * Bytes for the decoded text of a round's escaped known members (the
+ * rest of a row is never decoded); a row that needs more is skipped.
  */
-#define TS_ROUND_HEADROOM 128
+#define TS_ROUND_DECODED_MAX 256
+/*
+ * Extra buffer bytes beyond the largest round, for inserting
+ * "game_id":"<slug>", (13 bytes and the slug) as the first member and
+ * for the decoded members after the object.
+ */
+#define TS_ROUND_HEADROOM (128 + TS_ROUND_DECODED_MAX)
 /* Bytes of round_id kept to name a skipped row. */
 #define TS_ROUND_ID_MAX 128
 
@@ -41,9 +47,10 @@ enum ts_round_ev {
 
 /*
  * One member of a round.  ptr is NULL if the member was absent.  For a
- * JSON string (quoted = 1) ptr and len are the bytes between the quotes,
- * still escaped exactly as received (escaped = 1 if they hold a
- * backslash); for a number (quoted = 0) they are its text.
+ * JSON string (quoted = 1) ptr and len are its text with the escapes
+ * resolved: the bytes between the quotes in obj, or, if they held a
+ * backslash (escaped = 1), a decoded copy after obj; for a number
+ * (quoted = 0) they are its text.
  */
 struct ts_round_field {
 	const char *ptr;
@@ -55,11 +62,14 @@ struct ts_round_field {
 /*
  * A round.  obj is the minified object (obj_len bytes, no NUL), with
  * every member as received and in order, and game_id first if it was
- * inserted (game_inserted = 1).  Every field points into obj.
+ * inserted (game_inserted = 1).  The decoded copies of escaped members
+ * follow it (aux_len bytes).  Every field points into those
+ * obj_len + aux_len bytes.
  */
 struct ts_round {
 	const char *obj;
 	size_t obj_len;
+	size_t aux_len;
 	int game_inserted;
 	struct ts_round_field game_id;		/* string */
 	struct ts_round_field round_id;		/* string */
@@ -142,6 +152,10 @@ struct ts_round_reader {
 	size_t flen[TS_ROUND_NFIELDS];
 	unsigned char fquoted[TS_ROUND_NFIELDS];
 	unsigned char fesc[TS_ROUND_NFIELDS];
+	/* the decoded escaped members, each at doff[f], dec_used in all */
+	char dec[TS_ROUND_DECODED_MAX];
+	size_t dec_used;
+	size_t doff[TS_ROUND_NFIELDS];
 };
 
 /*

@@ -21,13 +21,16 @@ ts_store_add(struct ts_store *s, const struct ts_round *r)
 {
 	struct ts_store_entry *e;
 
-	if (s->n == s->ecap || s->cap - s->len < r->obj_len)
+	/* the decoded members after the object come along */
+	size_t n = r->obj_len + r->aux_len;
+
+	if (s->n == s->ecap || s->cap - s->len < n)
 		return -1;
 	e = &s->e[s->n++];
 	e->off = s->len;
 	e->len = (uint32_t)r->obj_len;
-	memcpy(s->buf + s->len, r->obj, r->obj_len);
-	s->len += r->obj_len;
+	memcpy(s->buf + s->len, r->obj, n);
+	s->len += n;
 	set_f(e, TS_STORE_F_GAME, r, &r->game_id);
 	set_f(e, TS_STORE_F_ID, r, &r->round_id);
 	set_f(e, TS_STORE_F_INDEX, r, &r->round_index);

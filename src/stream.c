@@ -118,6 +118,7 @@ stream_head(void *arg, struct ts_exchange *x)
 	c->ping_sent = 0;
 	c->opened_at = c->now;
 	c->closing = 0;
+	c->draining = 0;
 	ts_client_log(c, TS_LOG_INFO, "stream: connected to %s%s%s", x->url.host,
 	    x->url.tls ? " (TLS" : "", x->url.tls ? (x->conn->resumed ?
 	    ", resumed)" : ")") : "");
@@ -210,6 +211,8 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 	size_t k, off = 0;
 	int ev, code;
 
+	if (c->draining)
+		return (long)n;
 	c->last_rx = c->now;
 	c->ping_sent = 0;
 	while (off < n) {
@@ -227,9 +230,12 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 		if (ev < 0) {
 			code = ts_ws_fail_code(&c->ws);
 			send_ws(c, TS_WS_OP_CLOSE, code ? code : 1002);
-			return ts_exchange_fail(&c->stream.x, ev, "%s "
-			    "(closing with %d)", ts_strerror(ev),
-			    code ? code : 1002);
+			ts_exchange_fail(&c->stream.x, ev, "%s (closing with "
+			    "%d)", ts_strerror(ev), code ? code : 1002);
+			c->draining = ev;
+			c->closing = 1;
+			c->close_by = c->now + CLOSING_MS;
+			return (long)n;
 		}
 		if (k == 0)
 			break;
@@ -243,6 +249,8 @@ stream_eof(void *arg)
 {
 	struct ts_client *c = arg;
 
+	if (c->draining)
+		return c->draining;	/* the failure, in why already */
 	return ts_exchange_fail(&c->stream.x, TS_ERR_NET_CLOSED,
 	    "server closed the connection");
 }
@@ -260,6 +268,7 @@ stream_down(struct ts_client *c, const char *reason)
 
 	ts_exchange_close(&l->x);
 	c->closing = 0;
+	c->draining = 0;
 	if (ts_ledger_disconnected(c->led) < 0)
 		return;
 	if (c->stopping) {
@@ -283,7 +292,7 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		ts_client_log(c, TS_LOG_DEBUG, "stream: connecting to %s port %u",
 		    l->url.host, l->url.port);
 		if (ts_exchange_start(&l->x, &l->url, c->cfg.key, 101,
-		    ts_client_ms(c->cfg.connect_timeout)) < 0) {
+		    ts_client_ms(c->cfg.connect_timeout), 0) < 0) {
 			stream_down(c, l->x.why);
 			return c->fatal ? -1 : 0;
 		}
@@ -303,7 +312,9 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		return 0;
 	if (c->now - c->opened_at >= HEALTHY_MS)
 		l->attempt = 0;
-	if (c->closing && c->now >= c->close_by) {
+	if (c->draining && c->now >= c->close_by) {
+		stream_down(c, l->x.why);
+	} else if (c->closing && c->now >= c->close_by) {
 		stream_down(c, "no close frame from the server in time");
 	} else if (!c->closing && c->now - c->last_rx >= 2 * hb) {
 		char why[96];
@@ -331,9 +342,11 @@ void
 ts_stream_stop(struct ts_client *c)
 {
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
-		send_ws(c, TS_WS_OP_CLOSE, 1000);
-		c->closing = 1;
-		c->close_by = c->now + CLOSING_MS;
+		if (!c->closing) {
+			send_ws(c, TS_WS_OP_CLOSE, 1000);
+			c->closing = 1;
+			c->close_by = c->now + CLOSING_MS;
+		}
 	} else {
 		ts_exchange_close(&c->stream.x);
 		c->stream.waiting = 0;

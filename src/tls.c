@@ -373,6 +373,7 @@ ts_conn_plain(struct ts_conn *c, int fd)
 	c->tls = 0;
 	c->err = 0;
 	c->eof = 0;
+	c->truncated = 0;
 	c->handshake_done = 1;
 	c->resumed = 0;
 	c->session = NULL;
@@ -632,6 +633,7 @@ tls_io(struct ts_conn *c, int may_read)
 				continue;
 			if (r == 0) {
 				c->eof = 1;
+				c->truncated = 1;
 				if (!c->handshake_done)
 					handshake_closed(c);
 				br_ssl_engine_close(eng);

@@ -84,6 +84,7 @@ struct ts_conn {
 	int tls;
 	int err;		/* sticky; 0 while healthy */
 	int eof;		/* the peer closed its side */
+	int truncated;		/* TLS: by a FIN without close_notify */
 	int handshake_done;
 	int resumed;		/* this TLS handshake resumed a session */
 	struct ts_tls_session *session;

@@ -227,6 +227,9 @@ SETTINGS = [
      'send each WS frame in TCP segments of 1..N bytes (0: whole)'),
     ('split_sleep_ms', float, 1.0, 'pause between those segments'),
     ('pretty', str, '', 'WS frames pretty-printed: "" | spaces | tabs'),
+    ('escape', bool, False,
+     'WS frames spell the known member names and the round_id as \\uXXXX '
+     'escapes: the same round in other bytes (REST stays plain)'),
     ('fragment', int, 0,
      'send each WS message in fragments of at most N bytes (0: one frame)'),
     ('fragment_ping', bool, False, 'a ping between fragments'),
@@ -241,6 +244,9 @@ SETTINGS = [
     ('rest_refuse_mode', str, 'status',
      'status | truncate (body cut short, then close) | rst'),
     ('rest_status', int, 0, 'answer every REST request with this status'),
+    ('rest_no_notify', int, 0,
+     'end the next K REST 200 bodies framed by the close (eof) over TLS '
+     'with a TCP FIN and no close_notify'),
     ('rest_delay_ms', int, 0, 'delay before each REST response'),
     ('rest_101_fin', int, 0,
      'answer the next K REST requests with "HTTP/1.1 101 Switching '
@@ -415,6 +421,22 @@ def crash_point(multiplier):
     """The multiplier's digits as a JSON integer (raw.crashPoint)."""
     digits = multiplier.replace('.', '')
     return str(int(digits)) if digits.isdigit() else '0'
+
+
+KNOWN_NAMES = ('game_id', 'round_id', 'round_index', 'multiplier', 'state',
+               'finalized_at')
+
+
+def escape_line(line):
+    """The same round in other bytes: the known member names and the
+    round_id's value written as \\uXXXX escapes."""
+    def esc(s):
+        return ''.join('\\u%04x' % ord(ch) for ch in s)
+    line = re.sub(r'"round_id":"([^"\\]*)"',
+                  lambda m: '"round_id":"%s"' % esc(m.group(1)), line, 1)
+    for k in KNOWN_NAMES:
+        line = line.replace('"%s":' % k, '"%s":' % esc(k), 1)
+    return line
 
 
 def json_str(s):
@@ -1196,12 +1218,19 @@ class Server:
             info['keepalive'] = True
         if not keep:
             headers.append(('Connection', 'close'))
+        if framing == 'eof' and conn.tls and not fault and \
+                st.take('rest_no_notify'):
+            fault = 'no_close_notify'
         info.update(status=200, count=len(rows),
                     round_ids=[r.round_id for r in rows], shape=shape,
                     framing=framing, pretty=pretty, page_size=page,
                     more=more, fault=fault, empty=empty)
         LOG('request', **info)
         data = response_head(200, headers) + body
+        if fault == 'no_close_notify':
+            conn.send(data)
+            conn.close_fin()
+            return False
         if fault == 'refuse_truncate':
             conn.send(data[:len(data) - len(body) // 2 - 1])
             conn.close_fin()
@@ -1588,8 +1617,9 @@ class WSConn:
             self.wake_w.close()
 
     def send_round(self, r):
-        text = reformat(r.line, self.st.get('pretty')) \
-            if self.st.get('pretty') else r.line
+        text = escape_line(r.line) if self.st.get('escape') else r.line
+        if self.st.get('pretty'):
+            text = reformat(text, self.st.get('pretty'))
         data = text.encode('utf-8')
         self.last_frame = data
         if not self.send_message(0x1, data):

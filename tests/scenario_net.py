@@ -294,8 +294,34 @@ def t_eight_addresses(c):
     check_eq(p.stdout, expected(api), 'stdout')
 
 
+def t_one_lookup_per_backfill(c):
+    """Issue 13 item 15: the name lookup blocks the loop, so a backfill
+    resolves once and its pages reuse the addresses; a page that fails
+    (here a 503 with Retry-After: 1) resolves again.  `tsino rounds`, 20
+    rounds in pages of 8: 2 lookups for the refused request and 3 or more
+    pages.  (c6b532c: one
+    lookup per request.)"""
+    api = c.fakeapi('--paused', '--history', '20', '--no-tls',
+                    '--retry-after', '1', '--rest-refuse', '1')
+    log = c.path('lookups')
+    env = c.tsino_env(None, ca=None)
+    env['LD_PRELOAD'] = preload()
+    env['TSINO_SHIM_GAI_LOG'] = log
+    argv = [scen.TSINO, 'rounds', GAME, '--api', 'http://localhost:%d/_v/'
+            'page=8%s' % (api.plain, api.base)]
+    p = c.run(argv, timeout=10 * SLOW, env=env)
+    check_ok(p, api, 'rounds in pages of 8')
+    reqs = api.log('request', kind='rest')
+    with open(log) as f:
+        lookups = f.read().splitlines()
+    check(len(reqs) >= 4, 'REST requests: %d, want the refused one and '
+          '3 or more pages' % len(reqs))
+    check_eq(lookups, ['localhost %d' % api.plain] * 2,
+             'lookups (one per backfill, one after the failed page)')
+
+
 CASES = [t_hole_first, t_hole_first_names, t_slow_lookup, t_ipv4_first,
-         t_ipv4_first_names, t_eight_addresses]
+         t_ipv4_first_names, t_eight_addresses, t_one_lookup_per_backfill]
 
 if __name__ == '__main__':
     scen.main(CASES, timeout=int(20 * SLOW))

@@ -13,7 +13,11 @@
  *	comes first.  An entry that does not parse fails the lookup with
  *	EAI_FAIL and a line on stderr.
  *
- * With neither set it is transparent.  A list it made is freed by its
+ *   TSINO_SHIM_GAI_LOG=/path/file
+ *	each lookup appends a line "NODE SERVICE" to that file, so that a
+ *	test can count them.
+ *
+ * With none set it is transparent.  A list it made is freed by its
  * own freeaddrinfo(); every other list goes to the next one (libc's, or
  * a sanitizer's interceptor).  It keeps the lists it made in a small
  * table without a lock: tsino resolves from one thread only.
@@ -216,8 +220,14 @@ getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res)
 {
 	const char *spec = getenv("TSINO_SHIM_GAI_ADDRS");
+	const char *log = getenv("TSINO_SHIM_GAI_LOG");
 	gai_fn next;
+	FILE *f;
 
+	if (log != NULL && *log != '\0' && (f = fopen(log, "a")) != NULL) {
+		fprintf(f, "%s %s\n", node ? node : "-", service ? service : "-");
+		fclose(f);
+	}
 	delay();
 	if (spec != NULL && *spec != '\0')
 		return make_list(spec, hints, res);

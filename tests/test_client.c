@@ -204,7 +204,8 @@ request_wiped(void)
 	    (unsigned)ntohs(sa.sin_port));
 	CHECK_INT(ts_url_parse(&u, url, strlen(url)), 0);
 	ts_exchange_init(&x, "test", &conn, NULL, &quiet_role, NULL);
-	CHECK_INT(ts_exchange_start(&x, &u, "SECRET-KEY-9f2c", 200, 5000), 0);
+	CHECK_INT(ts_exchange_start(&x, &u, "SECRET-KEY-9f2c", 200, 5000, 0),
+	    0);
 	for (i = 0; i < 500 && (have < 4 ||
 	    memcmp(got + have - 4, "\r\n\r\n", 4) != 0); i++) {
 		n = ts_exchange_pollfds(&x, pfd, 8);

@@ -668,6 +668,38 @@ whitespace_and_strings(void)
 	CHECK_INT(j.max_level, 3);
 }
 
+/* ts_json_unescape: RFC 8259 §7's escapes, known answers. */
+static void
+unescape(void)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{"plain", "plain"},
+		{"", ""},
+		{"\\\"\\\\\\/\\b\\f\\n\\r\\t", "\"\\/\b\f\n\r\t"},
+		{"\\u0041\\u00e9\\u20AC", "A\xc3\xa9\xe2\x82\xac"},
+		{"\\ud83d\\ude00x", "\xf0\x9f\x98\x80x"},	/* a pair */
+		{"\\uDBFF\\uDFFF", "\xf4\x8f\xbf\xbf"},
+		{"\xc3\xa9\\u00e9", "\xc3\xa9\xc3\xa9"},	/* UTF-8 kept */
+	};
+	char out[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		long n = ts_json_unescape(v[i].in, strlen(v[i].in), out,
+		    sizeof(out));
+
+		CHECK_MEM(out, n < 0 ? 0 : (size_t)n, v[i].out);
+	}
+	/* "\u0000" is a NUL byte; too small a buffer is -1 */
+	CHECK_INT(ts_json_unescape("a\\u0000b", 8, out, sizeof(out)), 3);
+	CHECK_INT(out[1], 0);
+	CHECK_INT(ts_json_unescape("abc", 3, out, 2), -1);
+	CHECK_INT(ts_json_unescape("\\u00e9", 6, out, 1), -1);
+	CHECK_INT(ts_json_unescape("\\u00e9", 6, out, 2), 2);
+}
+
 static const struct test_case cases[] = {
 	TEST(results),
 	TEST(split_equivalence),
@@ -681,6 +713,7 @@ static const struct test_case cases[] = {
 	TEST(long_string_offsets),
 	TEST(levels),
 	TEST(whitespace_and_strings),
+	TEST(unescape),
 	TEST(error_words),
 };
 

@@ -73,7 +73,18 @@ run(const char *in, size_t len, int mode, const char *slug, size_t buflen,
 				at += (size_t)snprintf(t + at, tn - at,
 				    "R:%.*s|", (int)r.round.obj_len,
 				    r.round.obj);
-			else
+			if (ev == TS_ROUND_EV_ROUND && at < tn &&
+			    r.round.obj_len + r.round.aux_len > r.round.obj_len)
+				/* what an escaped row means, decoded */
+				at += (size_t)snprintf(t + at, tn - at,
+				    "D:%.*s/%.*s/%d/%.*s|",
+				    (int)r.round.game_id.len, r.round.game_id.ptr,
+				    (int)r.round.round_id.len,
+				    r.round.round_id.ptr,
+				    ts_round_finalized(&r.round),
+				    (int)r.round.finalized_at.len,
+				    r.round.finalized_at.ptr);
+			else if (ev != TS_ROUND_EV_ROUND)
 				at += (size_t)snprintf(t + at, tn - at,
 				    "S:%d:%.*s%s|", r.skip_err,
 				    (int)r.skip_id_len, r.skip_id,
@@ -222,15 +233,16 @@ strings_verbatim(void)
 	    "\"round_index\":\"0042\",\"multiplier\":3.1611e0,"
 	    "\"finalized_at\":\"2026-05-28t15:05:15.123+02:00\","
 	    "\"state\":null,\"game_id\":\"g\\u0031\"}"));
+	/* the fields are decoded; obj stays as received */
 	CHECK_MEM(r.round.round_id.ptr, r.round.round_id.len,
-	    "a \\\"b\\\" \\u00e9 \xc3\xa9");
+	    "a \"b\" \xc3\xa9 \xc3\xa9");
 	CHECK_INT(r.round.round_id.escaped, 1);
 	CHECK_MEM(r.round.round_index.ptr, r.round.round_index.len, "0042");
 	CHECK_INT(r.round.round_index.quoted, 1);
 	CHECK_MEM(r.round.multiplier.ptr, r.round.multiplier.len, "3.1611e0");
 	CHECK_INT(r.round.multiplier.quoted, 0);
 	CHECK(r.round.state.ptr == NULL);
-	CHECK_MEM(r.round.game_id.ptr, r.round.game_id.len, "g\\u0031");
+	CHECK_MEM(r.round.game_id.ptr, r.round.game_id.len, "g1");
 	CHECK_INT(r.round.game_id.escaped, 1);
 	CHECK_INT(r.round.game_inserted, 0);
 }
@@ -319,8 +331,21 @@ static const struct msg_case msg_cases[] = {
 	    TS_ERR_ROUND_MISSING},
 	{"missing_nested_only", "{\"raw\":{" OKR OKT "}}",
 	    TS_ERR_ROUND_MISSING},
-	{"missing_escaped_name", "{\"round\\u005fid\":\"r\",\"round_index\":1,"
-	    "\"multiplier\":\"2\"," OKT "}", TS_ERR_ROUND_MISSING},
+	{"escaped_name", "{\"round\\u005fid\":\"r\",\"round_index\":1,"
+	    "\"multiplier\":\"2\"," OKT "}", 0},
+	{"escaped_name_dup", "{" OKR "\"r\\u006fund_id\":\"s\"," OKT "}",
+	    TS_ERR_ROUND_DUPLICATE},
+	{"escaped_name_dup_state", "{" OKR "\"state\":\"finalized\","
+	    "\"st\\u0061te\":\"pending\"," OKT "}", TS_ERR_ROUND_DUPLICATE},
+	{"escaped_values", "{\"round_id\":\"\\u0072\",\"round_index\":"
+	    "\"\\u0031\",\"multiplier\":\"3\\u002e1\",\"finalized_at\":"
+	    "\"2026-05-28T15:05:15\\u005a\"}", 0},
+	{"escaped_index_letters", "{\"round_id\":\"r\",\"round_index\":"
+	    "\"\\u0031a\",\"multiplier\":\"2\"," OKT "}", TS_ERR_ROUND_FIELD},
+	{"field_round_id_control", "{\"round_id\":\"a\\nb\",\"round_index\":1,"
+	    "\"multiplier\":\"2\"," OKT "}", TS_ERR_ROUND_FIELD},
+	{"field_game_control", "{\"game_id\":\"a\\u001bb\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
 	{"field_round_id_number", "{\"round_id\":5,\"round_index\":1,"
 	    "\"multiplier\":\"2\"," OKT "}", TS_ERR_ROUND_FIELD},
 	{"field_round_id_object", "{\"round_id\":{},\"round_index\":1,"
@@ -346,7 +371,7 @@ static const struct msg_case msg_cases[] = {
 	{"field_multiplier_null", "{\"round_id\":\"r\",\"round_index\":1,"
 	    "\"multiplier\":null," OKT "}", TS_ERR_ROUND_FIELD},
 	{"field_multiplier_escaped", "{\"round_id\":\"r\",\"round_index\":1,"
-	    "\"multiplier\":\"3\\u002e1\"," OKT "}", TS_ERR_ROUND_FIELD},
+	    "\"multiplier\":\"3\\u002e\"," OKT "}", TS_ERR_ROUND_FIELD},
 	{"field_multiplier_dot_end", "{\"round_id\":\"r\",\"round_index\":1,"
 	    "\"multiplier\":\"3.\"," OKT "}", TS_ERR_ROUND_FIELD},
 	{"field_multiplier_space", "{\"round_id\":\"r\",\"round_index\":1,"
@@ -495,7 +520,9 @@ body_errors(void)
 		{"rounds_object", "{\"rounds\":{\"data\":[]}}",
 		    TS_ERR_ROUND_BODY},
 		{"other_name", "{\"items\":[]}", TS_ERR_ROUND_BODY},
-		{"escaped_name", "{\"r\\u006funds\":[]}", TS_ERR_ROUND_BODY},
+		{"escaped_name", "{\"r\\u006funds\":[]}", 0},
+		{"escaped_other_name", "{\"r\\u006fund\":[]}",
+		    TS_ERR_ROUND_BODY},
 		{"truncated", "[" ROW("a", "1", "2026-01-01T00:00:01Z"),
 		    TS_ERR_JSON_TRUNCATED},
 		{"trailing", "[] []", TS_ERR_JSON_TRAILING},
@@ -607,7 +634,7 @@ body_many_rows_small_buffer(void)
 	    "2026-01-01T00:00:01Z");
 	size_t n = 0, i, rn = strlen(row);
 	struct ts_round_reader r;
-	unsigned char small[512];
+	unsigned char small[640];
 	size_t off = 0;
 	int ev, rounds = 0;
 
@@ -650,9 +677,38 @@ body_big_other_member(void)
 	n += (size_t)snprintf(in + n, sizeof(in) - n, "\",\"rounds\":[%s]}",
 	    ROW_G("a", "1", "2026-01-01T00:00:01Z"));
 	(void)small;
-	CHECK_INT(run(in, n, TS_ROUND_BODY, NULL, 300, 0, 0, t1, sizeof(t1)),
-	    0);
+	CHECK_INT(run(in, n, TS_ROUND_BODY, NULL, 300 + TS_ROUND_DECODED_MAX,
+	    0, 0, t1, sizeof(t1)), 0);
 	CHECK(same(t1, "R:" ROW_G("a", "1", "2026-01-01T00:00:01Z") "|=0"));
+}
+
+/* Names and the values read are matched decoded; obj stays verbatim. */
+#define ESCAPED_ROW "{\"\\u0067\\u0061\\u006d\\u0065\\u005f" \
+	"\\u0069\\u0064\":\"\\u0067\\ud83d\\ude00\",\"round_id\":" \
+	"\"\\u00e9\\\"\\/\",\"round_index\":\"\\u0031\",\"multiplier\":2," \
+	"\"st\\u0061te\":\"fin\\u0061lized\",\"finalized_at\":" \
+	"\"2026-01-01T00:00:01\\u005a\"}"
+#define ESCAPED_BODY "{\"r\\u006f\\u0075nds\":[" ESCAPED_ROW ",{\"game_id\":\"g\",\"round_id\":" \
+	"\"x\",\"round\\u005fid\":\"y\"}," ROW_G("a", "1", \
+	"2026-01-01T00:00:01Z") "]}"
+
+static void
+escaped_members(void)
+{
+	struct ts_round_reader r;
+
+	CHECK_INT(run(ESCAPED_BODY, strlen(ESCAPED_BODY), TS_ROUND_BODY, "g",
+	    4096, 0, 0, t1, sizeof(t1)), 0);
+	CHECK(same(t1, "R:" ESCAPED_ROW "|D:g\xf0\x9f\x98\x80/\xc3\xa9\"//1/"
+	    "2026-01-01T00:00:01Z|S:-706:x|R:" ROW_G("a", "1",
+	    "2026-01-01T00:00:01Z") "|=0"));
+	/* a pending round is pending however "state" is written */
+	CHECK_INT(message("{" OKR "\"st\\u0061te\":\"pending\"," OKT "}", "g",
+	    &r), 0);
+	CHECK_INT(ts_round_finalized(&r.round), 0);
+	CHECK_INT(message("{" OKR "\"state\":\"fin\\u0061lized\"," OKT "}",
+	    "g", &r), 0);
+	CHECK_INT(ts_round_finalized(&r.round), 1);
 }
 
 /* The inputs every split must agree on. */
@@ -680,6 +736,8 @@ static const struct {
 	    "2026-01-01T00:00:01Z") "], \"z\": {\"data\":[]}}", TS_ROUND_BODY,
 	    "g", 4096},
 	{"{\"rounds\":{}}", TS_ROUND_BODY, "g", 4096},
+	/* escaped names and values, decoded whatever the split */
+	{ESCAPED_BODY, TS_ROUND_BODY, "g", 4096},
 	/* fuzz: too big at byte 20 and a JSON error at byte 42 give the
 	 * first of them, whatever the chunking */
 	{"{\"OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO\x01\":1}",
@@ -961,10 +1019,10 @@ text_line(void)
 	    "roobet-crash", &r), 0);
 	CHECK_INT(ts_round_text(line, sizeof(line), &r.round) > 0, 1);
 	CHECK_STR(line, "roobet-crash 12.5x at 2026-05-28T15:05:15.25Z\n");
-	CHECK_INT(message("{\"game_id\":\"a\\u001bb\",\"round_id\":\"r\","
+	CHECK_INT(message("{\"game_id\":\"a\\u00e9b\",\"round_id\":\"r\","
 	    "\"round_index\":1,\"multiplier\":\"2\"," OKT "}", NULL, &r), 0);
 	CHECK_INT(ts_round_text(line, sizeof(line), &r.round) > 0, 1);
-	CHECK_STR(line, "a\\u001bb 2x at 2026-05-28T15:05:15Z\n");
+	CHECK_STR(line, "a\xc3\xa9" "b 2x at 2026-05-28T15:05:15Z\n");
 }
 
 /* After an event, push takes nothing until it is read; errors stick. */
@@ -1067,6 +1125,7 @@ static const struct test_case cases[] = {
 	TEST(body_skip_bad_rows),
 	TEST(body_many_rows_small_buffer),
 	TEST(body_big_other_member),
+	TEST(escaped_members),
 	TEST(split_equivalence),
 	TEST(above_table),
 	TEST(index_cmp_table),
