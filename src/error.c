@@ -50,6 +50,8 @@ static const struct entry table[] = {
 	    "TLS to an IP address literal is not supported: use a host name"},
 	{TS_ERR_TLS_PROTOCOL, "TLS protocol error"},
 	{TS_ERR_TLS_CLOSED, "TLS connection closed"},
+	{TS_ERR_TLS_CERT_ALGORITHM,
+	    "certificate uses an unsupported algorithm (SHA-1 is refused)"},
 
 	/* http */
 	{TS_ERR_HTTP_STATUS_LINE, "malformed HTTP status line"},

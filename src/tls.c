@@ -394,7 +394,11 @@ is_ip_literal(const char *host)
  * to what a TLS 1.2 client of a modern API needs, so a static binary
  * carries no code it never runs: ECDHE key exchange only, AEAD ciphers
  * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
- * ECDSA certificates, SHA-2 (and SHA-1 for old certificate chains).
+ * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the chain
+ * (issue 7: collisions for it are practical since 2017); a root's own
+ * signature is never checked, so old roots still serve.  The engine
+ * keeps SHA-1: TLS 1.2's signature_algorithms still offers it, last, for
+ * the server's ECDHE signature (the PRF is SHA-256 or SHA-384).
  */
 static void
 client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
@@ -425,7 +429,8 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 		id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
 		    BR_HASHDESC_ID_MASK);
 		br_ssl_engine_set_hash(eng, id, hashes[i]);
-		br_x509_minimal_set_hash(xc, id, hashes[i]);
+		if (id != br_sha1_ID)
+			br_x509_minimal_set_hash(xc, id, hashes[i]);
 	}
 	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
 	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
@@ -512,6 +517,12 @@ tls_error(struct ts_conn *c, int brerr)
 		snprintf(c->why, sizeof(c->why), "%s: certificate not signed "
 		    "by a trusted authority", c->host);
 		return TS_ERR_TLS_UNTRUSTED;
+	case BR_ERR_X509_UNSUPPORTED:
+		/* Mostly a SHA-1 signature: no SHA-1 in the X.509 engine. */
+		snprintf(c->why, sizeof(c->why), "%s: certificate chain uses "
+		    "an unsupported algorithm (SHA-1 signatures are refused)",
+		    c->host);
+		return TS_ERR_TLS_CERT_ALGORITHM;
 	}
 	if (brerr >= BR_ERR_RECV_FATAL_ALERT && brerr < BR_ERR_SEND_FATAL_ALERT)
 		snprintf(c->why, sizeof(c->why), "%s: server sent TLS alert %d",

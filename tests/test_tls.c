@@ -152,12 +152,14 @@ pem_object(const char *path, const char *name, struct der *d)
 }
 
 /*
- * Set up sv for the leaf NAME (tests/certs/NAME.pem and .key) on fd,
- * with the LRU session cache if cache is set.  0 or -1.
+ * Set up sv for the leaf NAME (tests/certs/NAME.pem and .key, or NAME's
+ * own path when it starts with a "/") on fd, with the LRU session cache
+ * if cache is set.  0 or -1.
  */
 static int
 server_init(const char *name, int fd, int cache)
 {
+	const char *dir = name[0] == '/' ? "" : CERTS;
 	char path[128];
 	unsigned char seed[32];
 	struct der key;
@@ -165,12 +167,12 @@ server_init(const char *name, int fd, int cache)
 
 	memset(&sv, 0, sizeof(sv));
 	sv.fd = fd;
-	snprintf(path, sizeof(path), CERTS "%s.pem", name);
+	snprintf(path, sizeof(path), "%s%s.pem", dir, name);
 	if (pem_object(path, "CERTIFICATE", &sv.cert) < 0)
 		return -1;
 	sv.chain[0].data = sv.cert.p;
 	sv.chain[0].data_len = sv.cert.len;
-	snprintf(path, sizeof(path), CERTS "%s.key", name);
+	snprintf(path, sizeof(path), "%s%s.key", dir, name);
 	if (pem_object(path, "PRIVATE KEY", &key) < 0)
 		return -1;
 	br_skey_decoder_init(&sv.kd);
@@ -588,6 +590,43 @@ ca_not_in_store(void)
 	fails_with(CERTS "selfsigned.pem", "good-rsa", "localhost",
 	    TS_ERR_TLS_UNTRUSTED, "not signed by a trusted authority");
 	teardown();
+}
+
+/*
+ * Issue 7: no SHA-1 signature in the chain.  tests/certs/make-sha1.sh
+ * makes, with openssl, two CAs self-signed with SHA-1 (an anchor's own
+ * signature is never checked: they load and serve) and leaves that they
+ * sign with SHA-1 (refused, in words that say so) and with SHA-256.
+ */
+static void
+sha1_signatures(void)
+{
+	static const char *const signers[] = {"rsa", "ec"};
+	char dir[] = "/tmp/tsino-test-sha1-XXXXXX", cmd[128], cas[64], leaf[64];
+	size_t i;
+
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		printf(" (no openssl here)");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd), "sh tests/certs/make-sha1.sh %s >/dev/null "
+	    "2>&1", dir);
+	CHECK_INT(system(cmd), 0);
+	snprintf(cas, sizeof(cas), "%s/cas.pem", dir);
+	for (i = 0; i < 2 && !test_failed; i++) {
+		snprintf(leaf, sizeof(leaf), "%s/%s-sha256", dir, signers[i]);
+		CHECK_INT(setup(cas, leaf, "localhost", NULL, 0), 0);
+		CHECK_INT(handshake(), 0);
+		teardown();
+		snprintf(leaf, sizeof(leaf), "%s/%s-sha1", dir, signers[i]);
+		fails_with(cas, leaf, "localhost", TS_ERR_TLS_CERT_ALGORITHM,
+		    "localhost: certificate chain uses an unsupported algorithm "
+		    "(SHA-1 signatures are refused)");
+		teardown();
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
 }
 
 /* The server reads the ClientHello, then closes its socket. */
@@ -1190,6 +1229,7 @@ static const struct test_case cases[] = {
 	TEST(wrong_host),
 	TEST(self_signed),
 	TEST(ca_not_in_store),
+	TEST(sha1_signatures),
 	TEST(closed_after_client_hello),
 	TEST(closed_before_client_hello),
 	TEST(closed_mid_server_flight),
