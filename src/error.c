@@ -52,6 +52,7 @@ static const struct entry table[] = {
 	{TS_ERR_TLS_CLOSED, "TLS connection closed"},
 	{TS_ERR_TLS_CERT_ALGORITHM,
 	    "certificate uses an unsupported algorithm (SHA-1 is refused)"},
+	{TS_ERR_TLS_TRUST_STORE_SIZE, "trust store (CA bundle) file is too big"},
 
 	/* http */
 	{TS_ERR_HTTP_STATUS_LINE, "malformed HTTP status line"},
