@@ -50,6 +50,9 @@ static const struct entry table[] = {
 	    "TLS to an IP address literal is not supported: use a host name"},
 	{TS_ERR_TLS_PROTOCOL, "TLS protocol error"},
 	{TS_ERR_TLS_CLOSED, "TLS connection closed"},
+	{TS_ERR_TLS_CERT_ALGORITHM,
+	    "certificate uses an unsupported algorithm (SHA-1 is refused)"},
+	{TS_ERR_TLS_TRUST_STORE_SIZE, "trust store (CA bundle) file is too big"},
 	{TS_ERR_TLS_TRUNCATED, "TLS connection closed without close_notify"},
 
 	/* http */

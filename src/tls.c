@@ -93,133 +93,102 @@ ts_trust_default_path(void)
 	return NULL;
 }
 
-/* A growing byte vector, used only while loading the trust store. */
-struct vec {
-	unsigned char *p;
-	size_t len, cap;
-	int oom;
+/*
+ * The bundle reader.  BearSSL's PEM decoder hands each certificate's DER
+ * straight to its X.509 decoder, so no certificate and no part of the
+ * file is ever held whole, and the bytes may come in any chunks: what is
+ * kept is the subject name of the certificate being read and the line
+ * being read, to read it again after a damaged block.
+ */
+#define TS_TRUST_CHUNK 4096	/* bytes read from the file at a time */
+#define TS_TRUST_LINE 256	/* a BEGIN line: BearSSL keeps 127-byte names */
+
+struct reader {
+	struct ts_trust *t;
+	const char *name;	/* the file, in notes and messages */
+	ts_tls_note_fn *note;
+	void *arg;
+	br_pem_decoder_context pc;
+	br_x509_decoder_context dc;
+	int in_cert;
+	size_t count;		/* certificates met so far */
+	unsigned char dn[TS_TRUST_MAX_DN];
+	size_t dnlen;		/* more than dn[] holds: the name is too long */
+	/*
+	 * The line read so far (more than line[] holds: too long to read
+	 * again), and offsets in the input without its CRs: where that line
+	 * starts, the next byte, where the decoder last started afresh.
+	 */
+	unsigned char line[TS_TRUST_LINE];
+	size_t linelen;
+	int line_done;		/* it ended with its '\n' */
+	size_t linestart, pos, resync;
 };
 
 static void
-vec_append(void *ctx, const void *data, size_t len)
+dn_append(void *ctx, const void *data, size_t len)
 {
-	struct vec *v = ctx;
-	unsigned char *np;
-	size_t ncap;
+	struct reader *r = ctx;
 
-	if (v->oom)
-		return;
-	if (v->len + len > v->cap) {
-		ncap = v->cap ? v->cap * 2 : 1024;
-		while (ncap < v->len + len)
-			ncap *= 2;
-		np = realloc(v->p, ncap);
-		if (np == NULL) {
-			v->oom = 1;
-			return;
-		}
-		v->p = np;
-		v->cap = ncap;
-	}
-	memcpy(v->p + v->len, data, len);
-	v->len += len;
+	if (r->dnlen <= sizeof(r->dn) && len <= sizeof(r->dn) - r->dnlen)
+		memcpy(r->dn + r->dnlen, data, len);
+	r->dnlen += len;
 }
 
-static unsigned char *
-dup_bytes(const void *src, size_t len)
-{
-	unsigned char *p = malloc(len ? len : 1);
-
-	if (p != NULL)
-		memcpy(p, src, len);
-	return p;
-}
-
-static int
-read_file(const char *path, struct vec *v)
-{
-	unsigned char buf[4096];
-	ssize_t r;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		r = read(fd, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		vec_append(v, buf, (size_t)r);
-	}
-	close(fd);
-	return r < 0 || v->oom ? -1 : 0;
-}
-
-/* Free what an anchor owns; the union member follows its key type. */
 static void
-free_anchor(br_x509_trust_anchor *ta)
+der_push(void *ctx, const void *data, size_t len)
 {
-	free(ta->dn.data);
-	if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
-		free(ta->pkey.key.rsa.n);
-		free(ta->pkey.key.rsa.e);
-	} else {
-		free(ta->pkey.key.ec.q);
-	}
+	struct reader *r = ctx;
+
+	/* Not once it is done or failed: its engine would run off its end. */
+	if (br_x509_decoder_last_error(&r->dc) == BR_ERR_X509_TRUNCATED)
+		br_x509_decoder_push(&r->dc, data, len);
 }
 
-/* Decode one DER certificate into a trust anchor; 0 or -1 (skipped). */
+/*
+ * The certificate just decoded as an anchor: its name and its key's
+ * bytes in one allocation, which dn.data points to.  0 or -1 (skipped).
+ */
 static int
-add_anchor(struct ts_trust *t, const unsigned char *der, size_t len)
+add_anchor(struct reader *r)
 {
-	br_x509_decoder_context dc;
-	br_x509_trust_anchor *ta, *nta;
-	const br_x509_pkey *pk;
-	struct vec dn = {0};
+	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&r->dc);
+	struct ts_trust *t = r->t;
+	br_x509_trust_anchor *ta;
+	unsigned char *p;
+	size_t k1, k2 = 0;
 
-	br_x509_decoder_init(&dc, vec_append, &dn);
-	br_x509_decoder_push(&dc, der, len);
-	pk = br_x509_decoder_get_pkey(&dc);
-	if (pk == NULL || dn.oom) {
-		free(dn.p);
+	if (pk == NULL)
 		return -1;
-	}
-	nta = realloc(t->ta, (t->n + 1) * sizeof(*t->ta));
-	if (nta == NULL) {
-		free(dn.p);
-		return -1;
-	}
-	t->ta = nta;
-	ta = &t->ta[t->n];
-	memset(ta, 0, sizeof(*ta));
-	ta->dn.data = dn.p;
-	ta->dn.len = dn.len;
-	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-	ta->pkey.key_type = pk->key_type;
 	if (pk->key_type == BR_KEYTYPE_RSA) {
-		ta->pkey.key.rsa.n = dup_bytes(pk->key.rsa.n, pk->key.rsa.nlen);
-		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
-		ta->pkey.key.rsa.e = dup_bytes(pk->key.rsa.e, pk->key.rsa.elen);
-		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
-		if (ta->pkey.key.rsa.n == NULL || ta->pkey.key.rsa.e == NULL)
-			goto oom;
+		k1 = pk->key.rsa.nlen;
+		k2 = pk->key.rsa.elen;
 	} else if (pk->key_type == BR_KEYTYPE_EC) {
-		ta->pkey.key.ec.curve = pk->key.ec.curve;
-		ta->pkey.key.ec.q = dup_bytes(pk->key.ec.q, pk->key.ec.qlen);
-		ta->pkey.key.ec.qlen = pk->key.ec.qlen;
-		if (ta->pkey.key.ec.q == NULL)
-			goto oom;
+		k1 = pk->key.ec.qlen;
 	} else {
-		free(dn.p);
 		return -1;
 	}
-	t->n++;
+	ta = realloc(t->ta, (t->n + 1) * sizeof(*t->ta));
+	if (ta == NULL)
+		return -1;
+	t->ta = ta;
+	p = malloc(r->dnlen + k1 + k2);
+	if (p == NULL)
+		return -1;
+	ta = &t->ta[t->n++];
+	memset(ta, 0, sizeof(*ta));
+	ta->dn.data = memcpy(p, r->dn, r->dnlen);
+	ta->dn.len = r->dnlen;
+	ta->flags = br_x509_decoder_isCA(&r->dc) ? BR_X509_TA_CA : 0;
+	ta->pkey = *pk;
+	p += r->dnlen;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		ta->pkey.key.rsa.n = memcpy(p, pk->key.rsa.n, k1);
+		ta->pkey.key.rsa.e = memcpy(p + k1, pk->key.rsa.e, k2);
+	} else {
+		ta->pkey.key.ec.q = memcpy(p, pk->key.ec.q, k1);
+	}
 	return 0;
-oom:
-	free_anchor(ta);
-	return -1;
 }
 
 void
@@ -228,127 +197,200 @@ ts_trust_free(struct ts_trust *t)
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		free_anchor(&t->ta[i]);
+		free(t->ta[i].dn.data);
 	free(t->ta);
 	t->ta = NULL;
 	t->n = 0;
 }
 
-/* Certificate number count of the bundle cannot be used: say so. */
+/* The end of a certificate: an anchor, or a note saying why not. */
 static void
-skip(struct ts_trust *t, const char *path, size_t count,
-    ts_tls_note_fn *note, void *arg)
+end_cert(struct reader *r, int damaged)
 {
 	char msg[320];
 
-	t->skipped++;
-	if (note == NULL)
+	r->count++;
+	r->in_cert = 0;
+	if (!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0)
 		return;
-	snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: BearSSL "
-	    "cannot decode it", path, count);
-	note(arg, msg);
+	r->t->skipped++;
+	if (r->note == NULL)
+		return;
+	if (damaged || r->dnlen <= sizeof(r->dn))
+		snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: "
+		    "BearSSL cannot decode it", r->name, r->count);
+	else
+		snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: its "
+		    "name is longer than %d bytes", r->name, r->count,
+		    TS_TRUST_MAX_DN);
+	r->note(r->arg, msg);
 }
 
-/*
- * The PEM bundle in file (owned, freed here; named name in messages):
- * every certificate in it becomes an anchor or a note.
- */
-static int
-parse_bundle(struct ts_trust *t, struct vec *file, const char *name,
-    ts_tls_note_fn *note, void *arg, char *why, size_t whylen)
+/* Bytes the PEM decoder took: keep the line they belong to. */
+static void
+track(struct reader *r, const unsigned char *p, size_t n)
 {
-	br_pem_decoder_context pc;
-	struct vec der = {0};
-	const unsigned char *p, *back, *resync;
-	size_t left, k, count = 0;
-	int in_cert = 0, ev;
+	size_t i;
 
-	/*
-	 * BearSSL's PEM decoder takes "\r" into the BEGIN line's name, and
-	 * sees an END line only once its newline arrives: drop every CR
-	 * (base64 has none) and end the last line.
-	 */
-	for (k = 0, left = 0; k < file->len; k++)
-		if (file->p[k] != '\r')
-			file->p[left++] = file->p[k];
-	file->len = left;
-	vec_append(file, "\n", 1);
-	br_pem_decoder_init(&pc);
-	p = resync = file->p;
-	left = file->oom ? 0 : file->len;
-	while (left > 0) {
-		k = br_pem_decoder_push(&pc, p, left);
+	for (i = 0; i < n; i++) {
+		if (r->line_done) {
+			r->linestart = r->pos;
+			r->linelen = 0;
+		}
+		if (r->linelen < sizeof(r->line))
+			r->line[r->linelen] = p[i];
+		r->linelen++;
+		r->pos++;
+		r->line_done = p[i] == '\n';
+	}
+}
+
+/* n bytes (no CR) through the PEM decoder, and what its events ask. */
+static void
+feed(struct reader *r, const unsigned char *p, size_t n)
+{
+	unsigned char again[TS_TRUST_LINE];
+	const char *obj;
+	size_t k, len;
+
+	while (n > 0) {
+		k = br_pem_decoder_push(&r->pc, p, n);
+		track(r, p, k);
 		p += k;
-		left -= k;
-		ev = br_pem_decoder_event(&pc);
-		if (ev == BR_PEM_BEGIN_OBJ) {
-			const char *obj = br_pem_decoder_name(&pc);
-
-			in_cert = strcmp(obj, "CERTIFICATE") == 0 ||
+		n -= k;
+		switch (br_pem_decoder_event(&r->pc)) {
+		case BR_PEM_BEGIN_OBJ:
+			obj = br_pem_decoder_name(&r->pc);
+			r->in_cert = strcmp(obj, "CERTIFICATE") == 0 ||
 			    strcmp(obj, "X509 CERTIFICATE") == 0;
-			der.len = 0;
-			br_pem_decoder_setdest(&pc, in_cert ? vec_append : NULL,
-			    &der);
-		} else if (ev == BR_PEM_END_OBJ && in_cert) {
-			if (der.oom || add_anchor(t, der.p, der.len) < 0)
-				skip(t, name, ++count, note, arg);
-			else
-				count++;
-			in_cert = 0;
-		} else if (ev == BR_PEM_ERROR) {
-			if (in_cert)
-				skip(t, name, ++count, note, arg);
-			in_cert = 0;
+			r->dnlen = 0;
+			br_x509_decoder_init(&r->dc, dn_append, r);
+			br_pem_decoder_setdest(&r->pc, r->in_cert ? der_push :
+			    NULL, r);
+			break;
+		case BR_PEM_END_OBJ:
+			if (r->in_cert)
+				end_cert(r, 0);
+			break;
+		case BR_PEM_ERROR:
+			if (r->in_cert)
+				end_cert(r, 1);
+			br_pem_decoder_init(&r->pc);
 			/*
 			 * Resynchronise: start afresh at the beginning of the
 			 * line that failed (the decoder may have taken all of
 			 * it), which may be the next BEGIN line after a
-			 * certificate cut short; never twice at one place.
+			 * certificate cut short; never twice at one place (so
+			 * this recurses once at most).
 			 */
-			br_pem_decoder_init(&pc);
-			back = p;
-			if (back > file->p && back[-1] == '\n')
-				back--;
-			while (back > file->p && back[-1] != '\n')
-				back--;
-			if (back > resync) {
-				left += (size_t)(p - back);
-				p = back;
-			} else if (k == 0) {
-				p++;
-				left--;
+			if (r->linestart > r->resync &&
+			    r->linelen <= sizeof(r->line)) {
+				len = r->linelen;
+				memcpy(again, r->line, len);
+				r->pos = r->resync = r->linestart;
+				r->linelen = 0;
+				r->line_done = 0;
+				feed(r, again, len);
+				break;
 			}
-			resync = p;
+			if (k == 0) {
+				track(r, p++, 1);
+				n--;
+			}
+			r->resync = r->pos;
+			break;
 		}
 	}
-	if (in_cert)
-		skip(t, name, ++count, note, arg);
-	free(der.p);
-	free(file->p);
-	file->p = NULL;
-	if (t->n == 0) {
+}
+
+/*
+ * BearSSL's PEM decoder takes "\r" into the BEGIN line's name: drop
+ * every CR (base64 has none).
+ */
+static void
+push(struct reader *r, const unsigned char *p, size_t len)
+{
+	const unsigned char *cr;
+
+	while (len > 0 && (cr = memchr(p, '\r', len)) != NULL) {
+		feed(r, p, (size_t)(cr - p));
+		len -= (size_t)(cr - p) + 1;
+		p = cr + 1;
+	}
+	feed(r, p, len);
+}
+
+static void
+start(struct reader *r, struct ts_trust *t, const char *name,
+    ts_tls_note_fn *note, void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	memset(r, 0, sizeof(*r));
+	r->t = t;
+	r->name = name;
+	r->note = note;
+	r->arg = arg;
+	br_pem_decoder_init(&r->pc);
+}
+
+/* The end of the bundle: 0, or TS_ERR_TLS_TRUST_STORE with why. */
+static int
+finish(struct reader *r, char *why, size_t whylen)
+{
+	/* The decoder sees an END line only once its newline arrives. */
+	feed(r, (const unsigned char *)"\n", 1);
+	if (r->in_cert)
+		end_cert(r, 1);
+	if (r->t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
-		    "certificate (%zu skipped)", name, t->skipped);
-		ts_trust_free(t);
+		    "certificate (%zu skipped)", r->name, r->t->skipped);
+		ts_trust_free(r->t);
 		return TS_ERR_TLS_TRUST_STORE;
 	}
 	return 0;
+}
+
+static int
+too_big(struct ts_trust *t, const char *name, char *why, size_t whylen)
+{
+	ts_trust_free(t);
+	snprintf(why, whylen, "trust store %s is larger than %d MiB, the "
+	    "limit", name, TS_TRUST_MAX_FILE >> 20);
+	return TS_ERR_TLS_TRUST_STORE_SIZE;
 }
 
 int
 ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
     void *arg, char *why, size_t whylen)
 {
-	struct vec file = {0};
+	unsigned char buf[TS_TRUST_CHUNK];
+	struct reader r;
+	size_t total = 0;
+	ssize_t got = -1;
+	int fd, err;
 
-	memset(t, 0, sizeof(*t));
-	if (read_file(path, &file) < 0) {
+	start(&r, t, path, note, arg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd >= 0) {
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || (total += (size_t)got) > TS_TRUST_MAX_FILE)
+			break;
+		push(&r, buf, (size_t)got);
+	}
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (total > TS_TRUST_MAX_FILE)
+		return too_big(t, path, why, whylen);
+	if (got < 0) {
+		ts_trust_free(t);
 		snprintf(why, whylen, "cannot read trust store %s: %s", path,
-		    file.oom ? "out of memory" : strerror(errno));
-		free(file.p);
+		    strerror(err));
 		return TS_ERR_TLS_NO_TRUST_STORE;
 	}
-	return parse_bundle(t, &file, path, note, arg, why, whylen);
+	return finish(&r, why, whylen);
 }
 
 int
@@ -356,12 +398,13 @@ ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
     const char *name, ts_tls_note_fn *note, void *arg, char *why,
     size_t whylen)
 {
-	struct vec file = {0};
+	struct reader r;
 
-	memset(t, 0, sizeof(*t));
-	if (len > 0)
-		vec_append(&file, pem, len);
-	return parse_bundle(t, &file, name, note, arg, why, whylen);
+	start(&r, t, name, note, arg);
+	if (len > TS_TRUST_MAX_FILE)
+		return too_big(t, name, why, whylen);
+	push(&r, pem, len);
+	return finish(&r, why, whylen);
 }
 
 /* ---- the connection ---- */
@@ -395,7 +438,11 @@ is_ip_literal(const char *host)
  * to what a TLS 1.2 client of a modern API needs, so a static binary
  * carries no code it never runs: ECDHE key exchange only, AEAD ciphers
  * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
- * ECDSA certificates, SHA-2 (and SHA-1 for old certificate chains).
+ * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the chain
+ * (issue 7: collisions for it are practical since 2017); a root's own
+ * signature is never checked, so old roots still serve.  The engine
+ * keeps SHA-1: TLS 1.2's signature_algorithms still offers it, last, for
+ * the server's ECDHE signature (the PRF is SHA-256 or SHA-384).
  */
 static void
 client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
@@ -426,7 +473,8 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 		id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
 		    BR_HASHDESC_ID_MASK);
 		br_ssl_engine_set_hash(eng, id, hashes[i]);
-		br_x509_minimal_set_hash(xc, id, hashes[i]);
+		if (id != br_sha1_ID)
+			br_x509_minimal_set_hash(xc, id, hashes[i]);
 	}
 	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
 	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
@@ -513,6 +561,12 @@ tls_error(struct ts_conn *c, int brerr)
 		snprintf(c->why, sizeof(c->why), "%s: certificate not signed "
 		    "by a trusted authority", c->host);
 		return TS_ERR_TLS_UNTRUSTED;
+	case BR_ERR_X509_UNSUPPORTED:
+		/* Mostly a SHA-1 signature: no SHA-1 in the X.509 engine. */
+		snprintf(c->why, sizeof(c->why), "%s: certificate chain uses "
+		    "an unsupported algorithm (SHA-1 signatures are refused)",
+		    c->host);
+		return TS_ERR_TLS_CERT_ALGORITHM;
 	}
 	if (brerr >= BR_ERR_RECV_FATAL_ALERT && brerr < BR_ERR_SEND_FATAL_ALERT)
 		snprintf(c->why, sizeof(c->why), "%s: server sent TLS alert %d",

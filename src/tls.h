@@ -16,7 +16,9 @@
  *
  * Memory: a struct ts_conn holds BearSSL's client context and one
  * bidirectional record buffer (about 33 KiB); nothing is allocated per
- * byte or per message.  Trust anchors are allocated once at load.
+ * byte or per message.  Trust anchors are allocated once at load, one
+ * block each (name and key) and the array; the bundle is read 4 KiB at
+ * a time and never held whole.
  */
 #ifndef TS_TLS_H
 #define TS_TLS_H
@@ -34,13 +36,24 @@ struct ts_trust {
 };
 
 /*
+ * Trust store limits: the bundle's size (Debian's is 225 KB), checked as
+ * it is read, so that --ca-file /dev/zero fails at once; a certificate's
+ * subject name (Debian's longest is 213 bytes).
+ */
+#define TS_TRUST_MAX_FILE (4 << 20)
+#define TS_TRUST_MAX_DN 1024
+
+/*
  * Load every CERTIFICATE of a PEM bundle as a trust anchor (RSA and EC
  * keys; names and keys copied out of the decoder).  CRLF line ends, text
  * between the blocks and a missing final newline are fine.  Certificates
- * that BearSSL cannot decode, or whose PEM is damaged or cut short, are
- * skipped with a note (the next one still loads).  Returns 0,
- * TS_ERR_TLS_NO_TRUST_STORE (cannot read path) or TS_ERR_TLS_TRUST_STORE
- * (no usable certificate in it); why (at least 256 bytes) says more.
+ * that BearSSL cannot decode, whose name is longer than TS_TRUST_MAX_DN,
+ * or whose PEM is damaged or cut short, are skipped with a note (the
+ * next one still loads).  Uses about 8 KiB of stack, and the heap only
+ * for the anchors.  Returns 0, TS_ERR_TLS_NO_TRUST_STORE (cannot read
+ * path), TS_ERR_TLS_TRUST_STORE_SIZE (more than TS_TRUST_MAX_FILE bytes)
+ * or TS_ERR_TLS_TRUST_STORE (no usable certificate in it); why (at least
+ * 256 bytes) says more.
  */
 int
 ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
@@ -48,8 +61,9 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 
 /*
  * ts_trust_parse: the same from a bundle already in memory (len bytes at
- * pem, not changed; name stands for the file in notes and in why).
- * Returns 0 or TS_ERR_TLS_TRUST_STORE.  What the fuzz target drives.
+ * pem, not changed; name stands for the file in notes and in why),
+ * through the same reader: the same anchors, notes and errors (not
+ * TS_ERR_TLS_NO_TRUST_STORE).  What the fuzz target drives.
  */
 int
 ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,

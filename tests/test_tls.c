@@ -152,12 +152,14 @@ pem_object(const char *path, const char *name, struct der *d)
 }
 
 /*
- * Set up sv for the leaf NAME (tests/certs/NAME.pem and .key) on fd,
- * with the LRU session cache if cache is set.  0 or -1.
+ * Set up sv for the leaf NAME (tests/certs/NAME.pem and .key, or NAME's
+ * own path when it starts with a "/") on fd, with the LRU session cache
+ * if cache is set.  0 or -1.
  */
 static int
 server_init(const char *name, int fd, int cache)
 {
+	const char *dir = name[0] == '/' ? "" : CERTS;
 	char path[128];
 	unsigned char seed[32];
 	struct der key;
@@ -165,12 +167,12 @@ server_init(const char *name, int fd, int cache)
 
 	memset(&sv, 0, sizeof(sv));
 	sv.fd = fd;
-	snprintf(path, sizeof(path), CERTS "%s.pem", name);
+	snprintf(path, sizeof(path), "%s%s.pem", dir, name);
 	if (pem_object(path, "CERTIFICATE", &sv.cert) < 0)
 		return -1;
 	sv.chain[0].data = sv.cert.p;
 	sv.chain[0].data_len = sv.cert.len;
-	snprintf(path, sizeof(path), CERTS "%s.key", name);
+	snprintf(path, sizeof(path), "%s%s.key", dir, name);
 	if (pem_object(path, "PRIVATE KEY", &key) < 0)
 		return -1;
 	br_skey_decoder_init(&sv.kd);
@@ -588,6 +590,43 @@ ca_not_in_store(void)
 	fails_with(CERTS "selfsigned.pem", "good-rsa", "localhost",
 	    TS_ERR_TLS_UNTRUSTED, "not signed by a trusted authority");
 	teardown();
+}
+
+/*
+ * Issue 7: no SHA-1 signature in the chain.  tests/certs/make-sha1.sh
+ * makes, with openssl, two CAs self-signed with SHA-1 (an anchor's own
+ * signature is never checked: they load and serve) and leaves that they
+ * sign with SHA-1 (refused, in words that say so) and with SHA-256.
+ */
+static void
+sha1_signatures(void)
+{
+	static const char *const signers[] = {"rsa", "ec"};
+	char dir[] = "/tmp/tsino-test-sha1-XXXXXX", cmd[128], cas[64], leaf[64];
+	size_t i;
+
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		printf(" (no openssl here)");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd), "sh tests/certs/make-sha1.sh %s >/dev/null "
+	    "2>&1", dir);
+	CHECK_INT(system(cmd), 0);
+	snprintf(cas, sizeof(cas), "%s/cas.pem", dir);
+	for (i = 0; i < 2 && !test_failed; i++) {
+		snprintf(leaf, sizeof(leaf), "%s/%s-sha256", dir, signers[i]);
+		CHECK_INT(setup(cas, leaf, "localhost", NULL, 0), 0);
+		CHECK_INT(handshake(), 0);
+		teardown();
+		snprintf(leaf, sizeof(leaf), "%s/%s-sha1", dir, signers[i]);
+		fails_with(cas, leaf, "localhost", TS_ERR_TLS_CERT_ALGORITHM,
+		    "localhost: certificate chain uses an unsupported algorithm "
+		    "(SHA-1 signatures are refused)");
+		teardown();
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
 }
 
 /* The server reads the ClientHello, then closes its socket. */
@@ -1137,7 +1176,152 @@ trust_damaged_pem(void)
 	ts_trust_free(&trust);
 	free(buf);
 	free(pem);
+	/*
+	 * Two certificates' base64 in one block (selfsigned.pem has no "="
+	 * padding), then the CA: the block is skipped, and the X.509 decoder,
+	 * failed at the end of the first, is fed nothing more.
+	 */
+	pem = slurp(CERTS "selfsigned.pem", &len);
+	buf = slurp(CERTS "ca.pem", &cut);
+	CHECK(pem != NULL && buf != NULL && strstr((char *)pem, "-----END"));
+	len = (size_t)(strstr((char *)pem, "-----END") - (char *)pem);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, pem, len), (long)len);
+	len = (size_t)(strchr((char *)buf, '\n') + 1 - (char *)buf);
+	CHECK_INT(write(fd, buf + len, cut - len), (long)(cut - len));
+	CHECK_INT(write(fd, buf, cut), (long)cut);
+	close(fd);
+	CHECK_INT(ts_trust_load(&trust, path, NULL, NULL, why, sizeof(why)),
+	    0);
+	CHECK_INT(trust.n, 1);
+	CHECK_INT(trust.skipped, 1);
+	ts_trust_free(&trust);
+	free(buf);
+	free(pem);
 	unlink(path);
+}
+
+/*
+ * The file is read 4 KiB at a time: wherever the 4096th byte falls in
+ * the first 450 bytes of a damaged bundle (three CRLF lines of a
+ * certificate cut short, the next one with a character that is not
+ * base64 in its third line), it gives what those bytes give from memory.
+ */
+static void
+trust_file_chunks(void)
+{
+	char path[] = "/tmp/tsino-test-tls-XXXXXX";
+	unsigned char *pem, *buf, *q;
+	size_t len, i, n = 0, lines = 0, off;
+	int fd;
+
+	pem = slurp(CERTS "ca.pem", &len);
+	buf = malloc(4096 + 3 * len);
+	CHECK(pem != NULL && buf != NULL);
+	memset(buf, '#', 4096);
+	q = buf + 4096;
+	q[-1] = '\n';
+	for (i = 0; lines < 3; i++) {
+		if (pem[i] == '\n') {
+			q[n++] = '\r';
+			lines++;
+		}
+		q[n++] = pem[i];
+	}
+	memcpy(q + n, pem, len);
+	q[n + 200] = '!';
+	memcpy(q + n + len, pem, len);
+	n += 2 * len;
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	for (off = 4096 - 450; off <= 4096 && !test_failed; off++) {
+		CHECK_INT(spill(path, q - off, off + n), 0);
+		CHECK_INT(ts_trust_load(&trust, path, NULL, NULL, why,
+		    sizeof(why)), 0);
+		CHECK_INT(trust.n, 1);
+		CHECK_INT(trust.skipped, 2);
+		ts_trust_free(&trust);
+		CHECK_INT(ts_trust_parse(&trust, q - off, off + n, "mem", NULL,
+		    NULL, why, sizeof(why)), 0);
+		CHECK_INT(trust.n, 1);
+		CHECK_INT(trust.skipped, 2);
+		ts_trust_free(&trust);
+	}
+	free(buf);
+	free(pem);
+	unlink(path);
+}
+
+/*
+ * A bundle of TS_TRUST_MAX_FILE bytes loads; one more byte is an error
+ * naming the limit, and so is /dev/zero, at once.
+ */
+static void
+trust_size_limit(void)
+{
+	char path[] = "/tmp/tsino-test-tls-XXXXXX";
+	unsigned char *pem, *buf;
+	size_t len;
+	int fd;
+
+	pem = slurp(CERTS "ca.pem", &len);
+	buf = malloc(TS_TRUST_MAX_FILE + 1);
+	CHECK(pem != NULL && buf != NULL);
+	memset(buf, '#', TS_TRUST_MAX_FILE + 1);
+	memcpy(buf, pem, len);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_INT(spill(path, buf, TS_TRUST_MAX_FILE), 0);
+	CHECK_INT(ts_trust_load(&trust, path, NULL, NULL, why, sizeof(why)),
+	    0);
+	CHECK_INT(trust.n, 1);
+	ts_trust_free(&trust);
+	CHECK_INT(spill(path, buf, TS_TRUST_MAX_FILE + 1), 0);
+	CHECK_INT(ts_trust_load(&trust, path, NULL, NULL, why, sizeof(why)),
+	    TS_ERR_TLS_TRUST_STORE_SIZE);
+	CHECK(strstr(why, "larger than 4 MiB, the limit") != NULL);
+	CHECK_INT(trust.n, 0);
+	CHECK(trust.ta == NULL);
+	CHECK_INT(ts_trust_parse(&trust, buf, TS_TRUST_MAX_FILE + 1, "mem",
+	    NULL, NULL, why, sizeof(why)), TS_ERR_TLS_TRUST_STORE_SIZE);
+	CHECK_INT(ts_trust_load(&trust, "/dev/zero", NULL, NULL, why,
+	    sizeof(why)), TS_ERR_TLS_TRUST_STORE_SIZE);
+	CHECK_STR(why, "trust store /dev/zero is larger than 4 MiB, the limit");
+	free(buf);
+	free(pem);
+	unlink(path);
+}
+
+/* A certificate whose name is over TS_TRUST_MAX_DN bytes: a note. */
+static void
+trust_long_name(void)
+{
+	char dir[] = "/tmp/tsino-test-dn-XXXXXX", cmd[320], path[64];
+
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		printf(" (no openssl here)");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/long.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -new -key "
+	    CERTS "ca.key -days 1 -subj \"$(printf '/OU=%%060d' $(seq 20))\" "
+	    "-out %s 2>/dev/null && cat " CERTS "ca.pem >> %s", path, path);
+	CHECK_INT(system(cmd), 0);
+	nnotes = 0;
+	CHECK_INT(ts_trust_load(&trust, path, note, NULL, why, sizeof(why)),
+	    0);
+	CHECK_INT(trust.n, 1);
+	CHECK_INT(trust.skipped, 1);
+	CHECK_INT(nnotes, 1);
+	CHECK(strstr(notes[0], "certificate 1 skipped: its name is longer "
+	    "than 1024 bytes") != NULL);
+	ts_trust_free(&trust);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
 }
 
 static void
@@ -1190,6 +1374,7 @@ static const struct test_case cases[] = {
 	TEST(wrong_host),
 	TEST(self_signed),
 	TEST(ca_not_in_store),
+	TEST(sha1_signatures),
 	TEST(closed_after_client_hello),
 	TEST(closed_before_client_hello),
 	TEST(closed_mid_server_flight),
@@ -1207,6 +1392,9 @@ static const struct test_case cases[] = {
 	TEST(trust_missing),
 	TEST(trust_pem_forms),
 	TEST(trust_damaged_pem),
+	TEST(trust_file_chunks),
+	TEST(trust_size_limit),
+	TEST(trust_long_name),
 	TEST(trust_default_path),
 	TEST(random_bytes),
 };
