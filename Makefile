@@ -52,7 +52,7 @@ DEMO_SECONDS ?= 20
 
 # The pure byte machines: `make test` checks that their objects call no
 # allocator, socket or file function (tests/check_core.sh).
-CORE_OBJ := $(foreach m,error url http ws json round store recent,$(wildcard src/$(m).c))
+CORE_OBJ := $(foreach m,base error url http ws json round store recent,$(wildcard src/$(m).c))
 CORE_OBJ := $(CORE_OBJ:src/%.c=$(B)/%.o)
 # The ledger is pure too, but words its log lines with snprintf.
 LEDGER_OBJ := $(B)/ledger.o

@@ -9,13 +9,14 @@
  * 101, the final error) are hashed and must be equal.  Every pointer
  * handed out must lie in the line buffer or in the bytes just pushed;
  * body bytes never exceed the input; the parser never stalls.  The same
- * bytes then go to ts_http_date, ts_http_retry_after, ts_http_has_token
+ * bytes then go to ts_http_date, ts_http_retry_after, ts_list_has
  * and, cut at NULs into fields, to ts_http_request.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base.h"
 #include "http.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
@@ -226,7 +227,7 @@ fuzz_values(const uint8_t *data, size_t size)
 	rc = ts_http_retry_after(s, size, now, &delay);
 	CHECK(rc == 0 || rc == TS_ERR_HTTP_RETRY_AFTER);
 	CHECK(rc != 0 || delay >= 0);
-	rc = ts_http_has_token(s, size, "upgrade");
+	rc = ts_list_has(s, size, "upgrade");
 	CHECK(rc == 0 || rc == 1);
 }
 

@@ -2,8 +2,7 @@
  * http: the client side of HTTP/1.1 (RFC 9112, RFC 9110) as a pure byte
  * machine.  ts_http_request writes one GET; ts_http_push/ts_http_event
  * parse the response into events; ts_http_date and ts_http_retry_after
- * turn HTTP-dates and Retry-After into numbers; ts_http_has_token looks a
- * token up in a comma-separated list (Connection, Upgrade).
+ * turn HTTP-dates and Retry-After into numbers.
  *
  * The parser's states:
  *
@@ -53,8 +52,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "base.h"
 #include "http.h"
-#include "round.h"
 
 enum {
 	ST_STATUS = 0,
@@ -84,18 +83,6 @@ enum {
 /* ---- character classes (by hand: no locale, no <ctype.h>) ---- */
 
 static int
-is_digit(unsigned c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_alpha(unsigned c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
 is_ows(unsigned c)
 {
 	return c == ' ' || c == '\t';
@@ -105,7 +92,7 @@ is_ows(unsigned c)
 static int
 is_tchar(unsigned c)
 {
-	return is_alpha(c) || is_digit(c) ||
+	return ts_is_alpha(c) || ts_is_digit(c) ||
 	    (c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL);
 }
 
@@ -121,82 +108,6 @@ static int
 is_text(unsigned c)
 {
 	return c == '\t' || c == ' ' || is_vchar(c);
-}
-
-static int
-hex_value(unsigned c)
-{
-	if (is_digit(c))
-		return (int)(c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (int)(c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (int)(c - 'A' + 10);
-	return -1;
-}
-
-static unsigned
-lower(unsigned c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* s (n bytes) equals the NUL-terminated lowercase word, in any case. */
-static int
-equal_nocase(const char *s, size_t n, const char *word)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (word[i] == '\0' ||
-		    lower((unsigned char)s[i]) != (unsigned char)word[i])
-			return 0;
-	return word[n] == '\0';
-}
-
-/*
- * The next element of a comma-separated list starting at *pos, with OWS
- * trimmed, in *start and *len; *pos moves past its comma.  Returns 0 when
- * the list is used up.
- */
-static int
-next_element(const char *v, size_t n, size_t *pos, size_t *start,
-    size_t *len)
-{
-	size_t i = *pos, b, e;
-
-	if (i > n)
-		return 0;
-	while (i < n && v[i] != ',')
-		i++;
-	b = *pos;
-	e = i;
-	while (b < e && is_ows((unsigned char)v[b]))
-		b++;
-	while (e > b && is_ows((unsigned char)v[e - 1]))
-		e--;
-	*start = b;
-	*len = e - b;
-	*pos = i + 1;
-	return 1;
-}
-
-int
-ts_http_has_token(const char *v, size_t n, const char *token)
-{
-	size_t pos = 0, start, len, i, tlen = strlen(token);
-
-	while (next_element(v, n, &pos, &start, &len)) {
-		if (len != tlen || len == 0)
-			continue;
-		for (i = 0; i < len; i++)
-			if (lower((unsigned char)v[start + i]) !=
-			    lower((unsigned char)token[i]))
-				break;
-		if (i == len)
-			return 1;
-	}
-	return 0;
 }
 
 /* ---- the request ---- */
@@ -221,7 +132,7 @@ put(struct writer *w, const char *s)
 static int
 is_host_char(unsigned c)
 {
-	return is_alpha(c) || is_digit(c) ||
+	return ts_is_alpha(c) || ts_is_digit(c) ||
 	    (c != 0 && strchr("-._~!$&'()*+,;=%:", (int)c) != NULL);
 }
 
@@ -243,8 +154,8 @@ valid_ws_key(const char *k)
 	size_t i;
 
 	for (i = 0; i < 22; i++)
-		if (!is_alpha((unsigned char)k[i]) &&
-		    !is_digit((unsigned char)k[i]) && k[i] != '+' &&
+		if (!ts_is_alpha((unsigned char)k[i]) &&
+		    !ts_is_digit((unsigned char)k[i]) && k[i] != '+' &&
 		    k[i] != '/')
 			return 0;
 	return k[22] == '=' && k[23] == '=' && k[24] == '\0';
@@ -366,11 +277,11 @@ parse_status(struct ts_http *h)
 
 	/* RFC 9112 2.3: "HTTP-version is case-sensitive." */
 	if (n < 12 || memcmp(b, "HTTP/", 5) != 0 ||
-	    !is_digit((unsigned char)b[5]) || b[6] != '.' ||
-	    !is_digit((unsigned char)b[7]) || b[8] != ' ' ||
-	    !is_digit((unsigned char)b[9]) ||
-	    !is_digit((unsigned char)b[10]) ||
-	    !is_digit((unsigned char)b[11])) {
+	    !ts_is_digit((unsigned char)b[5]) || b[6] != '.' ||
+	    !ts_is_digit((unsigned char)b[7]) || b[8] != ' ' ||
+	    !ts_is_digit((unsigned char)b[9]) ||
+	    !ts_is_digit((unsigned char)b[10]) ||
+	    !ts_is_digit((unsigned char)b[11])) {
 		fail(h, TS_ERR_HTTP_STATUS_LINE);
 		return;
 	}
@@ -409,17 +320,18 @@ parse_status(struct ts_http *h)
 static void
 content_length(struct ts_http *h, const char *v, size_t n)
 {
-	size_t pos = 0, start, len, i;
+	size_t pos = 0, len, i;
+	const char *e;
 	int64_t value;
 
-	while (next_element(v, n, &pos, &start, &len)) {
+	while (ts_list_next(v, n, &pos, &e, &len)) {
 		if (len == 0) {
 			fail(h, TS_ERR_HTTP_CONTENT_LENGTH);
 			return;
 		}
 		value = 0;
-		for (i = start; i < start + len; i++) {
-			unsigned d = (unsigned char)v[i] - '0';
+		for (i = 0; i < len; i++) {
+			unsigned d = (unsigned char)e[i] - '0';
 
 			if (d > 9 || value > (INT64_MAX - (int64_t)d) / 10) {
 				fail(h, TS_ERR_HTTP_CONTENT_LENGTH);
@@ -442,16 +354,17 @@ content_length(struct ts_http *h, const char *v, size_t n)
 static void
 transfer_encoding(struct ts_http *h, const char *v, size_t n)
 {
-	size_t pos = 0, start, len;
+	size_t pos = 0, len;
+	const char *e;
 
 	h->te_seen = 1;
-	while (next_element(v, n, &pos, &start, &len)) {
+	while (ts_list_next(v, n, &pos, &e, &len)) {
 		if (len == 0)
 			continue;
 		/* RFC 9112 6.1: "A sender MUST NOT apply the chunked transfer
 		   coding more than once to a message body"; any coding after
 		   chunked would leave chunked not last. */
-		if (!equal_nocase(v + start, len, "chunked") || h->chunked) {
+		if (!ts_iequal(e, len, "chunked") || h->chunked) {
 			fail(h, TS_ERR_HTTP_TRANSFER_ENCODING);
 			return;
 		}
@@ -506,11 +419,11 @@ parse_field(struct ts_http *h)
 		h->pending = TS_HTTP_EV_TRAILER;
 		return;
 	}
-	if (equal_nocase(b, colon, "content-length"))
+	if (ts_iequal(b, colon, "content-length"))
 		content_length(h, h->value, h->value_len);
-	else if (equal_nocase(b, colon, "transfer-encoding"))
+	else if (ts_iequal(b, colon, "transfer-encoding"))
 		transfer_encoding(h, h->value, h->value_len);
-	else if (equal_nocase(b, colon, "retry-after")) {
+	else if (ts_iequal(b, colon, "retry-after")) {
 		h->retry_after_seen = 1;
 		h->retry_after_len = 0;
 		if (h->value_len < sizeof(h->retry_after)) {
@@ -679,7 +592,7 @@ chunk_byte(struct ts_http *h, unsigned char c)
 	}
 	switch (h->state) {
 	case ST_CHUNK_SIZE:
-		d = hex_value(c);
+		d = ts_hex_value(c);
 		if (d >= 0) {
 			/* RFC 9112 7.1: "Recipients MUST anticipate potentially
 			   large hexadecimal numerals and prevent parsing errors
@@ -912,7 +825,7 @@ number(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!is_digit((unsigned char)s[i]))
+		if (!ts_is_digit((unsigned char)s[i]))
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -936,44 +849,15 @@ time_of_day(const char *s)
 	return (int64_t)hh * 3600 + mm * 60 + ss;
 }
 
-static int
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/*
- * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil: eras of 400 years, March-based years).
- */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Check the date and combine it with the time into *epoch. */
 static int
 combine(int64_t year, int month, int day, int64_t tod, int64_t *epoch)
 {
-	static const int mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	int max;
-
-	if (month == 0 || day < 1 || tod < 0)
+	if (month == 0 || day < 1 || tod < 0 ||
+	    (unsigned)day > ts_month_days(year, (unsigned)month))
 		return TS_ERR_HTTP_DATE;
-	max = mdays[month - 1] + (month == 2 && is_leap(year));
-	if (day > max)
-		return TS_ERR_HTTP_DATE;
-	*epoch = days_from_civil(year, month, day) * 86400 + tod;
+	*epoch = ts_days_from_civil(year, (unsigned)month, (unsigned)day) *
+	    86400 + tod;
 	return 0;
 }
 
@@ -1032,7 +916,7 @@ ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch)
 	   representing the most recent year in the past that had the same
 	   last two digits."  We take the year within [cur-49, cur+50]. */
 	days = now / 86400 - (now % 86400 < 0);
-	ts_round_civil(days, &cur, &mon, &mday);
+	ts_civil_from_days(days, &cur, &mon, &mday);
 	/* A clock beyond all reason must not overflow what follows. */
 	if (cur < 1900)
 		cur = 1900;
@@ -1067,11 +951,11 @@ ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay)
 		e--;
 	if (b == e)
 		return TS_ERR_HTTP_RETRY_AFTER;
-	if (is_digit((unsigned char)v[b])) {
+	if (ts_is_digit((unsigned char)v[b])) {
 		/* delta-seconds = 1*DIGIT; RFC 9111 1.2.2: a value too big
 		   "MUST consider the value to be 2147483648 (2^31)" */
 		for (i = b; i < e; i++) {
-			if (!is_digit((unsigned char)v[i]))
+			if (!ts_is_digit((unsigned char)v[i]))
 				return TS_ERR_HTTP_RETRY_AFTER;
 			if (value < 2147483648LL)
 				value = value * 10 + (v[i] - '0');

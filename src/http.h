@@ -201,13 +201,4 @@ ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch);
 int
 ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay);
 
-/*
- * ts_http_has_token: 1 if the comma-separated list v (n bytes, as in
- * Connection or Upgrade) holds token (NUL-terminated) as one of its
- * elements, compared without regard to ASCII case; else 0.  Elements
- * may have OWS around them; empty elements are ignored.
- */
-int
-ts_http_has_token(const char *v, size_t n, const char *token);
-
 #endif /* TS_HTTP_H */

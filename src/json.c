@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "tsino.h"
+#include "base.h"
 #include "json.h"
 
 /* TS_JSON_NO_SIMD: the portable scan only (tests build json.c so) */
@@ -111,9 +112,7 @@ ts_json_reset(struct ts_json *j)
 	j->is_key = 0;
 	j->lit = 0;
 	j->lit_len = 0;
-	j->need = 0;
-	j->lo = 0;
-	j->hi = 0;
+	memset(&j->utf8, 0, sizeof(j->utf8));
 	j->hex_n = 0;
 	j->hex = 0;
 }
@@ -133,23 +132,6 @@ is_ws(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int
 top_is_object(const struct ts_json *j)
@@ -275,41 +257,13 @@ value_start(struct ts_json *j, int c)
 static int
 number_end(struct ts_json *j, int c)
 {
-	if (is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+	if (ts_is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
 	    c == '-')
 		return fail(j, TS_ERR_JSON_NUMBER);
 	j->event = TS_JSON_NUMBER;
 	j->tok_end = j->pos;
 	value_done(j);
 	return 0;
-}
-
-/* Start a UTF-8 sequence (RFC 3629 §4 table) from its lead byte. */
-static int
-utf8_lead(struct ts_json *j, int c)
-{
-	j->lo = 0x80;
-	j->hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		j->need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		j->need = 2;
-		if (c == 0xE0)
-			j->lo = 0xA0;	/* no overlong forms */
-		else if (c == 0xED)
-			j->hi = 0x9F;	/* no UTF-16 surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		j->need = 3;
-		if (c == 0xF0)
-			j->lo = 0x90;	/* no overlong forms */
-		else if (c == 0xF4)
-			j->hi = 0x8F;	/* nothing above U+10FFFF */
-	} else {
-		/* 0x80-0xC1 and 0xF5-0xFF never start a character */
-		return fail(j, TS_ERR_JSON_UTF8);
-	}
-	j->state = S_UTF8;
-	return 1;
 }
 
 /* The closing quote of a string or key at offset pos. */
@@ -343,7 +297,11 @@ string_byte(struct ts_json *j, int c)
 		return fail(j, TS_ERR_JSON_CONTROL);
 	if (c < 0x80)
 		return 1;
-	return utf8_lead(j, c);
+	/* a lead byte (RFC 3629 §4): 0x80-0xC1 and 0xF5-0xFF start nothing */
+	if (ts_utf8_byte(&j->utf8, (unsigned char)c) < 0)
+		return fail(j, TS_ERR_JSON_UTF8);
+	j->state = S_UTF8;
+	return 1;
 }
 
 static int
@@ -374,7 +332,7 @@ escape_byte(struct ts_json *j, int c)
 static int
 hex_byte(struct ts_json *j, int c)
 {
-	int v = hex_value(c);
+	int v = ts_hex_value(c);
 
 	if (v < 0)
 		return fail(j, TS_ERR_JSON_ESCAPE);
@@ -467,11 +425,9 @@ step(struct ts_json *j, int c)
 		j->hex = 0;
 		return 1;
 	case S_UTF8:
-		if (c < j->lo || c > j->hi)
+		if (ts_utf8_byte(&j->utf8, (unsigned char)c) < 0)
 			return fail(j, TS_ERR_JSON_UTF8);
-		j->lo = 0x80;
-		j->hi = 0xBF;
-		if (--j->need == 0)
+		if (j->utf8.need == 0)
 			j->state = S_STR;
 		return 1;
 	case S_LIT:
@@ -493,11 +449,11 @@ step(struct ts_json *j, int c)
 		return 1;
 	case S_ZERO:
 		/* §6: "Leading zeros are not allowed." */
-		if (is_digit(c))
+		if (ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
 		/* FALLTHROUGH */
 	case S_INT:
-		if (is_digit(c))
+		if (ts_is_digit(c))
 			return 1;
 		if (c == '.') {
 			j->state = S_DOT;
@@ -510,12 +466,12 @@ step(struct ts_json *j, int c)
 		return number_end(j, c);
 	case S_DOT:
 		/* §6: frac = decimal-point 1*DIGIT */
-		if (!is_digit(c))
+		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
 		j->state = S_FRAC;
 		return 1;
 	case S_FRAC:
-		if (is_digit(c))
+		if (ts_is_digit(c))
 			return 1;
 		if (c == 'e' || c == 'E') {
 			j->state = S_EXP;
@@ -529,12 +485,12 @@ step(struct ts_json *j, int c)
 		}
 		/* FALLTHROUGH */
 	case S_EXP_SIGN:
-		if (!is_digit(c))
+		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
 		j->state = S_EXP_DIG;
 		return 1;
 	case S_EXP_DIG:
-		if (is_digit(c))
+		if (ts_is_digit(c))
 			return 1;
 		return number_end(j, c);
 	}
@@ -668,50 +624,9 @@ skip_run(const unsigned char *p, size_t i, size_t len, int kind)
 			return i + first_stop(m);
 		i += 8;
 	}
-	while (i < len && (kind == RUN_DIGITS ? is_digit(p[i]) : plain(p[i])))
+	while (i < len && (kind == RUN_DIGITS ? ts_is_digit(p[i]) : plain(p[i])))
 		i++;
 	return i;
-}
-
-/*
- * The length of the complete, valid UTF-8 sequence (RFC 3629 §4) at p,
- * or 0 if it is invalid or cut off by the end of the n bytes: the state
- * machine then takes it byte by byte, so errors and splits come out the
- * same as if this shortcut did not exist.
- */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	unsigned lo = 0x80, hi = 0xBF;
-	size_t need, k;
-
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (n <= need)
-		return 0;
-	for (k = 1; k <= need; k++) {
-		if (p[k] < lo || p[k] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return need + 1;
 }
 
 /*
@@ -762,7 +677,7 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 				continue;
 			}
 			if (p[i] >= 0x80) {
-				k = utf8_seq(p + i, len - i);
+				k = ts_utf8_char(p + i, len - i);
 				if (k > 0) {
 					i += k;
 					continue;
@@ -889,7 +804,7 @@ hex4(const unsigned char *p)
 	int k;
 
 	for (k = 0; k < 4; k++)
-		v = v << 4 | (uint32_t)hex_value(p[k]);
+		v = v << 4 | (uint32_t)ts_hex_value(p[k]);
 	return v;
 }
 

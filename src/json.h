@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base.h"
+
 /* Default for the max_depth field: containers nested deeper fail. */
 #define TS_JSON_DEPTH_DEFAULT 64
 /* Deepest nesting the bit stack can hold; max_depth is capped to it. */
@@ -88,8 +90,7 @@ struct ts_json {
 	unsigned char is_key;	/* the string in progress is a key */
 	unsigned char lit;	/* literal: which one, and bytes matched */
 	unsigned char lit_len;
-	unsigned char need;	/* UTF-8 continuation bytes still due */
-	unsigned char lo, hi;	/* range of the next continuation byte */
+	struct ts_utf8 utf8;	/* the character in progress */
 	unsigned char hex_n;	/* \u hex digits read so far */
 	uint32_t hex;		/* their value */
 	unsigned char stack[TS_JSON_DEPTH_LIMIT / 8];	/* 1 = object */

@@ -8,24 +8,16 @@
  */
 #include <string.h>
 
+#include "base.h"
 #include "recent.h"
 
 uint64_t
 ts_recent_key(const char *game, size_t glen, const char *id, size_t idlen)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	/* 0xff: a byte no slug holds, so "ab"+"c" != "a"+"bc" */
+	uint64_t h = ts_fnv(ts_fnv(ts_fnv(TS_FNV_BASIS, game, glen), "\xff",
+	    1), id, idlen);
 
-	for (i = 0; i < glen; i++) {
-		h ^= (unsigned char)game[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= 0xff;	/* a byte no slug holds, so "ab"+"c" != "a"+"bc" */
-	h *= 0x100000001b3ULL;
-	for (i = 0; i < idlen; i++) {
-		h ^= (unsigned char)id[i];
-		h *= 0x100000001b3ULL;
-	}
 	return h ? h : 1;
 }
 

@@ -32,6 +32,7 @@
 
 #include "tsino.h"
 #include "json.h"
+#include "base.h"
 #include "round.h"
 
 enum {
@@ -1037,27 +1038,10 @@ num2(const char *s, int *v)
 	return 1;
 }
 
-/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 rtime_parse(const char *s, size_t n, struct rtime *t)
 {
-	static const int mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	int yh, yl, mo, d, h, mi, sec, oh = 0, om = 0, leap, max;
+	int yh, yl, mo, d, h, mi, sec, oh = 0, om = 0;
 	size_t i;
 	int64_t off = 0;
 
@@ -1069,11 +1053,9 @@ rtime_parse(const char *s, size_t n, struct rtime *t)
 	    !num2(s + 17, &sec))
 		return TS_ERR_ROUND_FIELD;
 	yl += yh * 100;
-	leap = (yl % 4 == 0 && yl % 100 != 0) || yl % 400 == 0;
-	if (mo < 1 || mo > 12)
-		return TS_ERR_ROUND_FIELD;
-	max = mdays[mo - 1] + (mo == 2 && leap);
-	if (d < 1 || d > max || h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 ||
+	    (unsigned)d > ts_month_days(yl, (unsigned)mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return TS_ERR_ROUND_FIELD;
 	i = 19;
 	t->frac = s + i;
@@ -1102,7 +1084,7 @@ rtime_parse(const char *s, size_t n, struct rtime *t)
 	if (i != n)
 		return TS_ERR_ROUND_FIELD;
 	/* local time minus its offset is UTC (§4.2) */
-	t->sec = days_from_civil(yl, mo, d) * 86400 + (int64_t)h * 3600 +
+	t->sec = ts_days_from_civil(yl, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
 	    mi * 60 + sec - off;
 	return 0;
 }
@@ -1121,22 +1103,6 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	*sec = t.sec;
 	*nsec = ns;
 	return 0;
-}
-
-void
-ts_round_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yoe, doe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
 }
 
 /* v as n digits, zero-padded, at p; returns the end. */
@@ -1162,7 +1128,7 @@ ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
 	char t[32], *p = t;
 	size_t n;
 
-	ts_round_civil(days, &y, &m, &d);
+	ts_civil_from_days(days, &y, &m, &d);
 	if (y < 0 || y > 9999) {
 		y = rem = 0;
 		m = d = 1;

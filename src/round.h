@@ -284,14 +284,6 @@ int
 ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec);
 
 /*
- * ts_round_civil: the civil date (proleptic Gregorian, H. Hinnant's
- * civil_from_days) of a day count z from 1970-01-01: year, month 1..12,
- * day 1..31.  Also what http.c's two-digit years need.
- */
-void
-ts_round_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d);
-
-/*
  * ts_round_time_write: the instant (sec, nsec as ts_round_time() gives
  * them) as RFC 3339 in UTC into out (len bytes, 31 are enough), with
  * nine fraction digits if frac, else none.  Outside the years 0..9999

@@ -14,19 +14,13 @@
 #include <unistd.h>
 
 #include "tsino.h"
+#include "base.h"
 #include "state.h"
 
 uint64_t
 ts_state_hash(const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (len-- > 0) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return ts_fnv(TS_FNV_BASIS, data, len);
 }
 
 int
@@ -88,15 +82,11 @@ copy_field(char *dst, size_t max, const char *src, size_t len)
 	return 0;
 }
 
-/* A lowercase hex digit's value, or -1. */
+/* A lowercase hex digit's value, or -1: the file is written lowercase. */
 static int
 hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : ts_hex_value(c);
 }
 
 static int
@@ -462,14 +452,8 @@ static void
 out_put(struct out *o, const char *s, int hashed)
 {
 	size_t n = strlen(s);
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i;
-
 	if (hashed)
-		for (i = 0; i < n; i++) {
-			o->hash ^= p[i];
-			o->hash *= 0x100000001b3ULL;
-		}
+		o->hash = ts_fnv(o->hash, s, n);
 	if (o->len + n > sizeof(o->buf))
 		out_flush(o);
 	memcpy(o->buf + o->len, s, n);
@@ -601,7 +585,7 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 			    "file cannot hold", i + 1);
 			return -1;
 		}
-	o->hash = 0xcbf29ce484222325ULL;
+	o->hash = TS_FNV_BASIS;
 	out_put(o, "tsino-state 2\n", 1);
 	for (i = 0; i < l->ngames; i++) {
 		g = &l->games[i];

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "tsino.h"
+#include "base.h"
 #include "url.h"
 
 /* A bounded output: counts every byte asked for, stores what fits. */
@@ -37,41 +38,11 @@ struct out {
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-to_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
 /* RFC 3986 §2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
 static int
 is_unreserved(int c)
 {
-	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' ||
+	return ts_is_alpha(c) || ts_is_digit(c) || c == '-' || c == '.' ||
 	    c == '_' || c == '~';
 }
 
@@ -102,7 +73,7 @@ parse_ipv4(const char *a, size_t n, unsigned char out[4])
 		}
 		v = 0;
 		digits = 0;
-		while (i < n && is_digit(a[i])) {
+		while (i < n && ts_is_digit(a[i])) {
 			if (digits == 3)
 				return -1;
 			v = v * 10 + (unsigned)(a[i] - '0');
@@ -157,7 +128,7 @@ parse_ipv6(const char *a, size_t n, unsigned char out[16])
 			return -1;
 		v = 0;
 		for (k = i; k < j; k++) {
-			if ((h = hex_value(a[k])) < 0)
+			if ((h = ts_hex_value(a[k])) < 0)
 				return -1;
 			v = v * 16 + (unsigned)h;
 		}
@@ -201,12 +172,12 @@ is_numeric_label(const char *a, size_t n)
 
 	if (n >= 2 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
 		for (i = 2; i < n; i++)
-			if (hex_value(a[i]) < 0)
+			if (ts_hex_value(a[i]) < 0)
 				return 0;
 		return 1;
 	}
 	for (i = 0; i < n; i++)
-		if (!is_digit(a[i]))
+		if (!ts_is_digit(a[i]))
 			return 0;
 	return n > 0;
 }
@@ -218,7 +189,7 @@ set_host(struct ts_url *u, const char *a, size_t n, int kind)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		u->host[i] = (char)to_lower((unsigned char)a[i]);
+		u->host[i] = (char)ts_lower((unsigned char)a[i]);
 	u->host[n] = '\0';
 	u->host_len = n;
 	u->host_kind = kind;
@@ -246,7 +217,7 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 	}
 	for (i = 0; i <= n; i++) {
 		if (i < n && a[i] != '.') {
-			if (!is_alpha(a[i]) && !is_digit(a[i]) && a[i] != '-')
+			if (!ts_is_alpha(a[i]) && !ts_is_digit(a[i]) && a[i] != '-')
 				return TS_ERR_URL_HOST;
 			continue;
 		}
@@ -284,7 +255,7 @@ parse_port(const char *a, size_t n, unsigned *port)
 	if (n == 0 || n > 5)
 		return TS_ERR_URL_PORT;
 	for (i = 0; i < n; i++) {
-		if (!is_digit(a[i]))
+		if (!ts_is_digit(a[i]))
 			return TS_ERR_URL_PORT;
 		v = v * 10 + (unsigned)(a[i] - '0');
 	}
@@ -350,8 +321,8 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 		c = (unsigned char)t[i];
 		if (c == '%') {
 			/* RFC 3986 §2.1: pct-encoded = "%" HEXDIG HEXDIG */
-			if (n - i < 3 || hex_value(t[i + 1]) < 0 ||
-			    hex_value(t[i + 2]) < 0)
+			if (n - i < 3 || ts_hex_value(t[i + 1]) < 0 ||
+			    ts_hex_value(t[i + 2]) < 0)
 				return TS_ERR_URL_PERCENT;
 			i += 2;
 		} else if (c == '?' && !in_query) {
@@ -379,7 +350,7 @@ scheme_is(const char *s, size_t n, const char *name)
 	if (strlen(name) != n)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (to_lower((unsigned char)s[i]) != name[i])
+		if (ts_lower((unsigned char)s[i]) != name[i])
 			return 0;
 	return 1;
 }

@@ -78,6 +78,7 @@
 #include <string.h>
 
 #include "bearssl_hash.h"
+#include "base.h"
 #include "ws.h"
 
 #define TS_WS_ST_HEADER 0
@@ -145,63 +146,6 @@ ts_ws_accept(char out[29], const char *key)
 	base64(out, digest, sizeof(digest));
 }
 
-static unsigned char
-lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* a[0..n) equals the lowercase NUL-terminated want, ignoring case. */
-static int
-iequal(const char *a, size_t n, const char *want)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (want[i] == '\0' || lower((unsigned char)a[i]) != want[i])
-			return 0;
-	return want[n] == '\0';
-}
-
-/* Drop optional whitespace (SP, HTAB) from both ends of v[0..*n). */
-static const char *
-trim(const char *v, size_t *n)
-{
-	while (*n > 0 && (v[0] == ' ' || v[0] == '\t')) {
-		v++;
-		(*n)--;
-	}
-	while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\t'))
-		(*n)--;
-	return v;
-}
-
-/*
- * Whether the comma-separated list v[0..n) holds the lowercase token,
- * ignoring case and the whitespace around each element (RFC 9110 §5.6.1:
- * empty elements are allowed and skipped).  Kept here rather than shared
- * with http.c so that ws depends on no other module.
- */
-static int
-has_token(const char *v, size_t n, const char *token)
-{
-	const char *elem;
-	size_t i = 0, start, len;
-
-	for (;;) {
-		start = i;
-		while (i < n && v[i] != ',')
-			i++;
-		len = i - start;
-		elem = trim(v + start, &len);
-		if (len > 0 && iequal(elem, len, token))
-			return 1;
-		if (i >= n)
-			return 0;
-		i++;
-	}
-}
-
 void
 ts_ws_hs_init(struct ts_ws_hs *hs, const char *key)
 {
@@ -213,23 +157,23 @@ void
 ts_ws_hs_header(struct ts_ws_hs *hs, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
-	value = trim(value, &vlen);
-	if (iequal(name, nlen, "upgrade")) {
-		if (has_token(value, vlen, "websocket"))
+	value = ts_trim(value, &vlen);
+	if (ts_iequal(name, nlen, "upgrade")) {
+		if (ts_list_has(value, vlen, "websocket"))
 			hs->upgrade = 1;
-	} else if (iequal(name, nlen, "connection")) {
-		if (has_token(value, vlen, "upgrade"))
+	} else if (ts_iequal(name, nlen, "connection")) {
+		if (ts_list_has(value, vlen, "upgrade"))
 			hs->connection = 1;
-	} else if (iequal(name, nlen, "sec-websocket-accept")) {
+	} else if (ts_iequal(name, nlen, "sec-websocket-accept")) {
 		/* §11.3.3: "The |Sec-WebSocket-Accept| header field MUST NOT
 		 * appear more than once in an HTTP response." */
 		hs->accepts++;
 		if (hs->accepts == 1)
 			hs->accept_ok = vlen == sizeof(hs->expect) - 1 &&
 			    memcmp(value, hs->expect, vlen) == 0;
-	} else if (iequal(name, nlen, "sec-websocket-extensions")) {
+	} else if (ts_iequal(name, nlen, "sec-websocket-extensions")) {
 		hs->extension = 1;
-	} else if (iequal(name, nlen, "sec-websocket-protocol")) {
+	} else if (ts_iequal(name, nlen, "sec-websocket-protocol")) {
 		hs->protocol = 1;
 	}
 }
@@ -262,122 +206,6 @@ ts_ws_hs_finish(const struct ts_ws_hs *hs, int status)
 	if (hs->protocol)
 		return TS_ERR_WS_PROTOCOL;
 	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* UTF-8 (§8.1), incremental                                         */
-/* ---------------------------------------------------------------- */
-
-/*
- * Take one byte: 0 if valid text can still follow, -1 if not.  The
- * ranges exclude overlong forms (C0, C1, E0 80-9F, F0 80-8F), surrogates
- * (ED A0-BF) and code points above U+10FFFF (F4 90-BF, F5-FF), so a bad
- * sequence fails at its first impossible byte.
- */
-static int
-utf8_byte(struct ts_ws_utf8 *u, unsigned char b)
-{
-	if (u->need > 0) {
-		if (b < u->lo || b > u->hi)
-			return -1;
-		u->need--;
-		u->lo = 0x80;
-		u->hi = 0xBF;
-		return 0;
-	}
-	if (b < 0x80)
-		return 0;
-	u->lo = 0x80;
-	u->hi = 0xBF;
-	if (b >= 0xC2 && b <= 0xDF) {
-		u->need = 1;
-	} else if (b == 0xE0) {
-		u->need = 2;
-		u->lo = 0xA0;
-	} else if (b == 0xED) {
-		u->need = 2;
-		u->hi = 0x9F;
-	} else if (b >= 0xE1 && b <= 0xEF) {
-		u->need = 2;
-	} else if (b == 0xF0) {
-		u->need = 3;
-		u->lo = 0x90;
-	} else if (b >= 0xF1 && b <= 0xF3) {
-		u->need = 3;
-	} else if (b == 0xF4) {
-		u->need = 3;
-		u->hi = 0x8F;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-#define TS_WS_HIGH_BITS 0x8080808080808080ULL
-
-/*
- * How many leading bytes of p[0..n) are ASCII.  Words are loaded with
- * memcpy (p need not be aligned; compilers make it one load) and tested
- * against the high bit of each byte: 32 bytes per test, then 8; a tail
- * shorter than 8 is settled by the word ending at p + n, which overlaps
- * bytes already known to be ASCII.  Any other high byte is left to the
- * byte loop at the end, which stops at it.
- */
-static size_t
-ascii_run(const unsigned char *p, size_t n)
-{
-	uint64_t a, b, c, d;
-	size_t i = 0;
-
-	while (n - i >= 32) {
-		memcpy(&a, p + i, 8);
-		memcpy(&b, p + i + 8, 8);
-		memcpy(&c, p + i + 16, 8);
-		memcpy(&d, p + i + 24, 8);
-		if ((a | b | c | d) & TS_WS_HIGH_BITS)
-			break;
-		i += 32;
-	}
-	while (n - i >= 8) {
-		memcpy(&a, p + i, 8);
-		if (a & TS_WS_HIGH_BITS)
-			break;
-		i += 8;
-	}
-	/* Only when the loop above ran out of words, not when it met a
-	 * high bit: then p[n - 8 .. i) is ASCII already. */
-	if (i < n && n - i < 8 && n >= 8) {
-		memcpy(&a, p + n - 8, 8);
-		if ((a & TS_WS_HIGH_BITS) == 0)
-			return n;
-	}
-	while (i < n && p[i] < 0x80)
-		i++;
-	return i;
-}
-
-/*
- * How many leading bytes of p[0..n) are acceptable; n if all are.
- * Between characters, runs of ASCII (the bulk of JSON text) are skipped
- * by ascii_run(); every other byte goes through utf8_byte(), so the
- * check stops at the same byte whatever the split.
- */
-static size_t
-utf8_run(struct ts_ws_utf8 *u, const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		if (u->need == 0) {
-			i += ascii_run(p + i, n - i);
-			if (i == n)
-				break;
-		}
-		if (utf8_byte(u, p[i]) < 0)
-			break;
-		i++;
-	}
-	return i;
 }
 
 /* ---------------------------------------------------------------- */
@@ -565,7 +393,7 @@ header_byte(struct ts_ws *ws, unsigned char b)
 static void
 close_frame(struct ts_ws *ws)
 {
-	struct ts_ws_utf8 u;
+	struct ts_utf8 u;
 	int code;
 
 	if (ws->ctl_len == 0) {
@@ -587,7 +415,7 @@ close_frame(struct ts_ws *ws)
 		 * valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
 		 * Connection_." (the reason is UTF-8, §5.5.1) */
 		memset(&u, 0, sizeof(u));
-		if (utf8_run(&u, ws->ctl + 2, ws->ctl_len - 2) !=
+		if (ts_utf8_run(&u, ws->ctl + 2, ws->ctl_len - 2) !=
 		    ws->ctl_len - 2 || u.need != 0) {
 			fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
 			return;
@@ -695,7 +523,7 @@ advance(struct ts_ws *ws, const unsigned char *p, size_t n)
 		}
 		if (ws->msg_opcode == TS_WS_OP_TEXT) {
 			/* §8.1, checked before the bytes are handed out. */
-			ok = utf8_run(&ws->utf8, p + used, take);
+			ok = ts_utf8_run(&ws->utf8, p + used, take);
 			if (ok == 0) {
 				fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
 				break;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "tsino.h"
+#include "base.h"
 
 /* Opcodes (RFC 6455 §5.2). */
 #define TS_WS_OP_CONT 0x0
@@ -116,15 +117,6 @@ int
 ts_ws_hs_finish(const struct ts_ws_hs *hs, int status);
 
 /*
- * Where an incremental UTF-8 check stands: how many continuation bytes
- * are still due, and the range the next one must fall in (Unicode
- * Table 3-7, which is RFC 3629's grammar).  Private to ws.c.
- */
-struct ts_ws_utf8 {
-	unsigned char need, lo, hi;
-};
-
-/*
  * The connection context.  Public fields are the limits (set by
  * ts_ws_init(), change them before the first push) and the outputs of
  * the last event; the rest is private state.
@@ -159,7 +151,7 @@ struct ts_ws {
 	uint64_t msg_len;
 	unsigned long msg_frames;
 	int msg_data_seen;
-	struct ts_ws_utf8 utf8;
+	struct ts_utf8 utf8;
 	int event;
 	int err;
 

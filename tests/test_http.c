@@ -1204,23 +1204,6 @@ retry_after_malformed(void)
 	CHECK_INT(retry("Sun, 06 Nov 1994", 0, &d), TS_ERR_HTTP_RETRY_AFTER);
 }
 
-static void
-token_lists(void)
-{
-	CHECK_INT(ts_http_has_token("keep-alive, Upgrade", 19, "upgrade"), 1);
-	CHECK_INT(ts_http_has_token("UPGRADE", 7, "Upgrade"), 1);
-	CHECK_INT(ts_http_has_token(" ,\t,upgrade\t, ", 14, "upgrade"), 1);
-	CHECK_INT(ts_http_has_token("keep-alive", 10, "upgrade"), 0);
-	CHECK_INT(ts_http_has_token("upgrades", 8, "upgrade"), 0);
-	CHECK_INT(ts_http_has_token("upgrad", 6, "upgrade"), 0);
-	CHECK_INT(ts_http_has_token("up grade", 8, "upgrade"), 0);
-	CHECK_INT(ts_http_has_token("", 0, "upgrade"), 0);
-	CHECK_INT(ts_http_has_token(",,", 2, ""), 0);
-	/* n bounds the list, not a NUL. */
-	CHECK_INT(ts_http_has_token("upgradeX", 7, "upgrade"), 1);
-	CHECK_INT(ts_http_has_token("websocket", 9, "WebSocket"), 1);
-}
-
 static const struct test_case cases[] = {
 	TEST(content_length_rfc),
 	TEST(content_length_zero),
@@ -1267,7 +1250,6 @@ static const struct test_case cases[] = {
 	TEST(date_malformed),
 	TEST(retry_after_forms),
 	TEST(retry_after_malformed),
-	TEST(token_lists),
 };
 
 int
