@@ -107,14 +107,16 @@ $(B)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(B)/libtsino.a
 # these builds leave it out, so that the portable path is tested here too.
 PORTABLE_BIN := $(B)/test_json_portable $(B)/replay_json_portable
 
-$(B)/test_json_portable: tests/test_json.c tests/test.h src/json.c src/json.h
+$(B)/test_json_portable: tests/test_json.c tests/test.h src/json.c src/json.h \
+		src/base.c src/base.h
 	$(CC) $(TS_CFLAGS) $(CFLAGS) -DTS_JSON_NO_SIMD $(LDFLAGS) -o $@ \
-		tests/test_json.c src/json.c src/error.c
+		tests/test_json.c src/json.c src/base.c src/error.c
 
 $(B)/replay_json_portable: fuzz/fuzz_json.c fuzz/replay.c src/json.c \
-		src/round.c src/json.h src/round.h
+		src/round.c src/base.c src/json.h src/round.h src/base.h
 	$(CC) $(TS_CFLAGS) $(CFLAGS) -DTS_JSON_NO_SIMD $(LDFLAGS) -o $@ \
-		fuzz/fuzz_json.c fuzz/replay.c src/json.c src/round.c src/error.c
+		fuzz/fuzz_json.c fuzz/replay.c src/json.c src/round.c src/base.c \
+		src/error.c
 
 test: all $(TEST_BIN) $(REPLAY_BIN) $(PORTABLE_BIN) $(B)/drive \
 		$(B)/shim_gai.so
