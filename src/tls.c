@@ -836,19 +836,6 @@ ts_conn_flush(struct ts_conn *c)
 		br_ssl_engine_flush(&c->cc.eng, 0);
 }
 
-int
-ts_conn_pending(struct ts_conn *c)
-{
-	size_t len = 0;
-
-	if (!c->tls)
-		return c->wlen > 0;
-	if (br_ssl_engine_current_state(&c->cc.eng) & BR_SSL_SENDREC)
-		return br_ssl_engine_sendrec_buf(&c->cc.eng, &len) != NULL &&
-		    len > 0;
-	return 0;
-}
-
 void
 ts_conn_close(struct ts_conn *c)
 {

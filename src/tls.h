@@ -169,10 +169,6 @@ ts_conn_send_ack(struct ts_conn *c, size_t n);
 void
 ts_conn_flush(struct ts_conn *c);
 
-/* Bytes queued but not yet written to the socket. */
-int
-ts_conn_pending(struct ts_conn *c);
-
 /* Send close_notify if possible, then close the socket.  Idempotent. */
 void
 ts_conn_close(struct ts_conn *c);
