@@ -33,41 +33,32 @@ ts_wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+/*
+ * getrandom(2), else /dev/urandom from where it stopped: old kernels
+ * (before 3.17) have no getrandom(2).
+ */
 int
 ts_random(void *buf, size_t n)
 {
 	unsigned char *p = buf;
 	ssize_t r;
-	int fd;
+	int fd = -1;
 
 	while (n > 0) {
-		r = getrandom(p, n, 0);
+		r = fd < 0 ? getrandom(p, n, 0) : read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0 && fd < 0 &&
+		    (fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0)
+			continue;
+		if (r <= 0)
 			break;
 		p += r;
 		n -= (size_t)r;
 	}
-	if (n == 0)
-		return 0;
-	/* Old kernels (before 3.17) have no getrandom(2). */
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while (n > 0) {
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			close(fd);
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	close(fd);
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	return n == 0 ? 0 : -1;
 }
 
 /* ---- trust store ---- */
@@ -148,6 +139,7 @@ der_push(void *ctx, const void *data, size_t len)
 /*
  * The certificate just decoded as an anchor: its name and its key's
  * bytes in one allocation, which dn.data points to.  0 or -1 (skipped).
+ * BearSSL's X.509 decoder gives RSA and EC keys only.
  */
 static int
 add_anchor(struct reader *r)
@@ -156,18 +148,15 @@ add_anchor(struct reader *r)
 	struct ts_trust *t = r->t;
 	br_x509_trust_anchor *ta;
 	unsigned char *p;
-	size_t k1, k2 = 0;
+	int rsa;
+	size_t k1, k2;
 
-	if (pk == NULL)
+	if (pk == NULL || (pk->key_type != BR_KEYTYPE_RSA &&
+	    pk->key_type != BR_KEYTYPE_EC))
 		return -1;
-	if (pk->key_type == BR_KEYTYPE_RSA) {
-		k1 = pk->key.rsa.nlen;
-		k2 = pk->key.rsa.elen;
-	} else if (pk->key_type == BR_KEYTYPE_EC) {
-		k1 = pk->key.ec.qlen;
-	} else {
-		return -1;
-	}
+	rsa = pk->key_type == BR_KEYTYPE_RSA;
+	k1 = rsa ? pk->key.rsa.nlen : pk->key.ec.qlen;
+	k2 = rsa ? pk->key.rsa.elen : 0;
 	ta = realloc(t->ta, (t->n + 1) * sizeof(*t->ta));
 	if (ta == NULL)
 		return -1;
@@ -182,7 +171,7 @@ add_anchor(struct reader *r)
 	ta->flags = br_x509_decoder_isCA(&r->dc) ? BR_X509_TA_CA : 0;
 	ta->pkey = *pk;
 	p += r->dnlen;
-	if (pk->key_type == BR_KEYTYPE_RSA) {
+	if (rsa) {
 		ta->pkey.key.rsa.n = memcpy(p, pk->key.rsa.n, k1);
 		ta->pkey.key.rsa.e = memcpy(p + k1, pk->key.rsa.e, k2);
 	} else {
@@ -333,10 +322,19 @@ start(struct reader *r, struct ts_trust *t, const char *name,
 	br_pem_decoder_init(&r->pc);
 }
 
-/* The end of the bundle: 0, or TS_ERR_TLS_TRUST_STORE with why. */
+/*
+ * The end of the bundle (total: its size): 0, or
+ * TS_ERR_TLS_TRUST_STORE_SIZE or TS_ERR_TLS_TRUST_STORE with why.
+ */
 static int
-finish(struct reader *r, char *why, size_t whylen)
+finish(struct reader *r, size_t total, char *why, size_t whylen)
 {
+	if (total > TS_TRUST_MAX_FILE) {
+		ts_trust_free(r->t);
+		snprintf(why, whylen, "trust store %s is larger than %d MiB, "
+		    "the limit", r->name, TS_TRUST_MAX_FILE >> 20);
+		return TS_ERR_TLS_TRUST_STORE_SIZE;
+	}
 	/* The decoder sees an END line only once its newline arrives. */
 	feed(r, (const unsigned char *)"\n", 1);
 	if (r->in_cert)
@@ -348,15 +346,6 @@ finish(struct reader *r, char *why, size_t whylen)
 		return TS_ERR_TLS_TRUST_STORE;
 	}
 	return 0;
-}
-
-static int
-too_big(struct ts_trust *t, const char *name, char *why, size_t whylen)
-{
-	ts_trust_free(t);
-	snprintf(why, whylen, "trust store %s is larger than %d MiB, the "
-	    "limit", name, TS_TRUST_MAX_FILE >> 20);
-	return TS_ERR_TLS_TRUST_STORE_SIZE;
 }
 
 int
@@ -382,15 +371,12 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 	err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (total > TS_TRUST_MAX_FILE)
-		return too_big(t, path, why, whylen);
-	if (got < 0) {
-		ts_trust_free(t);
-		snprintf(why, whylen, "cannot read trust store %s: %s", path,
-		    strerror(err));
-		return TS_ERR_TLS_NO_TRUST_STORE;
-	}
-	return finish(&r, why, whylen);
+	if (got >= 0)
+		return finish(&r, total, why, whylen);
+	ts_trust_free(t);
+	snprintf(why, whylen, "cannot read trust store %s: %s", path,
+	    strerror(err));
+	return TS_ERR_TLS_NO_TRUST_STORE;
 }
 
 int
@@ -401,10 +387,9 @@ ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
 	struct reader r;
 
 	start(&r, t, name, note, arg);
-	if (len > TS_TRUST_MAX_FILE)
-		return too_big(t, name, why, whylen);
-	push(&r, pem, len);
-	return finish(&r, why, whylen);
+	if (len <= TS_TRUST_MAX_FILE)
+		push(&r, pem, len);
+	return finish(&r, len, why, whylen);
 }
 
 /* ---- the connection ---- */
@@ -412,16 +397,10 @@ ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
 void
 ts_conn_plain(struct ts_conn *c, int fd)
 {
+	/* Everything before BearSSL's contexts, which ts_conn_tls() sets. */
+	memset(c, 0, offsetof(struct ts_conn, cc));
 	c->fd = fd;
-	c->tls = 0;
-	c->err = 0;
-	c->eof = 0;
-	c->truncated = 0;
 	c->handshake_done = 1;
-	c->resumed = 0;
-	c->session = NULL;
-	c->rlen = c->roff = c->wlen = 0;
-	c->why[0] = '\0';
 }
 
 static int
