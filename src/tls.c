@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,21 @@ ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
 
 /* ---- the connection ---- */
 
+/* The first error sticks: c->err, and its words in c->why. */
+static int
+fail(struct ts_conn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err == 0) {
+		c->err = err;
+		va_start(ap, fmt);
+		vsnprintf(c->why, sizeof(c->why), fmt, ap);
+		va_end(ap);
+	}
+	return c->err;
+}
+
 void
 ts_conn_plain(struct ts_conn *c, int fd)
 {
@@ -486,13 +502,10 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
 	 * IPv6 addresses are not permitted in "HostName"."
 	 */
-	if (is_ip_literal(host)) {
-		c->err = TS_ERR_TLS_IP_LITERAL;
-		snprintf(c->why, sizeof(c->why), "TLS to an IP address (%s) "
-		    "is not supported: certificates are checked by host name",
-		    host);
-		return c->err;
-	}
+	if (is_ip_literal(host))
+		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
+		    "(%s) is not supported: certificates are checked by host "
+		    "name", host);
 	client_profile(&c->cc, &c->xc, trust);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
@@ -500,77 +513,52 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	if (session != NULL && session->valid &&
 	    strcmp(session->host, host) == 0)
 		br_ssl_engine_set_session_parameters(eng, &session->params);
-	if (!br_ssl_client_reset(&c->cc, host, 1)) {
-		c->err = TS_ERR_TLS_PROTOCOL;
-		snprintf(c->why, sizeof(c->why), "TLS setup failed (BearSSL "
+	if (!br_ssl_client_reset(&c->cc, host, 1))
+		return fail(c, TS_ERR_TLS_PROTOCOL, "TLS setup failed (BearSSL "
 		    "error %d)", br_ssl_engine_last_error(eng));
-		return c->err;
-	}
 	return 0;
 }
 
-static void
-local_clock(char *out, size_t outlen)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outlen, "unknown");
-}
-
-/* Turn BearSSL's last error into our code and words. */
+/* BearSSL's last error, in our code and words (if the first error). */
 static int
 tls_error(struct ts_conn *c, int brerr)
 {
+	const char *host = c->host;
 	char clock[32];
+	time_t now = time(NULL);
+	struct tm tm;
 
 	switch (brerr) {
 	case BR_ERR_X509_EXPIRED:
-		local_clock(clock, sizeof(clock));
-		snprintf(c->why, sizeof(c->why), "%s: certificate expired or "
-		    "not yet valid (local clock: %s)", c->host, clock);
-		return TS_ERR_TLS_EXPIRED;
+		/* the local clock, as the likely culprit */
+		if (gmtime_r(&now, &tm) == NULL || strftime(clock,
+		    sizeof(clock), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(clock, sizeof(clock), "unknown");
+		return fail(c, TS_ERR_TLS_EXPIRED, "%s: certificate expired or "
+		    "not yet valid (local clock: %s)", host, clock);
 	case BR_ERR_X509_BAD_SERVER_NAME:
-		snprintf(c->why, sizeof(c->why), "certificate is for another "
-		    "host (wanted %s)", c->host);
-		return TS_ERR_TLS_HOSTNAME;
+		return fail(c, TS_ERR_TLS_HOSTNAME, "certificate is for "
+		    "another host (wanted %s)", host);
 	case BR_ERR_X509_NOT_TRUSTED:
-		snprintf(c->why, sizeof(c->why), "%s: certificate not signed "
-		    "by a trusted authority", c->host);
-		return TS_ERR_TLS_UNTRUSTED;
+		return fail(c, TS_ERR_TLS_UNTRUSTED, "%s: certificate not "
+		    "signed by a trusted authority", host);
 	case BR_ERR_X509_UNSUPPORTED:
 		/* Mostly a SHA-1 signature: no SHA-1 in the X.509 engine. */
-		snprintf(c->why, sizeof(c->why), "%s: certificate chain uses "
-		    "an unsupported algorithm (SHA-1 signatures are refused)",
-		    c->host);
-		return TS_ERR_TLS_CERT_ALGORITHM;
+		return fail(c, TS_ERR_TLS_CERT_ALGORITHM, "%s: certificate "
+		    "chain uses an unsupported algorithm (SHA-1 signatures "
+		    "are refused)", host);
 	}
 	if (brerr >= BR_ERR_RECV_FATAL_ALERT && brerr < BR_ERR_SEND_FATAL_ALERT)
-		snprintf(c->why, sizeof(c->why), "%s: server sent TLS alert %d",
-		    c->host, brerr - BR_ERR_RECV_FATAL_ALERT);
-	else if (brerr >= BR_ERR_SEND_FATAL_ALERT)
-		snprintf(c->why, sizeof(c->why), "%s: TLS failed, sent alert "
-		    "%d", c->host, brerr - BR_ERR_SEND_FATAL_ALERT);
-	else if (brerr >= BR_ERR_X509_OK)
-		snprintf(c->why, sizeof(c->why), "%s: certificate rejected "
-		    "(BearSSL X.509 error %d)", c->host, brerr);
-	else
-		snprintf(c->why, sizeof(c->why), "%s: TLS protocol error "
-		    "(BearSSL error %d)", c->host, brerr);
-	return TS_ERR_TLS_PROTOCOL;
-}
-
-static int
-set_err(struct ts_conn *c, int err, const char *what, int errnum)
-{
-	if (c->err == 0) {
-		c->err = err;
-		snprintf(c->why, sizeof(c->why), "%s: %s", what,
-		    strerror(errnum));
-	}
-	return c->err;
+		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: server sent TLS "
+		    "alert %d", host, brerr - BR_ERR_RECV_FATAL_ALERT);
+	if (brerr >= BR_ERR_SEND_FATAL_ALERT)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS failed, sent "
+		    "alert %d", host, brerr - BR_ERR_SEND_FATAL_ALERT);
+	if (brerr >= BR_ERR_X509_OK)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: certificate rejected "
+		    "(BearSSL X.509 error %d)", host, brerr);
+	return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS protocol error (BearSSL "
+	    "error %d)", host, brerr);
 }
 
 /* Note the end of a TLS handshake: save the session, see if resumed. */
@@ -592,14 +580,15 @@ handshake_finished(struct ts_conn *c)
 	s->valid = 1;
 }
 
-static void
-handshake_closed(struct ts_conn *c)
+/* The peer closed its side: during the TLS handshake, an error. */
+static int
+peer_closed(struct ts_conn *c)
 {
-	if (c->err != 0)
-		return;
-	c->err = TS_ERR_TLS_HANDSHAKE_CLOSED;
-	snprintf(c->why, sizeof(c->why), "%s: server closed the connection "
-	    "during the handshake", c->host);
+	c->eof = 1;
+	if (c->handshake_done)
+		return c->err;
+	return fail(c, TS_ERR_TLS_HANDSHAKE_CLOSED, "%s: server closed the "
+	    "connection during the handshake", c->host);
 }
 
 /*
@@ -609,12 +598,9 @@ handshake_closed(struct ts_conn *c)
 static int
 sock_err(struct ts_conn *c, int errnum)
 {
-	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET)) {
-		c->eof = 1;
-		handshake_closed(c);
-		return c->err;
-	}
-	return set_err(c, TS_ERR_NET_IO, c->host, errnum);
+	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET))
+		return peer_closed(c);
+	return fail(c, TS_ERR_NET_IO, "%s: %s", c->host, strerror(errnum));
 }
 
 static int
@@ -634,12 +620,9 @@ tls_io(struct ts_conn *c, int may_read)
 		if (st & BR_SSL_CLOSED) {
 			int e = br_ssl_engine_last_error(eng);
 
-			if (e != BR_ERR_OK && c->err == 0)
-				c->err = tls_error(c, e);
-			else if (!c->handshake_done)
-				handshake_closed(c);
-			c->eof = 1;
-			return c->err;
+			if (e != BR_ERR_OK)
+				tls_error(c, e);
+			return peer_closed(c);
 		}
 		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_finished(c);
@@ -665,12 +648,9 @@ tls_io(struct ts_conn *c, int may_read)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r == 0) {
-				c->eof = 1;
 				c->truncated = 1;
-				if (!c->handshake_done)
-					handshake_closed(c);
 				br_ssl_engine_close(eng);
-				return c->err;
+				return peer_closed(c);
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return sock_err(c, errno);
@@ -692,7 +672,8 @@ plain_io(struct ts_conn *c, int may_read)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (r < 0)
-			return set_err(c, TS_ERR_NET_IO, "send", errno);
+			return fail(c, TS_ERR_NET_IO, "send: %s",
+			    strerror(errno));
 		memmove(wq, wq + r, c->wlen - (size_t)r);
 		c->wlen -= (size_t)r;
 	}
@@ -705,7 +686,8 @@ plain_io(struct ts_conn *c, int may_read)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (r < 0)
-			return set_err(c, TS_ERR_NET_IO, "receive", errno);
+			return fail(c, TS_ERR_NET_IO, "receive: %s",
+			    strerror(errno));
 		if (r == 0)
 			c->eof = 1;
 		c->rlen += (size_t)r;
@@ -730,26 +712,16 @@ ts_conn_io(struct ts_conn *c, short revents)
 short
 ts_conn_events(struct ts_conn *c)
 {
-	unsigned st;
-	short ev = 0;
+	unsigned st = c->tls ? br_ssl_engine_current_state(&c->cc.eng) : 0;
+	int rd = !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE, wr = c->wlen > 0;
 
-	if (c->err || c->fd < 0)
+	if (c->err || c->fd < 0 || (c->tls && (c->eof || (st & BR_SSL_CLOSED))))
 		return 0;
-	if (!c->tls) {
-		if (!c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE)
-			ev |= POLLIN;
-		if (c->wlen > 0)
-			ev |= POLLOUT;
-		return ev;
+	if (c->tls) {
+		rd = (st & BR_SSL_RECVREC) != 0;
+		wr = (st & BR_SSL_SENDREC) != 0;
 	}
-	st = br_ssl_engine_current_state(&c->cc.eng);
-	if ((st & BR_SSL_CLOSED) || c->eof)
-		return 0;
-	if (st & BR_SSL_RECVREC)
-		ev |= POLLIN;
-	if (st & BR_SSL_SENDREC)
-		ev |= POLLOUT;
-	return ev;
+	return (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 }
 
 const unsigned char *

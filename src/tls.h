@@ -23,8 +23,7 @@
 #ifndef TS_TLS_H
 #define TS_TLS_H
 
-#include <stddef.h>
-#include <bearssl.h>
+#include <bearssl.h>	/* and with it size_t */
 
 /* Called with one line of text for each certificate skipped at load. */
 typedef void ts_tls_note_fn(void *arg, const char *msg);
@@ -106,6 +105,7 @@ struct ts_conn {
 	char why[512];		/* err in words, with details */
 	/* plain mode: receive and send queues inside iobuf */
 	size_t rlen, roff, wlen;
+	/* BearSSL's, last: ts_conn_plain() zeroes everything above */
 	br_ssl_client_context cc;
 	br_x509_minimal_context xc;
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
