@@ -206,13 +206,10 @@ end_cert(struct reader *r, int damaged)
 	r->t->skipped++;
 	if (r->note == NULL)
 		return;
-	if (damaged || r->dnlen <= sizeof(r->dn))
-		snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: "
-		    "BearSSL cannot decode it", r->name, r->count);
-	else
-		snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: its "
-		    "name is longer than %d bytes", r->name, r->count,
-		    TS_TRUST_MAX_DN);
+	snprintf(msg, sizeof(msg), damaged || r->dnlen <= sizeof(r->dn) ?
+	    "%s: certificate %zu skipped: BearSSL cannot decode it" :
+	    "%s: certificate %zu skipped: its name is longer than %d bytes",
+	    r->name, r->count, TS_TRUST_MAX_DN);
 	r->note(r->arg, msg);
 }
 
@@ -451,26 +448,23 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	};
-	static const br_hash_class *const hashes[] = {
-		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
-		&br_sha384_vtable, &br_sha512_vtable,
-	};
 	br_ssl_engine_context *eng = &cc->eng;
-	size_t i;
-	int id;
 
 	br_ssl_client_zero(cc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_suites(eng, suites,
 	    sizeof(suites) / sizeof(suites[0]));
 	br_x509_minimal_init(xc, &br_sha256_vtable, trust->ta, trust->n);
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
-		    BR_HASHDESC_ID_MASK);
-		br_ssl_engine_set_hash(eng, id, hashes[i]);
-		if (id != br_sha1_ID)
-			br_x509_minimal_set_hash(xc, id, hashes[i]);
-	}
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	/* no SHA-1 here: the chain's signatures are SHA-2 or refused */
+	br_x509_minimal_set_hash(xc, br_sha224_ID, &br_sha224_vtable);
+	br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
 	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
 	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
 	    br_ecdsa_vrfy_asn1_get_default());
@@ -727,11 +721,8 @@ ts_conn_events(struct ts_conn *c)
 const unsigned char *
 ts_conn_recv(struct ts_conn *c, size_t *len)
 {
-	if (c->tls) {
-		if (c->err)
-			return NULL;
-		return br_ssl_engine_recvapp_buf(&c->cc.eng, len);
-	}
+	if (c->tls)
+		return c->err ? NULL : br_ssl_engine_recvapp_buf(&c->cc.eng, len);
 	*len = c->rlen - c->roff;
 	return *len ? c->iobuf + c->roff : NULL;
 }
@@ -760,14 +751,9 @@ ts_conn_recv_ack(struct ts_conn *c, size_t n)
 unsigned char *
 ts_conn_send(struct ts_conn *c, size_t *len)
 {
-	size_t cap = sizeof(c->iobuf) - TS_CONN_PLAIN_BUFSIZE;
-
-	if (c->tls) {
-		if (c->err)
-			return NULL;
-		return br_ssl_engine_sendapp_buf(&c->cc.eng, len);
-	}
-	*len = cap - c->wlen;
+	if (c->tls)
+		return c->err ? NULL : br_ssl_engine_sendapp_buf(&c->cc.eng, len);
+	*len = sizeof(c->iobuf) - TS_CONN_PLAIN_BUFSIZE - c->wlen;
 	return *len ? c->iobuf + TS_CONN_PLAIN_BUFSIZE + c->wlen : NULL;
 }
 
