@@ -60,69 +60,31 @@
 #include <emmintrin.h>
 #endif
 
+/* The states, grouped as above; S_VALUE is 0. */
 enum {
-	S_VALUE,
-	S_VALUE_OR_END,
-	S_KEY_OR_END,
-	S_KEY,
-	S_COLON,
-	S_COMMA_OR_END,
-	S_DONE,
+	/* between tokens: whitespace may come */
+	S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_COLON,
+	S_COMMA_OR_END, S_DONE,
 	/* inside tokens: every state from S_STR on is "partial" */
-	S_STR,
-	S_ESC,
-	S_HEX,
-	S_LOW_BS,
-	S_LOW_U,
-	S_LOW_HEX,
-	S_UTF8,
+	S_STR, S_ESC, S_HEX, S_LOW_BS, S_LOW_U, S_LOW_HEX, S_UTF8,
 	S_LIT,
-	S_MINUS,
-	S_ZERO,
-	S_INT,
-	S_DOT,
-	S_FRAC,
-	S_EXP,
-	S_EXP_SIGN,
-	S_EXP_DIG
+	S_MINUS, S_ZERO, S_INT, S_DOT, S_FRAC, S_EXP, S_EXP_SIGN, S_EXP_DIG
 };
 
+/* In the order of their events: TS_JSON_TRUE + lit. */
 static const char *const literals[3] = {"true", "false", "null"};
-static const unsigned char literal_len[3] = {4, 5, 4};
-static const int literal_ev[3] = {TS_JSON_TRUE, TS_JSON_FALSE, TS_JSON_NULL};
-
-void
-ts_json_reset(struct ts_json *j)
-{
-	/*
-	 * Field by field, not one memset: the bit stack is written before
-	 * it is read (open_container sets or clears each bit it pushes),
-	 * and the round reader resets once per message.
-	 */
-	j->tok_start = 0;
-	j->tok_end = 0;
-	j->tok_escaped = 0;
-	j->ws_end = 0;
-	j->pos = 0;
-	j->err = 0;
-	j->event = 0;
-	j->finished = 0;
-	j->depth = 0;
-	j->state = S_VALUE;
-	j->is_key = 0;
-	j->lit = 0;
-	j->lit_len = 0;
-	memset(&j->utf8, 0, sizeof(j->utf8));
-	j->hex_n = 0;
-	j->hex = 0;
-}
 
 void
 ts_json_init(struct ts_json *j)
 {
+	/*
+	 * Everything but the bit stack, which is written before it is read
+	 * (open_container sets or clears each bit it pushes): the round
+	 * reader starts a tokenizer per message.  Zero is S_VALUE.
+	 */
+	memset(j, 0, offsetof(struct ts_json, stack));
 	j->max_depth = TS_JSON_DEPTH_DEFAULT;
 	j->max_level = TS_JSON_LEVEL_ALL;
-	ts_json_reset(j);
 }
 
 static int
@@ -304,28 +266,20 @@ string_byte(struct ts_json *j, int c)
 	return 1;
 }
 
+/* §7: the escapes are \" \\ \/ \b \f \n \r \t and \uXXXX. */
 static int
 escape_byte(struct ts_json *j, int c)
 {
-	switch (c) {
-	case '"':
-	case '\\':
-	case '/':
-	case 'b':
-	case 'f':
-	case 'n':
-	case 'r':
-	case 't':
-		j->state = S_STR;
-		return 1;
-	case 'u':
+	if (c == 'u') {
 		j->state = S_HEX;
 		j->hex_n = 0;
 		j->hex = 0;
 		return 1;
-	default:
-		return fail(j, TS_ERR_JSON_ESCAPE);
 	}
+	if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL)
+		return fail(j, TS_ERR_JSON_ESCAPE);
+	j->state = S_STR;
+	return 1;
 }
 
 /* One of the four hex digits of \uXXXX, for a first or a low half. */
@@ -361,14 +315,13 @@ hex_byte(struct ts_json *j, int c)
 static int
 step(struct ts_json *j, int c)
 {
+	/* §2: ws may come before and after every token (between tokens) */
+	if (j->state < S_STR && is_ws(c))
+		return skip_ws(j);
 	switch (j->state) {
 	case S_VALUE:
-		if (is_ws(c))
-			return skip_ws(j);
 		return value_start(j, c);
 	case S_VALUE_OR_END:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c == ']')
 			return close_container(j, 0);
 		return value_start(j, c);
@@ -377,23 +330,17 @@ step(struct ts_json *j, int c)
 			return close_container(j, 1);
 		/* FALLTHROUGH */
 	case S_KEY:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c != '"')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->is_key = 1;
 		begin_token(j, j->pos, S_STR);
 		return 1;
 	case S_COLON:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c != ':')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->state = S_VALUE;
 		return 1;
 	case S_COMMA_OR_END:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c == ',') {
 			j->state = top_is_object(j) ? S_KEY : S_VALUE;
 			return 1;
@@ -402,8 +349,6 @@ step(struct ts_json *j, int c)
 			return close_container(j, top_is_object(j));
 		return fail(j, TS_ERR_JSON_SYNTAX);
 	case S_DONE:
-		if (is_ws(c))
-			return skip_ws(j);
 		return fail(j, TS_ERR_JSON_TRAILING);
 	case S_STR:
 		return string_byte(j, c);
@@ -433,19 +378,16 @@ step(struct ts_json *j, int c)
 	case S_LIT:
 		if (c != literals[j->lit][j->lit_len])
 			return fail(j, TS_ERR_JSON_SYNTAX);
-		if (++j->lit_len == literal_len[j->lit]) {
-			j->event = literal_ev[j->lit];
+		if (literals[j->lit][++j->lit_len] == '\0') {
+			j->event = TS_JSON_TRUE + j->lit;
 			j->tok_end = j->pos + 1;
 			value_done(j);
 		}
 		return 1;
 	case S_MINUS:
-		if (c == '0')
-			j->state = S_ZERO;
-		else if (c >= '1' && c <= '9')
-			j->state = S_INT;
-		else
+		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
+		j->state = c == '0' ? S_ZERO : S_INT;
 		return 1;
 	case S_ZERO:
 		/* §6: "Leading zeros are not allowed." */
@@ -453,24 +395,13 @@ step(struct ts_json *j, int c)
 			return fail(j, TS_ERR_JSON_NUMBER);
 		/* FALLTHROUGH */
 	case S_INT:
-		if (ts_is_digit(c))
-			return 1;
 		if (c == '.') {
 			j->state = S_DOT;
 			return 1;
 		}
-		if (c == 'e' || c == 'E') {
-			j->state = S_EXP;
-			return 1;
-		}
-		return number_end(j, c);
-	case S_DOT:
-		/* §6: frac = decimal-point 1*DIGIT */
-		if (!ts_is_digit(c))
-			return fail(j, TS_ERR_JSON_NUMBER);
-		j->state = S_FRAC;
-		return 1;
+		/* FALLTHROUGH */
 	case S_FRAC:
+		/* a digit leaves S_INT and S_FRAC as they are */
 		if (ts_is_digit(c))
 			return 1;
 		if (c == 'e' || c == 'E') {
@@ -485,9 +416,11 @@ step(struct ts_json *j, int c)
 		}
 		/* FALLTHROUGH */
 	case S_EXP_SIGN:
+	case S_DOT:
+		/* §6: frac = decimal-point 1*DIGIT; exp = e [ minus / plus ] 1*DIGIT */
 		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
-		j->state = S_EXP_DIG;
+		j->state = j->state == S_DOT ? S_FRAC : S_EXP_DIG;
 		return 1;
 	case S_EXP_DIG:
 		if (ts_is_digit(c))
@@ -822,29 +755,19 @@ code_point(const unsigned char *s, size_t n, size_t *i)
 	return c;
 }
 
+/* Code point c in UTF-8 (RFC 3629 §3): the lead byte, then six bits a byte. */
 static size_t
 utf8_put(uint32_t c, unsigned char *u)
 {
-	if (c < 0x80) {
-		u[0] = (unsigned char)c;
-		return 1;
+	static const unsigned char lead[5] = {0, 0, 0xC0, 0xE0, 0xF0};
+	size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4, k;
+
+	for (k = n - 1; k > 0; k--) {
+		u[k] = (unsigned char)(0x80 | (c & 0x3F));
+		c >>= 6;
 	}
-	if (c < 0x800) {
-		u[0] = (unsigned char)(0xC0 | c >> 6);
-		u[1] = (unsigned char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		u[0] = (unsigned char)(0xE0 | c >> 12);
-		u[1] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-		u[2] = (unsigned char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	u[0] = (unsigned char)(0xF0 | c >> 18);
-	u[1] = (unsigned char)(0x80 | (c >> 12 & 0x3F));
-	u[2] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-	u[3] = (unsigned char)(0x80 | (c & 0x3F));
-	return 4;
+	u[0] = (unsigned char)(lead[n] | c);
+	return n;
 }
 
 long

@@ -98,19 +98,13 @@ struct ts_json {
 
 /*
  * ts_json_init: make *j ready for a new JSON text: no input seen,
- * offsets from 0, max_depth = TS_JSON_DEPTH_DEFAULT.  Calling it again
- * resets the tokenizer for the next message (set max_depth again if it
- * is not the default).  *j holds no pointers; it may be copied.
+ * offsets from 0, max_depth = TS_JSON_DEPTH_DEFAULT, max_level =
+ * TS_JSON_LEVEL_ALL.  Calling it again resets the tokenizer for the next
+ * message (set the limits again if they are not the defaults).  *j holds
+ * no pointers; it may be copied.
  */
 void
 ts_json_init(struct ts_json *j);
-
-/*
- * ts_json_reset: like ts_json_init() but keeps max_depth and max_level.
- * For reading one message after another with the same limits.
- */
-void
-ts_json_reset(struct ts_json *j);
 
 /*
  * ts_json_push: tokenize up to len bytes at data.  Consumes input only up
