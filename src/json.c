@@ -46,13 +46,10 @@
  *	  number ("1.2.3", "01", "1e5e") is _NUMBER, not _SYNTAX;
  *	- numbers of any length are accepted: they are text, never converted.
  */
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "tsino.h"
-#include "base.h"
-#include "json.h"
+#include "json.h"	/* and base.h, with <stddef.h> and <stdint.h> */
 
 /* TS_JSON_NO_SIMD: the portable scan only (tests build json.c so) */
 #if defined(__SSE2__) && !defined(TS_JSON_NO_SIMD)
@@ -73,6 +70,7 @@ enum {
 
 /* In the order of their events: TS_JSON_TRUE + lit. */
 static const char *const literals[3] = {"true", "false", "null"};
+static const unsigned char literal_len[3] = {4, 5, 4};
 
 void
 ts_json_init(struct ts_json *j)
@@ -87,12 +85,6 @@ ts_json_init(struct ts_json *j)
 	j->max_level = TS_JSON_LEVEL_ALL;
 }
 
-static int
-is_ws(int c)
-{
-	/* §2: ws = *( %x20 / %x09 / %x0A / %x0D ) */
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 
 static int
@@ -110,13 +102,6 @@ fail(struct ts_json *j, int err)
 	return 0;
 }
 
-/* Whitespace between tokens: consumed, and remembered for ws_end. */
-static int
-skip_ws(struct ts_json *j)
-{
-	j->ws_end = j->pos + 1;
-	return 1;
-}
 
 /* A value has ended: what may follow depends on where it was. */
 static void
@@ -139,11 +124,9 @@ static int
 open_container(struct ts_json *j, int object)
 {
 	unsigned d = j->depth;
-	unsigned max = j->max_depth;
 
-	if (max > TS_JSON_DEPTH_LIMIT)
-		max = TS_JSON_DEPTH_LIMIT;
-	if (d >= max)
+	/* max_depth, but never more than the bit stack holds */
+	if (d >= j->max_depth || d >= TS_JSON_DEPTH_LIMIT)
 		return fail(j, TS_ERR_JSON_DEPTH);
 	if (object)
 		j->stack[d / 8] |= (unsigned char)(1u << (d % 8));
@@ -266,45 +249,24 @@ string_byte(struct ts_json *j, int c)
 	return 1;
 }
 
-/* §7: the escapes are \" \\ \/ \b \f \n \r \t and \uXXXX. */
-static int
-escape_byte(struct ts_json *j, int c)
-{
-	if (c == 'u') {
-		j->state = S_HEX;
-		j->hex_n = 0;
-		j->hex = 0;
-		return 1;
-	}
-	if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL)
-		return fail(j, TS_ERR_JSON_ESCAPE);
-	j->state = S_STR;
-	return 1;
-}
 
 /* One of the four hex digits of \uXXXX, for a first or a low half. */
 static int
 hex_byte(struct ts_json *j, int c)
 {
-	int v = ts_hex_value(c);
+	int v = ts_hex_value(c), low;
 
 	if (v < 0)
 		return fail(j, TS_ERR_JSON_ESCAPE);
 	j->hex = j->hex << 4 | (uint32_t)v;
 	if (++j->hex_n < 4)
 		return 1;
-	if (j->state == S_LOW_HEX) {
-		if (j->hex < 0xDC00 || j->hex > 0xDFFF)
-			return fail(j, TS_ERR_JSON_SURROGATE);
-		j->state = S_STR;
-	} else if (j->hex >= 0xD800 && j->hex <= 0xDBFF) {
-		/* §7: a high surrogate must be followed by "\u" low half */
-		j->state = S_LOW_BS;
-	} else if (j->hex >= 0xDC00 && j->hex <= 0xDFFF) {
+	/* §7: a low half (DC00-DFFF) comes right after a high one, only */
+	low = j->hex >= 0xDC00 && j->hex <= 0xDFFF;
+	if (low != (j->state == S_LOW_HEX))
 		return fail(j, TS_ERR_JSON_SURROGATE);
-	} else {
-		j->state = S_STR;
-	}
+	/* a high half (D800-DBFF) must be followed by "\u" and a low half */
+	j->state = j->hex >= 0xD800 && j->hex <= 0xDBFF ? S_LOW_BS : S_STR;
 	return 1;
 }
 
@@ -315,9 +277,15 @@ hex_byte(struct ts_json *j, int c)
 static int
 step(struct ts_json *j, int c)
 {
-	/* §2: ws may come before and after every token (between tokens) */
-	if (j->state < S_STR && is_ws(c))
-		return skip_ws(j);
+	/*
+	 * §2: ws = *( %x20 / %x09 / %x0A / %x0D ), before and after every
+	 * token; consumed, and remembered for ws_end.
+	 */
+	if (j->state < S_STR && (c == ' ' || c == '\t' || c == '\n' ||
+	    c == '\r')) {
+		j->ws_end = j->pos + 1;
+		return 1;
+	}
 	switch (j->state) {
 	case S_VALUE:
 		return value_start(j, c);
@@ -353,7 +321,25 @@ step(struct ts_json *j, int c)
 	case S_STR:
 		return string_byte(j, c);
 	case S_ESC:
-		return escape_byte(j, c);
+		/* §7: the escapes */
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			j->state = S_STR;
+			return 1;
+		case 'u':
+			j->state = S_HEX;
+			j->hex_n = 0;
+			j->hex = 0;
+			return 1;
+		}
+		return fail(j, TS_ERR_JSON_ESCAPE);
 	case S_HEX:
 	case S_LOW_HEX:
 		return hex_byte(j, c);
@@ -378,7 +364,7 @@ step(struct ts_json *j, int c)
 	case S_LIT:
 		if (c != literals[j->lit][j->lit_len])
 			return fail(j, TS_ERR_JSON_SYNTAX);
-		if (literals[j->lit][++j->lit_len] == '\0') {
+		if (++j->lit_len == literal_len[j->lit]) {
 			j->event = TS_JSON_TRUE + j->lit;
 			j->tok_end = j->pos + 1;
 			value_done(j);
@@ -417,7 +403,10 @@ step(struct ts_json *j, int c)
 		/* FALLTHROUGH */
 	case S_EXP_SIGN:
 	case S_DOT:
-		/* §6: frac = decimal-point 1*DIGIT; exp = e [ minus / plus ] 1*DIGIT */
+		/*
+		 * §6: frac = decimal-point 1*DIGIT;
+		 * exp = e [ minus / plus ] 1*DIGIT
+		 */
 		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
 		j->state = j->state == S_DOT ? S_FRAC : S_EXP_DIG;
@@ -503,10 +492,7 @@ plain(int c)
 
 /* What skip_run() skips: bytes that stand for themselves in a string, or
  * digits. */
-enum {
-	RUN_PLAIN,
-	RUN_DIGITS
-};
+enum { RUN_PLAIN, RUN_DIGITS };
 
 #if defined(TS_JSON_SSE2)
 /*
@@ -699,9 +685,7 @@ done:
 int
 ts_json_in_string(const struct ts_json *j)
 {
-	if (j->state == S_ESC)
-		return 2;
-	return j->state >= S_STR && j->state <= S_UTF8;
+	return j->state == S_ESC ? 2 : j->state >= S_STR && j->state <= S_UTF8;
 }
 
 int
@@ -714,10 +698,8 @@ ts_json_partial(const struct ts_json *j)
 int
 ts_json_finish(struct ts_json *j)
 {
-	if (j->err != 0)
+	if (j->err != 0 || j->finished)
 		return j->err;
-	if (j->finished)
-		return 0;
 	j->finished = 1;
 	if (j->depth == 0 && (j->state == S_ZERO || j->state == S_INT ||
 	    j->state == S_FRAC || j->state == S_EXP_DIG)) {

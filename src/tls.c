@@ -722,7 +722,8 @@ const unsigned char *
 ts_conn_recv(struct ts_conn *c, size_t *len)
 {
 	if (c->tls)
-		return c->err ? NULL : br_ssl_engine_recvapp_buf(&c->cc.eng, len);
+		return c->err ? NULL :
+		    br_ssl_engine_recvapp_buf(&c->cc.eng, len);
 	*len = c->rlen - c->roff;
 	return *len ? c->iobuf + c->roff : NULL;
 }
@@ -752,7 +753,8 @@ unsigned char *
 ts_conn_send(struct ts_conn *c, size_t *len)
 {
 	if (c->tls)
-		return c->err ? NULL : br_ssl_engine_sendapp_buf(&c->cc.eng, len);
+		return c->err ? NULL :
+		    br_ssl_engine_sendapp_buf(&c->cc.eng, len);
 	*len = sizeof(c->iobuf) - TS_CONN_PLAIN_BUFSIZE - c->wlen;
 	return *len ? c->iobuf + TS_CONN_PLAIN_BUFSIZE + c->wlen : NULL;
 }

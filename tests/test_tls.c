@@ -842,7 +842,7 @@ plain_both_ways(void)
 	ts_conn_send_ack(&conn, 5);
 	CHECK(ts_conn_events(&conn) & POLLOUT);
 	CHECK_INT(ts_conn_io(&conn, POLLOUT), 0);
-	CHECK_INT(ts_conn_events(&conn), POLLIN);	/* nothing left to send */
+	CHECK_INT(ts_conn_events(&conn), POLLIN);	/* all sent */
 	CHECK_INT(read(fds[1], peer, sizeof(peer)), 5);
 	CHECK(memcmp(peer, "hello", 5) == 0);
 	/* from the peer */
