@@ -46,13 +46,10 @@
  *	  number ("1.2.3", "01", "1e5e") is _NUMBER, not _SYNTAX;
  *	- numbers of any length are accepted: they are text, never converted.
  */
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "tsino.h"
-#include "base.h"
-#include "json.h"
+#include "json.h"	/* and base.h, with <stddef.h> and <stdint.h> */
 
 /* TS_JSON_NO_SIMD: the portable scan only (tests build json.c so) */
 #if defined(__SSE2__) && !defined(TS_JSON_NO_SIMD)
@@ -60,77 +57,34 @@
 #include <emmintrin.h>
 #endif
 
+/* The states, grouped as above; S_VALUE is 0. */
 enum {
-	S_VALUE,
-	S_VALUE_OR_END,
-	S_KEY_OR_END,
-	S_KEY,
-	S_COLON,
-	S_COMMA_OR_END,
-	S_DONE,
+	/* between tokens: whitespace may come */
+	S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_COLON,
+	S_COMMA_OR_END, S_DONE,
 	/* inside tokens: every state from S_STR on is "partial" */
-	S_STR,
-	S_ESC,
-	S_HEX,
-	S_LOW_BS,
-	S_LOW_U,
-	S_LOW_HEX,
-	S_UTF8,
+	S_STR, S_ESC, S_HEX, S_LOW_BS, S_LOW_U, S_LOW_HEX, S_UTF8,
 	S_LIT,
-	S_MINUS,
-	S_ZERO,
-	S_INT,
-	S_DOT,
-	S_FRAC,
-	S_EXP,
-	S_EXP_SIGN,
-	S_EXP_DIG
+	S_MINUS, S_ZERO, S_INT, S_DOT, S_FRAC, S_EXP, S_EXP_SIGN, S_EXP_DIG
 };
 
+/* In the order of their events: TS_JSON_TRUE + lit. */
 static const char *const literals[3] = {"true", "false", "null"};
 static const unsigned char literal_len[3] = {4, 5, 4};
-static const int literal_ev[3] = {TS_JSON_TRUE, TS_JSON_FALSE, TS_JSON_NULL};
-
-void
-ts_json_reset(struct ts_json *j)
-{
-	/*
-	 * Field by field, not one memset: the bit stack is written before
-	 * it is read (open_container sets or clears each bit it pushes),
-	 * and the round reader resets once per message.
-	 */
-	j->tok_start = 0;
-	j->tok_end = 0;
-	j->tok_escaped = 0;
-	j->ws_end = 0;
-	j->pos = 0;
-	j->err = 0;
-	j->event = 0;
-	j->finished = 0;
-	j->depth = 0;
-	j->state = S_VALUE;
-	j->is_key = 0;
-	j->lit = 0;
-	j->lit_len = 0;
-	memset(&j->utf8, 0, sizeof(j->utf8));
-	j->hex_n = 0;
-	j->hex = 0;
-}
 
 void
 ts_json_init(struct ts_json *j)
 {
+	/*
+	 * Everything but the bit stack, which is written before it is read
+	 * (open_container sets or clears each bit it pushes): the round
+	 * reader starts a tokenizer per message.  Zero is S_VALUE.
+	 */
+	memset(j, 0, offsetof(struct ts_json, stack));
 	j->max_depth = TS_JSON_DEPTH_DEFAULT;
 	j->max_level = TS_JSON_LEVEL_ALL;
-	ts_json_reset(j);
 }
 
-static int
-is_ws(int c)
-{
-	/* §2: ws = *( %x20 / %x09 / %x0A / %x0D ) */
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 
 static int
@@ -148,13 +102,6 @@ fail(struct ts_json *j, int err)
 	return 0;
 }
 
-/* Whitespace between tokens: consumed, and remembered for ws_end. */
-static int
-skip_ws(struct ts_json *j)
-{
-	j->ws_end = j->pos + 1;
-	return 1;
-}
 
 /* A value has ended: what may follow depends on where it was. */
 static void
@@ -177,11 +124,9 @@ static int
 open_container(struct ts_json *j, int object)
 {
 	unsigned d = j->depth;
-	unsigned max = j->max_depth;
 
-	if (max > TS_JSON_DEPTH_LIMIT)
-		max = TS_JSON_DEPTH_LIMIT;
-	if (d >= max)
+	/* max_depth, but never more than the bit stack holds */
+	if (d >= j->max_depth || d >= TS_JSON_DEPTH_LIMIT)
 		return fail(j, TS_ERR_JSON_DEPTH);
 	if (object)
 		j->stack[d / 8] |= (unsigned char)(1u << (d % 8));
@@ -304,53 +249,24 @@ string_byte(struct ts_json *j, int c)
 	return 1;
 }
 
-static int
-escape_byte(struct ts_json *j, int c)
-{
-	switch (c) {
-	case '"':
-	case '\\':
-	case '/':
-	case 'b':
-	case 'f':
-	case 'n':
-	case 'r':
-	case 't':
-		j->state = S_STR;
-		return 1;
-	case 'u':
-		j->state = S_HEX;
-		j->hex_n = 0;
-		j->hex = 0;
-		return 1;
-	default:
-		return fail(j, TS_ERR_JSON_ESCAPE);
-	}
-}
 
 /* One of the four hex digits of \uXXXX, for a first or a low half. */
 static int
 hex_byte(struct ts_json *j, int c)
 {
-	int v = ts_hex_value(c);
+	int v = ts_hex_value(c), low;
 
 	if (v < 0)
 		return fail(j, TS_ERR_JSON_ESCAPE);
 	j->hex = j->hex << 4 | (uint32_t)v;
 	if (++j->hex_n < 4)
 		return 1;
-	if (j->state == S_LOW_HEX) {
-		if (j->hex < 0xDC00 || j->hex > 0xDFFF)
-			return fail(j, TS_ERR_JSON_SURROGATE);
-		j->state = S_STR;
-	} else if (j->hex >= 0xD800 && j->hex <= 0xDBFF) {
-		/* §7: a high surrogate must be followed by "\u" low half */
-		j->state = S_LOW_BS;
-	} else if (j->hex >= 0xDC00 && j->hex <= 0xDFFF) {
+	/* §7: a low half (DC00-DFFF) comes right after a high one, only */
+	low = j->hex >= 0xDC00 && j->hex <= 0xDFFF;
+	if (low != (j->state == S_LOW_HEX))
 		return fail(j, TS_ERR_JSON_SURROGATE);
-	} else {
-		j->state = S_STR;
-	}
+	/* a high half (D800-DBFF) must be followed by "\u" and a low half */
+	j->state = j->hex >= 0xD800 && j->hex <= 0xDBFF ? S_LOW_BS : S_STR;
 	return 1;
 }
 
@@ -361,14 +277,19 @@ hex_byte(struct ts_json *j, int c)
 static int
 step(struct ts_json *j, int c)
 {
+	/*
+	 * §2: ws = *( %x20 / %x09 / %x0A / %x0D ), before and after every
+	 * token; consumed, and remembered for ws_end.
+	 */
+	if (j->state < S_STR && (c == ' ' || c == '\t' || c == '\n' ||
+	    c == '\r')) {
+		j->ws_end = j->pos + 1;
+		return 1;
+	}
 	switch (j->state) {
 	case S_VALUE:
-		if (is_ws(c))
-			return skip_ws(j);
 		return value_start(j, c);
 	case S_VALUE_OR_END:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c == ']')
 			return close_container(j, 0);
 		return value_start(j, c);
@@ -377,23 +298,17 @@ step(struct ts_json *j, int c)
 			return close_container(j, 1);
 		/* FALLTHROUGH */
 	case S_KEY:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c != '"')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->is_key = 1;
 		begin_token(j, j->pos, S_STR);
 		return 1;
 	case S_COLON:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c != ':')
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		j->state = S_VALUE;
 		return 1;
 	case S_COMMA_OR_END:
-		if (is_ws(c))
-			return skip_ws(j);
 		if (c == ',') {
 			j->state = top_is_object(j) ? S_KEY : S_VALUE;
 			return 1;
@@ -402,13 +317,29 @@ step(struct ts_json *j, int c)
 			return close_container(j, top_is_object(j));
 		return fail(j, TS_ERR_JSON_SYNTAX);
 	case S_DONE:
-		if (is_ws(c))
-			return skip_ws(j);
 		return fail(j, TS_ERR_JSON_TRAILING);
 	case S_STR:
 		return string_byte(j, c);
 	case S_ESC:
-		return escape_byte(j, c);
+		/* §7: the escapes */
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			j->state = S_STR;
+			return 1;
+		case 'u':
+			j->state = S_HEX;
+			j->hex_n = 0;
+			j->hex = 0;
+			return 1;
+		}
+		return fail(j, TS_ERR_JSON_ESCAPE);
 	case S_HEX:
 	case S_LOW_HEX:
 		return hex_byte(j, c);
@@ -434,18 +365,15 @@ step(struct ts_json *j, int c)
 		if (c != literals[j->lit][j->lit_len])
 			return fail(j, TS_ERR_JSON_SYNTAX);
 		if (++j->lit_len == literal_len[j->lit]) {
-			j->event = literal_ev[j->lit];
+			j->event = TS_JSON_TRUE + j->lit;
 			j->tok_end = j->pos + 1;
 			value_done(j);
 		}
 		return 1;
 	case S_MINUS:
-		if (c == '0')
-			j->state = S_ZERO;
-		else if (c >= '1' && c <= '9')
-			j->state = S_INT;
-		else
+		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
+		j->state = c == '0' ? S_ZERO : S_INT;
 		return 1;
 	case S_ZERO:
 		/* §6: "Leading zeros are not allowed." */
@@ -453,24 +381,13 @@ step(struct ts_json *j, int c)
 			return fail(j, TS_ERR_JSON_NUMBER);
 		/* FALLTHROUGH */
 	case S_INT:
-		if (ts_is_digit(c))
-			return 1;
 		if (c == '.') {
 			j->state = S_DOT;
 			return 1;
 		}
-		if (c == 'e' || c == 'E') {
-			j->state = S_EXP;
-			return 1;
-		}
-		return number_end(j, c);
-	case S_DOT:
-		/* §6: frac = decimal-point 1*DIGIT */
-		if (!ts_is_digit(c))
-			return fail(j, TS_ERR_JSON_NUMBER);
-		j->state = S_FRAC;
-		return 1;
+		/* FALLTHROUGH */
 	case S_FRAC:
+		/* a digit leaves S_INT and S_FRAC as they are */
 		if (ts_is_digit(c))
 			return 1;
 		if (c == 'e' || c == 'E') {
@@ -485,9 +402,14 @@ step(struct ts_json *j, int c)
 		}
 		/* FALLTHROUGH */
 	case S_EXP_SIGN:
+	case S_DOT:
+		/*
+		 * §6: frac = decimal-point 1*DIGIT;
+		 * exp = e [ minus / plus ] 1*DIGIT
+		 */
 		if (!ts_is_digit(c))
 			return fail(j, TS_ERR_JSON_NUMBER);
-		j->state = S_EXP_DIG;
+		j->state = j->state == S_DOT ? S_FRAC : S_EXP_DIG;
 		return 1;
 	case S_EXP_DIG:
 		if (ts_is_digit(c))
@@ -570,10 +492,7 @@ plain(int c)
 
 /* What skip_run() skips: bytes that stand for themselves in a string, or
  * digits. */
-enum {
-	RUN_PLAIN,
-	RUN_DIGITS
-};
+enum { RUN_PLAIN, RUN_DIGITS };
 
 #if defined(TS_JSON_SSE2)
 /*
@@ -766,9 +685,7 @@ done:
 int
 ts_json_in_string(const struct ts_json *j)
 {
-	if (j->state == S_ESC)
-		return 2;
-	return j->state >= S_STR && j->state <= S_UTF8;
+	return j->state == S_ESC ? 2 : j->state >= S_STR && j->state <= S_UTF8;
 }
 
 int
@@ -781,10 +698,8 @@ ts_json_partial(const struct ts_json *j)
 int
 ts_json_finish(struct ts_json *j)
 {
-	if (j->err != 0)
+	if (j->err != 0 || j->finished)
 		return j->err;
-	if (j->finished)
-		return 0;
 	j->finished = 1;
 	if (j->depth == 0 && (j->state == S_ZERO || j->state == S_INT ||
 	    j->state == S_FRAC || j->state == S_EXP_DIG)) {
@@ -822,29 +737,19 @@ code_point(const unsigned char *s, size_t n, size_t *i)
 	return c;
 }
 
+/* Code point c in UTF-8 (RFC 3629 §3): the lead byte, then six bits a byte. */
 static size_t
 utf8_put(uint32_t c, unsigned char *u)
 {
-	if (c < 0x80) {
-		u[0] = (unsigned char)c;
-		return 1;
+	static const unsigned char lead[5] = {0, 0, 0xC0, 0xE0, 0xF0};
+	size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4, k;
+
+	for (k = n - 1; k > 0; k--) {
+		u[k] = (unsigned char)(0x80 | (c & 0x3F));
+		c >>= 6;
 	}
-	if (c < 0x800) {
-		u[0] = (unsigned char)(0xC0 | c >> 6);
-		u[1] = (unsigned char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		u[0] = (unsigned char)(0xE0 | c >> 12);
-		u[1] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-		u[2] = (unsigned char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	u[0] = (unsigned char)(0xF0 | c >> 18);
-	u[1] = (unsigned char)(0x80 | (c >> 12 & 0x3F));
-	u[2] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
-	u[3] = (unsigned char)(0x80 | (c & 0x3F));
-	return 4;
+	u[0] = (unsigned char)(lead[n] | c);
+	return n;
 }
 
 long

@@ -10,10 +10,7 @@
 #ifndef TS_JSON_H
 #define TS_JSON_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "base.h"
+#include "base.h"	/* struct ts_utf8; <stddef.h> and <stdint.h> */
 
 /* Default for the max_depth field: containers nested deeper fail. */
 #define TS_JSON_DEPTH_DEFAULT 64
@@ -22,18 +19,16 @@
 /* Default for the max_level field: every token is reported. */
 #define TS_JSON_LEVEL_ALL 0xFFFFFFFFu
 
-/* Events from ts_json_event(); the values are fixed, tests rely on it. */
+/*
+ * Events from ts_json_event(); the values are fixed, 1 to 10 in this
+ * order (tests rely on it, and json.c on TRUE, FALSE, NULL in a row).
+ */
 enum ts_json_ev {
-	TS_JSON_OBJECT_BEGIN = 1,	/* '{' */
-	TS_JSON_OBJECT_END = 2,		/* '}' */
-	TS_JSON_ARRAY_BEGIN = 3,	/* '[' */
-	TS_JSON_ARRAY_END = 4,		/* ']' */
-	TS_JSON_KEY = 5,		/* a string in member-name position */
-	TS_JSON_STRING = 6,		/* a string value */
-	TS_JSON_NUMBER = 7,
-	TS_JSON_TRUE = 8,
-	TS_JSON_FALSE = 9,
-	TS_JSON_NULL = 10
+	TS_JSON_OBJECT_BEGIN = 1, TS_JSON_OBJECT_END,	/* '{' '}' */
+	TS_JSON_ARRAY_BEGIN, TS_JSON_ARRAY_END,		/* '[' ']' */
+	TS_JSON_KEY,		/* a string in member-name position */
+	TS_JSON_STRING,		/* a string value */
+	TS_JSON_NUMBER, TS_JSON_TRUE, TS_JSON_FALSE, TS_JSON_NULL
 };
 
 struct ts_json {
@@ -76,8 +71,7 @@ struct ts_json {
 	 * is still incomplete (ts_json_partial() says 1), tok_start is
 	 * already its first byte.
 	 */
-	uint64_t tok_start;
-	uint64_t tok_end;
+	uint64_t tok_start, tok_end;
 	int tok_escaped;
 
 	/* The rest is private to json.c. */
@@ -88,8 +82,7 @@ struct ts_json {
 	unsigned depth;		/* open containers */
 	unsigned char state;	/* what the next byte may be */
 	unsigned char is_key;	/* the string in progress is a key */
-	unsigned char lit;	/* literal: which one, and bytes matched */
-	unsigned char lit_len;
+	unsigned char lit, lit_len;	/* literal: which one, bytes matched */
 	struct ts_utf8 utf8;	/* the character in progress */
 	unsigned char hex_n;	/* \u hex digits read so far */
 	uint32_t hex;		/* their value */
@@ -98,19 +91,13 @@ struct ts_json {
 
 /*
  * ts_json_init: make *j ready for a new JSON text: no input seen,
- * offsets from 0, max_depth = TS_JSON_DEPTH_DEFAULT.  Calling it again
- * resets the tokenizer for the next message (set max_depth again if it
- * is not the default).  *j holds no pointers; it may be copied.
+ * offsets from 0, max_depth = TS_JSON_DEPTH_DEFAULT, max_level =
+ * TS_JSON_LEVEL_ALL.  Calling it again resets the tokenizer for the next
+ * message (set the limits again if they are not the defaults).  *j holds
+ * no pointers; it may be copied.
  */
 void
 ts_json_init(struct ts_json *j);
-
-/*
- * ts_json_reset: like ts_json_init() but keeps max_depth and max_level.
- * For reading one message after another with the same limits.
- */
-void
-ts_json_reset(struct ts_json *j);
 
 /*
  * ts_json_push: tokenize up to len bytes at data.  Consumes input only up

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,41 +34,32 @@ ts_wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+/*
+ * getrandom(2), else /dev/urandom from where it stopped: old kernels
+ * (before 3.17) have no getrandom(2).
+ */
 int
 ts_random(void *buf, size_t n)
 {
 	unsigned char *p = buf;
 	ssize_t r;
-	int fd;
+	int fd = -1;
 
 	while (n > 0) {
-		r = getrandom(p, n, 0);
+		r = fd < 0 ? getrandom(p, n, 0) : read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0 && fd < 0 &&
+		    (fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0)
+			continue;
+		if (r <= 0)
 			break;
 		p += r;
 		n -= (size_t)r;
 	}
-	if (n == 0)
-		return 0;
-	/* Old kernels (before 3.17) have no getrandom(2). */
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while (n > 0) {
-		r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			close(fd);
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	close(fd);
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	return n == 0 ? 0 : -1;
 }
 
 /* ---- trust store ---- */
@@ -148,6 +140,7 @@ der_push(void *ctx, const void *data, size_t len)
 /*
  * The certificate just decoded as an anchor: its name and its key's
  * bytes in one allocation, which dn.data points to.  0 or -1 (skipped).
+ * BearSSL's X.509 decoder gives RSA and EC keys only.
  */
 static int
 add_anchor(struct reader *r)
@@ -156,18 +149,15 @@ add_anchor(struct reader *r)
 	struct ts_trust *t = r->t;
 	br_x509_trust_anchor *ta;
 	unsigned char *p;
-	size_t k1, k2 = 0;
+	int rsa;
+	size_t k1, k2;
 
-	if (pk == NULL)
+	if (pk == NULL || (pk->key_type != BR_KEYTYPE_RSA &&
+	    pk->key_type != BR_KEYTYPE_EC))
 		return -1;
-	if (pk->key_type == BR_KEYTYPE_RSA) {
-		k1 = pk->key.rsa.nlen;
-		k2 = pk->key.rsa.elen;
-	} else if (pk->key_type == BR_KEYTYPE_EC) {
-		k1 = pk->key.ec.qlen;
-	} else {
-		return -1;
-	}
+	rsa = pk->key_type == BR_KEYTYPE_RSA;
+	k1 = rsa ? pk->key.rsa.nlen : pk->key.ec.qlen;
+	k2 = rsa ? pk->key.rsa.elen : 0;
 	ta = realloc(t->ta, (t->n + 1) * sizeof(*t->ta));
 	if (ta == NULL)
 		return -1;
@@ -182,7 +172,7 @@ add_anchor(struct reader *r)
 	ta->flags = br_x509_decoder_isCA(&r->dc) ? BR_X509_TA_CA : 0;
 	ta->pkey = *pk;
 	p += r->dnlen;
-	if (pk->key_type == BR_KEYTYPE_RSA) {
+	if (rsa) {
 		ta->pkey.key.rsa.n = memcpy(p, pk->key.rsa.n, k1);
 		ta->pkey.key.rsa.e = memcpy(p + k1, pk->key.rsa.e, k2);
 	} else {
@@ -216,13 +206,10 @@ end_cert(struct reader *r, int damaged)
 	r->t->skipped++;
 	if (r->note == NULL)
 		return;
-	if (damaged || r->dnlen <= sizeof(r->dn))
-		snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: "
-		    "BearSSL cannot decode it", r->name, r->count);
-	else
-		snprintf(msg, sizeof(msg), "%s: certificate %zu skipped: its "
-		    "name is longer than %d bytes", r->name, r->count,
-		    TS_TRUST_MAX_DN);
+	snprintf(msg, sizeof(msg), damaged || r->dnlen <= sizeof(r->dn) ?
+	    "%s: certificate %zu skipped: BearSSL cannot decode it" :
+	    "%s: certificate %zu skipped: its name is longer than %d bytes",
+	    r->name, r->count, TS_TRUST_MAX_DN);
 	r->note(r->arg, msg);
 }
 
@@ -333,10 +320,19 @@ start(struct reader *r, struct ts_trust *t, const char *name,
 	br_pem_decoder_init(&r->pc);
 }
 
-/* The end of the bundle: 0, or TS_ERR_TLS_TRUST_STORE with why. */
+/*
+ * The end of the bundle (total: its size): 0, or
+ * TS_ERR_TLS_TRUST_STORE_SIZE or TS_ERR_TLS_TRUST_STORE with why.
+ */
 static int
-finish(struct reader *r, char *why, size_t whylen)
+finish(struct reader *r, size_t total, char *why, size_t whylen)
 {
+	if (total > TS_TRUST_MAX_FILE) {
+		ts_trust_free(r->t);
+		snprintf(why, whylen, "trust store %s is larger than %d MiB, "
+		    "the limit", r->name, TS_TRUST_MAX_FILE >> 20);
+		return TS_ERR_TLS_TRUST_STORE_SIZE;
+	}
 	/* The decoder sees an END line only once its newline arrives. */
 	feed(r, (const unsigned char *)"\n", 1);
 	if (r->in_cert)
@@ -348,15 +344,6 @@ finish(struct reader *r, char *why, size_t whylen)
 		return TS_ERR_TLS_TRUST_STORE;
 	}
 	return 0;
-}
-
-static int
-too_big(struct ts_trust *t, const char *name, char *why, size_t whylen)
-{
-	ts_trust_free(t);
-	snprintf(why, whylen, "trust store %s is larger than %d MiB, the "
-	    "limit", name, TS_TRUST_MAX_FILE >> 20);
-	return TS_ERR_TLS_TRUST_STORE_SIZE;
 }
 
 int
@@ -382,15 +369,12 @@ ts_trust_load(struct ts_trust *t, const char *path, ts_tls_note_fn *note,
 	err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (total > TS_TRUST_MAX_FILE)
-		return too_big(t, path, why, whylen);
-	if (got < 0) {
-		ts_trust_free(t);
-		snprintf(why, whylen, "cannot read trust store %s: %s", path,
-		    strerror(err));
-		return TS_ERR_TLS_NO_TRUST_STORE;
-	}
-	return finish(&r, why, whylen);
+	if (got >= 0)
+		return finish(&r, total, why, whylen);
+	ts_trust_free(t);
+	snprintf(why, whylen, "cannot read trust store %s: %s", path,
+	    strerror(err));
+	return TS_ERR_TLS_NO_TRUST_STORE;
 }
 
 int
@@ -401,27 +385,35 @@ ts_trust_parse(struct ts_trust *t, const void *pem, size_t len,
 	struct reader r;
 
 	start(&r, t, name, note, arg);
-	if (len > TS_TRUST_MAX_FILE)
-		return too_big(t, name, why, whylen);
-	push(&r, pem, len);
-	return finish(&r, why, whylen);
+	if (len <= TS_TRUST_MAX_FILE)
+		push(&r, pem, len);
+	return finish(&r, len, why, whylen);
 }
 
 /* ---- the connection ---- */
 
+/* The first error sticks: c->err, and its words in c->why. */
+static int
+fail(struct ts_conn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err == 0) {
+		c->err = err;
+		va_start(ap, fmt);
+		vsnprintf(c->why, sizeof(c->why), fmt, ap);
+		va_end(ap);
+	}
+	return c->err;
+}
+
 void
 ts_conn_plain(struct ts_conn *c, int fd)
 {
+	/* Everything before BearSSL's contexts, which ts_conn_tls() sets. */
+	memset(c, 0, offsetof(struct ts_conn, cc));
 	c->fd = fd;
-	c->tls = 0;
-	c->err = 0;
-	c->eof = 0;
-	c->truncated = 0;
 	c->handshake_done = 1;
-	c->resumed = 0;
-	c->session = NULL;
-	c->rlen = c->roff = c->wlen = 0;
-	c->why[0] = '\0';
 }
 
 static int
@@ -456,26 +448,23 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	};
-	static const br_hash_class *const hashes[] = {
-		&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
-		&br_sha384_vtable, &br_sha512_vtable,
-	};
 	br_ssl_engine_context *eng = &cc->eng;
-	size_t i;
-	int id;
 
 	br_ssl_client_zero(cc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_suites(eng, suites,
 	    sizeof(suites) / sizeof(suites[0]));
 	br_x509_minimal_init(xc, &br_sha256_vtable, trust->ta, trust->n);
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		id = (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
-		    BR_HASHDESC_ID_MASK);
-		br_ssl_engine_set_hash(eng, id, hashes[i]);
-		if (id != br_sha1_ID)
-			br_x509_minimal_set_hash(xc, id, hashes[i]);
-	}
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	/* no SHA-1 here: the chain's signatures are SHA-2 or refused */
+	br_x509_minimal_set_hash(xc, br_sha224_ID, &br_sha224_vtable);
+	br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
 	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
 	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
 	    br_ecdsa_vrfy_asn1_get_default());
@@ -507,13 +496,10 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
 	 * IPv6 addresses are not permitted in "HostName"."
 	 */
-	if (is_ip_literal(host)) {
-		c->err = TS_ERR_TLS_IP_LITERAL;
-		snprintf(c->why, sizeof(c->why), "TLS to an IP address (%s) "
-		    "is not supported: certificates are checked by host name",
-		    host);
-		return c->err;
-	}
+	if (is_ip_literal(host))
+		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
+		    "(%s) is not supported: certificates are checked by host "
+		    "name", host);
 	client_profile(&c->cc, &c->xc, trust);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
@@ -521,77 +507,52 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	if (session != NULL && session->valid &&
 	    strcmp(session->host, host) == 0)
 		br_ssl_engine_set_session_parameters(eng, &session->params);
-	if (!br_ssl_client_reset(&c->cc, host, 1)) {
-		c->err = TS_ERR_TLS_PROTOCOL;
-		snprintf(c->why, sizeof(c->why), "TLS setup failed (BearSSL "
+	if (!br_ssl_client_reset(&c->cc, host, 1))
+		return fail(c, TS_ERR_TLS_PROTOCOL, "TLS setup failed (BearSSL "
 		    "error %d)", br_ssl_engine_last_error(eng));
-		return c->err;
-	}
 	return 0;
 }
 
-static void
-local_clock(char *out, size_t outlen)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, outlen, "unknown");
-}
-
-/* Turn BearSSL's last error into our code and words. */
+/* BearSSL's last error, in our code and words (if the first error). */
 static int
 tls_error(struct ts_conn *c, int brerr)
 {
+	const char *host = c->host;
 	char clock[32];
+	time_t now = time(NULL);
+	struct tm tm;
 
 	switch (brerr) {
 	case BR_ERR_X509_EXPIRED:
-		local_clock(clock, sizeof(clock));
-		snprintf(c->why, sizeof(c->why), "%s: certificate expired or "
-		    "not yet valid (local clock: %s)", c->host, clock);
-		return TS_ERR_TLS_EXPIRED;
+		/* the local clock, as the likely culprit */
+		if (gmtime_r(&now, &tm) == NULL || strftime(clock,
+		    sizeof(clock), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(clock, sizeof(clock), "unknown");
+		return fail(c, TS_ERR_TLS_EXPIRED, "%s: certificate expired or "
+		    "not yet valid (local clock: %s)", host, clock);
 	case BR_ERR_X509_BAD_SERVER_NAME:
-		snprintf(c->why, sizeof(c->why), "certificate is for another "
-		    "host (wanted %s)", c->host);
-		return TS_ERR_TLS_HOSTNAME;
+		return fail(c, TS_ERR_TLS_HOSTNAME, "certificate is for "
+		    "another host (wanted %s)", host);
 	case BR_ERR_X509_NOT_TRUSTED:
-		snprintf(c->why, sizeof(c->why), "%s: certificate not signed "
-		    "by a trusted authority", c->host);
-		return TS_ERR_TLS_UNTRUSTED;
+		return fail(c, TS_ERR_TLS_UNTRUSTED, "%s: certificate not "
+		    "signed by a trusted authority", host);
 	case BR_ERR_X509_UNSUPPORTED:
 		/* Mostly a SHA-1 signature: no SHA-1 in the X.509 engine. */
-		snprintf(c->why, sizeof(c->why), "%s: certificate chain uses "
-		    "an unsupported algorithm (SHA-1 signatures are refused)",
-		    c->host);
-		return TS_ERR_TLS_CERT_ALGORITHM;
+		return fail(c, TS_ERR_TLS_CERT_ALGORITHM, "%s: certificate "
+		    "chain uses an unsupported algorithm (SHA-1 signatures "
+		    "are refused)", host);
 	}
 	if (brerr >= BR_ERR_RECV_FATAL_ALERT && brerr < BR_ERR_SEND_FATAL_ALERT)
-		snprintf(c->why, sizeof(c->why), "%s: server sent TLS alert %d",
-		    c->host, brerr - BR_ERR_RECV_FATAL_ALERT);
-	else if (brerr >= BR_ERR_SEND_FATAL_ALERT)
-		snprintf(c->why, sizeof(c->why), "%s: TLS failed, sent alert "
-		    "%d", c->host, brerr - BR_ERR_SEND_FATAL_ALERT);
-	else if (brerr >= BR_ERR_X509_OK)
-		snprintf(c->why, sizeof(c->why), "%s: certificate rejected "
-		    "(BearSSL X.509 error %d)", c->host, brerr);
-	else
-		snprintf(c->why, sizeof(c->why), "%s: TLS protocol error "
-		    "(BearSSL error %d)", c->host, brerr);
-	return TS_ERR_TLS_PROTOCOL;
-}
-
-static int
-set_err(struct ts_conn *c, int err, const char *what, int errnum)
-{
-	if (c->err == 0) {
-		c->err = err;
-		snprintf(c->why, sizeof(c->why), "%s: %s", what,
-		    strerror(errnum));
-	}
-	return c->err;
+		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: server sent TLS "
+		    "alert %d", host, brerr - BR_ERR_RECV_FATAL_ALERT);
+	if (brerr >= BR_ERR_SEND_FATAL_ALERT)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS failed, sent "
+		    "alert %d", host, brerr - BR_ERR_SEND_FATAL_ALERT);
+	if (brerr >= BR_ERR_X509_OK)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: certificate rejected "
+		    "(BearSSL X.509 error %d)", host, brerr);
+	return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS protocol error (BearSSL "
+	    "error %d)", host, brerr);
 }
 
 /* Note the end of a TLS handshake: save the session, see if resumed. */
@@ -613,14 +574,15 @@ handshake_finished(struct ts_conn *c)
 	s->valid = 1;
 }
 
-static void
-handshake_closed(struct ts_conn *c)
+/* The peer closed its side: during the TLS handshake, an error. */
+static int
+peer_closed(struct ts_conn *c)
 {
-	if (c->err != 0)
-		return;
-	c->err = TS_ERR_TLS_HANDSHAKE_CLOSED;
-	snprintf(c->why, sizeof(c->why), "%s: server closed the connection "
-	    "during the handshake", c->host);
+	c->eof = 1;
+	if (c->handshake_done)
+		return c->err;
+	return fail(c, TS_ERR_TLS_HANDSHAKE_CLOSED, "%s: server closed the "
+	    "connection during the handshake", c->host);
 }
 
 /*
@@ -630,12 +592,9 @@ handshake_closed(struct ts_conn *c)
 static int
 sock_err(struct ts_conn *c, int errnum)
 {
-	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET)) {
-		c->eof = 1;
-		handshake_closed(c);
-		return c->err;
-	}
-	return set_err(c, TS_ERR_NET_IO, c->host, errnum);
+	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET))
+		return peer_closed(c);
+	return fail(c, TS_ERR_NET_IO, "%s: %s", c->host, strerror(errnum));
 }
 
 static int
@@ -655,12 +614,9 @@ tls_io(struct ts_conn *c, int may_read)
 		if (st & BR_SSL_CLOSED) {
 			int e = br_ssl_engine_last_error(eng);
 
-			if (e != BR_ERR_OK && c->err == 0)
-				c->err = tls_error(c, e);
-			else if (!c->handshake_done)
-				handshake_closed(c);
-			c->eof = 1;
-			return c->err;
+			if (e != BR_ERR_OK)
+				tls_error(c, e);
+			return peer_closed(c);
 		}
 		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_finished(c);
@@ -686,12 +642,9 @@ tls_io(struct ts_conn *c, int may_read)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r == 0) {
-				c->eof = 1;
 				c->truncated = 1;
-				if (!c->handshake_done)
-					handshake_closed(c);
 				br_ssl_engine_close(eng);
-				return c->err;
+				return peer_closed(c);
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return sock_err(c, errno);
@@ -713,7 +666,8 @@ plain_io(struct ts_conn *c, int may_read)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (r < 0)
-			return set_err(c, TS_ERR_NET_IO, "send", errno);
+			return fail(c, TS_ERR_NET_IO, "send: %s",
+			    strerror(errno));
 		memmove(wq, wq + r, c->wlen - (size_t)r);
 		c->wlen -= (size_t)r;
 	}
@@ -726,7 +680,8 @@ plain_io(struct ts_conn *c, int may_read)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (r < 0)
-			return set_err(c, TS_ERR_NET_IO, "receive", errno);
+			return fail(c, TS_ERR_NET_IO, "receive: %s",
+			    strerror(errno));
 		if (r == 0)
 			c->eof = 1;
 		c->rlen += (size_t)r;
@@ -751,36 +706,24 @@ ts_conn_io(struct ts_conn *c, short revents)
 short
 ts_conn_events(struct ts_conn *c)
 {
-	unsigned st;
-	short ev = 0;
+	unsigned st = c->tls ? br_ssl_engine_current_state(&c->cc.eng) : 0;
+	int rd = !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE, wr = c->wlen > 0;
 
-	if (c->err || c->fd < 0)
+	if (c->err || c->fd < 0 || (c->tls && (c->eof || (st & BR_SSL_CLOSED))))
 		return 0;
-	if (!c->tls) {
-		if (!c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE)
-			ev |= POLLIN;
-		if (c->wlen > 0)
-			ev |= POLLOUT;
-		return ev;
+	if (c->tls) {
+		rd = (st & BR_SSL_RECVREC) != 0;
+		wr = (st & BR_SSL_SENDREC) != 0;
 	}
-	st = br_ssl_engine_current_state(&c->cc.eng);
-	if ((st & BR_SSL_CLOSED) || c->eof)
-		return 0;
-	if (st & BR_SSL_RECVREC)
-		ev |= POLLIN;
-	if (st & BR_SSL_SENDREC)
-		ev |= POLLOUT;
-	return ev;
+	return (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 }
 
 const unsigned char *
 ts_conn_recv(struct ts_conn *c, size_t *len)
 {
-	if (c->tls) {
-		if (c->err)
-			return NULL;
-		return br_ssl_engine_recvapp_buf(&c->cc.eng, len);
-	}
+	if (c->tls)
+		return c->err ? NULL :
+		    br_ssl_engine_recvapp_buf(&c->cc.eng, len);
 	*len = c->rlen - c->roff;
 	return *len ? c->iobuf + c->roff : NULL;
 }
@@ -809,14 +752,10 @@ ts_conn_recv_ack(struct ts_conn *c, size_t n)
 unsigned char *
 ts_conn_send(struct ts_conn *c, size_t *len)
 {
-	size_t cap = sizeof(c->iobuf) - TS_CONN_PLAIN_BUFSIZE;
-
-	if (c->tls) {
-		if (c->err)
-			return NULL;
-		return br_ssl_engine_sendapp_buf(&c->cc.eng, len);
-	}
-	*len = cap - c->wlen;
+	if (c->tls)
+		return c->err ? NULL :
+		    br_ssl_engine_sendapp_buf(&c->cc.eng, len);
+	*len = sizeof(c->iobuf) - TS_CONN_PLAIN_BUFSIZE - c->wlen;
 	return *len ? c->iobuf + TS_CONN_PLAIN_BUFSIZE + c->wlen : NULL;
 }
 
@@ -834,19 +773,6 @@ ts_conn_flush(struct ts_conn *c)
 {
 	if (c->tls)
 		br_ssl_engine_flush(&c->cc.eng, 0);
-}
-
-int
-ts_conn_pending(struct ts_conn *c)
-{
-	size_t len = 0;
-
-	if (!c->tls)
-		return c->wlen > 0;
-	if (br_ssl_engine_current_state(&c->cc.eng) & BR_SSL_SENDREC)
-		return br_ssl_engine_sendrec_buf(&c->cc.eng, &len) != NULL &&
-		    len > 0;
-	return 0;
 }
 
 void

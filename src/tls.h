@@ -23,8 +23,7 @@
 #ifndef TS_TLS_H
 #define TS_TLS_H
 
-#include <stddef.h>
-#include <bearssl.h>
+#include <bearssl.h>	/* and with it size_t */
 
 /* Called with one line of text for each certificate skipped at load. */
 typedef void ts_tls_note_fn(void *arg, const char *msg);
@@ -106,6 +105,7 @@ struct ts_conn {
 	char why[512];		/* err in words, with details */
 	/* plain mode: receive and send queues inside iobuf */
 	size_t rlen, roff, wlen;
+	/* BearSSL's, last: ts_conn_plain() zeroes everything above */
 	br_ssl_client_context cc;
 	br_x509_minimal_context xc;
 	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
@@ -168,10 +168,6 @@ ts_conn_send_ack(struct ts_conn *c, size_t n);
 /* Push queued application bytes to the record layer now. */
 void
 ts_conn_flush(struct ts_conn *c);
-
-/* Bytes queued but not yet written to the socket. */
-int
-ts_conn_pending(struct ts_conn *c);
 
 /* Send close_notify if possible, then close the socket.  Idempotent. */
 void

@@ -487,7 +487,7 @@ bit_stack(void)
 	    TS_ERR_JSON_SYNTAX);
 }
 
-/* init again (or reset) reads the next message; reset keeps the limit. */
+/* init again reads the next message, with the default limits. */
 static void
 reuse(void)
 {
@@ -499,13 +499,12 @@ reuse(void)
 	CHECK_INT(ts_json_event(&j), TS_JSON_ARRAY_BEGIN);
 	CHECK_INT(ts_json_push(&j, "[", 1), 0);
 	CHECK_INT(ts_json_event(&j), TS_ERR_JSON_DEPTH);
-	ts_json_reset(&j);
-	CHECK_INT(j.max_depth, 1);
+	ts_json_init(&j);
+	CHECK_INT(j.max_depth, TS_JSON_DEPTH_DEFAULT);
 	CHECK_INT(ts_json_push(&j, "{}", 2), 1);
 	CHECK_INT(ts_json_event(&j), TS_JSON_OBJECT_BEGIN);
 	CHECK_INT(j.tok_start, 0);
 	ts_json_init(&j);
-	CHECK_INT(j.max_depth, TS_JSON_DEPTH_DEFAULT);
 	CHECK_INT(ts_json_push(&j, "\"x\"", 3), 3);
 	CHECK_INT(ts_json_event(&j), TS_JSON_STRING);
 	CHECK_INT(ts_json_finish(&j), 0);
@@ -661,11 +660,11 @@ whitespace_and_strings(void)
 	CHECK_INT(ts_json_push(&j, s + 15, 1), 1);
 	CHECK_INT(ts_json_event(&j), TS_JSON_OBJECT_END);
 	CHECK_INT(ts_json_finish(&j), 0);
-	/* a reset forgets it, and keeps max_level */
+	/* init again forgets it, and max_level */
 	j.max_level = 3;
-	ts_json_reset(&j);
+	ts_json_init(&j);
 	CHECK_INT(j.ws_end, 0);
-	CHECK_INT(j.max_level, 3);
+	CHECK_INT(j.max_level, TS_JSON_LEVEL_ALL);
 }
 
 /* ts_json_unescape: RFC 8259 §7's escapes, known answers. */
