@@ -37,14 +37,8 @@
 
 /* The known members, then the names of a body's array of rows. */
 enum {
-	F_GAME_ID,
-	F_ROUND_ID,
-	F_ROUND_INDEX,
-	F_MULTIPLIER,
-	F_STATE,
-	F_FINALIZED_AT,
-	N_ROUNDS,
-	N_DATA
+	F_GAME_ID, F_ROUND_ID, F_ROUND_INDEX, F_MULTIPLIER, F_STATE,
+	F_FINALIZED_AT, N_ROUNDS, N_DATA
 };
 
 static const char *const names[] = {
@@ -105,27 +99,33 @@ ts_round_set_game(struct ts_round_reader *r, const char *slug, size_t n)
 	return 0;
 }
 
-/*
- * This row is not a round (err says why), and nothing before said so.  A
- * message fails; a body row is read on to its end without keeping
- * anything and then reported as skipped.
- */
 static void
-give_up(struct ts_round_reader *r, int err)
-{
-	if (r->mode == TS_ROUND_MESSAGE) {
-		if (r->err == 0)
-			r->err = err;
-	} else if (r->skip_err == 0) {
-		r->skip_err = err;
-	}
-}
+flush(struct ts_round_reader *r);
 
 /* The row is still a round so far: not given up, no error. */
 static int
 row_ok(const struct ts_round_reader *r)
 {
 	return r->err == 0 && r->skip_err == 0;
+}
+
+/*
+ * This row is not a round (err says why).  A message fails; a body row
+ * is read on to its end without keeping anything and then reported as
+ * skipped.  The first reason wins, in input order, so the row is
+ * brought up to date first, in case it had already grown too big (from
+ * flush() itself, that finds nothing left to copy).
+ */
+static void
+row_fail(struct ts_round_reader *r, int err)
+{
+	flush(r);
+	if (r->mode == TS_ROUND_MESSAGE) {
+		if (r->err == 0)
+			r->err = err;
+	} else if (r->skip_err == 0) {
+		r->skip_err = err;
+	}
 }
 
 /*
@@ -201,67 +201,45 @@ flush(struct ts_round_reader *r)
 	r->copied = end;
 	r->copy_str = ts_json_in_string(&r->json);
 	if (full)
-		give_up(r, TS_ERR_ROUND_TOO_BIG);
+		row_fail(r, TS_ERR_ROUND_TOO_BIG);
 }
 
 /*
- * The row fails for err unless it already had: the first reason wins,
- * in input order, so the row is brought up to date first, in case it had
- * already grown too big.
- */
-static void
-row_fail(struct ts_round_reader *r, int err)
-{
-	flush(r);
-	give_up(r, err);
-}
-
-/*
- * Keep the bytes of the current token up to offset to (from this chunk)
- * in cap, bounded: cap_total says how many it had, so nothing is kept
- * twice.
+ * Keep the bytes of the token that began at cap_tok, up to offset to
+ * (in this chunk), in cap while it has room: cap_len bytes are there,
+ * so nothing is kept twice.  Unless cap was full, they reach up to this
+ * chunk: each chunk kept its part.
  */
 static void
 capture(struct ts_round_reader *r, uint64_t to)
 {
-	uint64_t from = r->cap_tok + r->cap_total;
-	const unsigned char *p;
-	size_t n, have, k;
+	uint64_t from = r->cap_tok + r->cap_len;
+	size_t k;
 
-	if (from < r->in_base)
-		from = r->in_base;	/* cannot happen: kept at every chunk */
-	if (to <= from)
+	if (from < r->in_base || to <= from)
 		return;
-	p = r->in + (size_t)(from - r->in_base);
-	n = (size_t)(to - from);
-	have = r->cap_total < sizeof(r->cap) ? r->cap_total : sizeof(r->cap);
-	k = n < sizeof(r->cap) - have ? n : sizeof(r->cap) - have;
-	memcpy(r->cap + have, p, k);
-	r->cap_total += n;
+	k = (size_t)(to - from);
+	if (k > sizeof(r->cap) - r->cap_len)
+		k = sizeof(r->cap) - r->cap_len;
+	memcpy(r->cap + r->cap_len, r->in + (size_t)(from - r->in_base), k);
+	r->cap_len += k;
 }
 
 /*
  * The text of the token just completed, quotes included: in the chunk
- * if it began there, else in cap, where its earlier part was kept.
- * *n is its full length; only the first sizeof(r->cap) bytes of a
- * captured token are there, enough for every use below.
+ * if it began there, else in cap, where end_chunk() kept its earlier
+ * part.  *n is its full length; only the first sizeof(r->cap) bytes of
+ * a captured token are there, enough for every use below.
  */
 static const unsigned char *
 token_text(struct ts_round_reader *r, size_t *n)
 {
-	uint64_t s = r->json.tok_start, e = r->json.tok_end;
+	uint64_t s = r->json.tok_start;
 
-	if (s >= r->in_base) {
-		*n = (size_t)(e - s);
+	*n = (size_t)(r->json.tok_end - s);
+	if (s >= r->in_base)
 		return r->in + (size_t)(s - r->in_base);
-	}
-	if (r->cap_tok != s) {
-		/* not captured (cannot happen): compare as an empty name */
-		*n = 0;
-		return r->cap;
-	}
-	capture(r, e);
-	*n = r->cap_total;
+	capture(r, r->json.tok_end);
 	return r->cap;
 }
 
@@ -303,7 +281,6 @@ static void
 start_row(struct ts_round_reader *r, int object)
 {
 	r->state = S_ROW;
-	r->row_depth = ts_json_depth(&r->json);
 	r->limit = r->max_round < r->len ? r->max_round : r->len;
 	r->skip_err = 0;
 	r->skip_id_len = 0;
@@ -314,8 +291,11 @@ start_row(struct ts_round_reader *r, int object)
 	r->seen = 0;
 	memset(r->fld, 0, sizeof(r->fld));
 	r->dec_used = 0;
-	/* the members are all the row needs to see; the rest is copied */
-	r->json.max_level = r->row_depth;
+	/*
+	 * The members are all the row needs to see; the rest is copied.
+	 * max_level is also the row's depth, until it ends.
+	 */
+	r->json.max_level = ts_json_depth(&r->json);
 	if (!object)
 		row_fail(r, TS_ERR_ROUND_NOT_OBJECT);
 }
@@ -332,12 +312,11 @@ key_event(struct ts_round_reader *r)
 	r->field = -1;
 	if (f < 0 || f >= TS_ROUND_NFIELDS)
 		return;
-	if (r->seen & (1u << f)) {
+	if (r->seen & (1u << f))
 		row_fail(r, TS_ERR_ROUND_DUPLICATE);
-		return;
-	}
+	else
+		r->field = f;
 	r->seen |= 1u << f;
-	r->field = f;
 }
 
 /*
@@ -356,19 +335,6 @@ all_in(const unsigned char *p, size_t n, unsigned char lo, unsigned char hi)
 	return 1;
 }
 
-/* The first bytes of round_id's value, to name the row if it is skipped. */
-static void
-keep_skip_id(struct ts_round_reader *r)
-{
-	size_t n;
-	const unsigned char *t = token_text(r, &n);
-	size_t total = n - 2;
-	size_t k = total < TS_ROUND_ID_MAX ? total : TS_ROUND_ID_MAX;
-
-	memcpy(r->skip_id, t + 1, k);
-	r->skip_id_len = k;
-}
-
 /*
  * The value of a known member: check its type and form, record it.
  * finalized_at's instant is kept as it is checked, so that nobody reads
@@ -377,7 +343,6 @@ keep_skip_id(struct ts_round_reader *r)
 static void
 value_event(struct ts_round_reader *r, int ev)
 {
-	struct ts_round_field *o = &r->fld[r->field];
 	int f = r->field;
 	int quoted = ev == TS_JSON_STRING;
 	int esc = quoted && r->json.tok_escaped;
@@ -385,8 +350,13 @@ value_event(struct ts_round_reader *r, int ev)
 	size_t vn;
 	int ok;
 
-	if (f == F_ROUND_ID && quoted)
-		keep_skip_id(r);
+	if (f == F_ROUND_ID && quoted) {
+		/* its first bytes as received name the row if it is skipped */
+		v = token_text(r, &vn);
+		vn -= 2;
+		r->skip_id_len = vn < TS_ROUND_ID_MAX ? vn : TS_ROUND_ID_MAX;
+		memcpy(r->skip_id, v + 1, r->skip_id_len);
+	}
 	flush(r);
 	if (!row_ok(r))
 		return;
@@ -427,24 +397,22 @@ value_event(struct ts_round_reader *r, int ev)
 		row_fail(r, TS_ERR_ROUND_FIELD);
 		return;
 	}
-	o->ptr = (const char *)v;
-	o->len = vn;
-	o->escaped = esc;
+	r->fld[f].ptr = (const char *)v;
+	r->fld[f].len = vn;
+	r->fld[f].escaped = esc;
 }
 
-/* SPEC §7.1: "game_id, where tsino adds it to a REST row, becomes the
- * first member." */
+/*
+ * SPEC §7.1: "game_id, where tsino adds it to a REST row, becomes the
+ * first member": '"game_id":"<slug>"' and a comma unless the row is
+ * "{}", ins bytes in all, which buf has room for.
+ */
 static void
-insert_game(struct ts_round_reader *r)
+insert_game(struct ts_round_reader *r, size_t ins)
 {
-	size_t ins = GAME_KEY_LEN + r->slug_len + 1 + (r->w > 2 ? 1 : 0);
 	struct ts_round_field *g = &r->fld[F_GAME_ID];
 	int f;
 
-	if (ins > r->len - r->w) {
-		row_fail(r, TS_ERR_ROUND_TOO_BIG);
-		return;
-	}
 	memmove(r->buf + 1 + ins, r->buf + 1, r->w - 1);
 	memcpy(r->buf + 1, game_key, GAME_KEY_LEN);
 	memcpy(r->buf + 1 + GAME_KEY_LEN, r->slug, r->slug_len);
@@ -465,6 +433,7 @@ end_row(struct ts_round_reader *r)
 {
 	struct ts_round *rd = &r->round;
 	const struct ts_round_field *fl = r->fld;
+	size_t ins = 0;
 	int f;
 
 	flush(r);
@@ -476,10 +445,10 @@ end_row(struct ts_round_reader *r)
 	    fl[F_FINALIZED_AT].ptr == NULL ||
 	    (fl[F_GAME_ID].ptr == NULL && r->slug_len == 0)))
 		row_fail(r, TS_ERR_ROUND_MISSING);
-	if (row_ok(r) && fl[F_GAME_ID].ptr == NULL)
-		insert_game(r);
-	/* the decoded members go after the object */
-	if (row_ok(r) && r->dec_used > r->len - r->w)
+	if (fl[F_GAME_ID].ptr == NULL)
+		ins = GAME_KEY_LEN + r->slug_len + 1 + (r->w > 2 ? 1 : 0);
+	/* room for game_id, and for the decoded members after the object */
+	if (row_ok(r) && ins + r->dec_used > r->len - r->w)
 		row_fail(r, TS_ERR_ROUND_TOO_BIG);
 	if (r->err != 0)
 		return;
@@ -487,6 +456,8 @@ end_row(struct ts_round_reader *r)
 		r->event = TS_ROUND_EV_SKIPPED;
 		return;
 	}
+	if (ins > 0)
+		insert_game(r, ins);
 	memcpy(r->buf + r->w, r->dec, r->dec_used);
 	for (f = 0; f < TS_ROUND_NFIELDS; f++)
 		if (r->fld[f].escaped)
@@ -515,7 +486,7 @@ static void
 row_event(struct ts_round_reader *r, int ev, unsigned d)
 {
 	if (ev == TS_JSON_OBJECT_END || ev == TS_JSON_ARRAY_END) {
-		if (d + 1 == r->row_depth)
+		if (d + 1 == r->json.max_level)	/* the row's depth */
 			end_row(r);
 	} else if (ev == TS_JSON_KEY) {
 		key_event(r);
@@ -562,8 +533,6 @@ body_event(struct ts_round_reader *r, int ev, unsigned d)
 			r->event = TS_ROUND_EV_SKIPPED;
 		}
 		return;
-	default:
-		return;
 	}
 }
 
@@ -589,15 +558,14 @@ handle_event(struct ts_round_reader *r, int ev, unsigned d)
 static void
 end_chunk(struct ts_round_reader *r)
 {
-	uint64_t s = r->json.tok_start;
 	unsigned d = ts_json_depth(&r->json);
 
 	flush(r);
 	if (ts_json_partial(&r->json) && (r->state == S_ROW ?
-	    d == r->row_depth : r->state == S_OUTER && d == 1)) {
-		if (r->cap_tok != s) {
-			r->cap_tok = s;
-			r->cap_total = 0;
+	    d == r->json.max_level : r->state == S_OUTER && d == 1)) {
+		if (r->cap_tok != r->json.tok_start) {
+			r->cap_tok = r->json.tok_start;
+			r->cap_len = 0;
 		}
 		capture(r, r->json.pos);
 	}
@@ -688,16 +656,16 @@ digits(const char *s, size_t i, size_t n)
 /*
  * Decimals.  A decimal is read as sign, integer digits, fraction digits
  * and an exponent; its value is 0.D x 10^E where D is the integer and
- * fraction digits run together without leading and trailing zeros.  Two
- * decimals compare by sign, then E, then D digit by digit: exact for any
- * number of digits, and nothing is copied.
+ * fraction digits run together without leading zeros.  Two decimals
+ * compare by sign, then E, then D digit by digit (the shorter padded
+ * with zeros): exact for any number of digits, and nothing is copied.
  */
 struct dec {
 	int sign;		/* -1, 0 (for zero, "-0" too) or 1 */
 	const char *ip;		/* integer digits, then '.' and fraction */
 	size_t in;		/* integer digits */
 	size_t lz;		/* leading zeros of the digits */
-	size_t nd;		/* significant digits (D); 0 for zero */
+	size_t nd;		/* digits from the first nonzero; 0: zero */
 	int64_t e;		/* E */
 };
 
@@ -753,8 +721,6 @@ dec_parse(const char *s, size_t n, struct dec *d)
 	for (d->lz = 0; d->lz < total && raw_digit(d, d->lz) == '0'; d->lz++)
 		;
 	d->nd = total - d->lz;
-	while (d->nd > 0 && raw_digit(d, d->lz + d->nd - 1) == '0')
-		d->nd--;
 	d->e = (int64_t)d->in - (int64_t)d->lz + (xneg ? -x : x);
 	d->sign = d->nd == 0 ? 0 : neg ? -1 : 1;
 	return 0;
@@ -791,14 +757,10 @@ ts_round_index_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	int c;
 
-	while (alen > 0 && *a == '0') {
+	for (; alen > 0 && *a == '0'; alen--)
 		a++;
-		alen--;
-	}
-	while (blen > 0 && *b == '0') {
+	for (; blen > 0 && *b == '0'; blen--)
 		b++;
-		blen--;
-	}
 	if (alen != blen)
 		return alen < blen ? -1 : 1;
 	c = memcmp(a, b, alen);
@@ -827,10 +789,9 @@ num2(const char *s, int *v)
 int
 ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 {
-	int yh, y, mo, d, h, mi, sc, oh = 0, om = 0;
+	int yh, y, mo, d, h, mi, sc, oh, om, off;
 	size_t i = 19, end, k;
 	uint32_t ns = 0;
-	int64_t off = 0;
 
 	if (n < 20 || s[4] != '-' || s[7] != '-' ||
 	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
@@ -853,20 +814,14 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 			ns = ns * 10 + (uint32_t)(k < end ? s[k] - '0' : 0);
 		i = end;
 	}
-	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-		i++;
-	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
-		if (n - i < 6 || s[i + 3] != ':' || !num2(s + i + 1, &oh) ||
-		    !num2(s + i + 4, &om) || oh > 23 || om > 59)
-			return TS_ERR_ROUND_FIELD;
-		off = (int64_t)oh * 3600 + om * 60;
-		if (s[i] == '-')
-			off = -off;
-		i += 6;
-	} else {
-		return TS_ERR_ROUND_FIELD;
-	}
-	if (i != n)
+	/* the offset ends the text */
+	if (n - i == 1 && (s[i] == 'Z' || s[i] == 'z'))
+		off = 0;
+	else if (n - i == 6 && (s[i] == '+' || s[i] == '-') &&
+	    s[i + 3] == ':' && num2(s + i + 1, &oh) && num2(s + i + 4, &om) &&
+	    oh <= 23 && om <= 59)
+		off = (s[i] == '-' ? -60 : 60) * (oh * 60 + om);
+	else
 		return TS_ERR_ROUND_FIELD;
 	/* local time minus its offset is UTC (§4.2); :60 is the next second */
 	*sec = ts_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +

@@ -123,7 +123,6 @@ struct ts_round_reader {
 	char slug[TS_ROUND_SLUG_MAX];
 	size_t slug_len;	/* 0: no slug */
 	int state;		/* see round.c */
-	unsigned row_depth;	/* depth inside the current row */
 	size_t w;		/* bytes of the current row in buf */
 	size_t limit;		/* the most it may hold: max_round, len */
 	/* during ts_round_push() only: the chunk and its stream offset */
@@ -134,7 +133,7 @@ struct ts_round_reader {
 	/* a member name or round_id split across pushes, kept here */
 	uint64_t cap_tok;	/* its offset (UINT64_MAX: none) */
 	unsigned char cap[TS_ROUND_ID_MAX + 2];
-	size_t cap_total;	/* its full length (may exceed cap) */
+	size_t cap_len;		/* its bytes kept in cap */
 	int field;		/* the member whose value comes next, or -1 */
 	unsigned seen;		/* bit set of members seen */
 	/* the members as read, copied to round when the row ends */
