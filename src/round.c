@@ -46,14 +46,10 @@ static const char *const names[] = {
 	"finalized_at", "rounds", "data"
 };
 
-/* Where the reader is (the states above). */
+/* Where the reader is (the states above; NAMED: OUTER just after the
+ * name "rounds" or "data"). */
 enum {
-	S_START,
-	S_OUTER,
-	S_NAMED,	/* after the name "rounds" or "data" in OUTER */
-	S_ROWS,
-	S_ROW,
-	S_AFTER
+	S_START, S_OUTER, S_NAMED, S_ROWS, S_ROW, S_AFTER
 };
 
 /* "game_id":" is 11 bytes; the slug, '"' and ',' follow. */
@@ -410,7 +406,6 @@ value_event(struct ts_round_reader *r, int ev)
 static void
 insert_game(struct ts_round_reader *r, size_t ins)
 {
-	struct ts_round_field *g = &r->fld[F_GAME_ID];
 	int f;
 
 	memmove(r->buf + 1 + ins, r->buf + 1, r->w - 1);
@@ -423,9 +418,8 @@ insert_game(struct ts_round_reader *r, size_t ins)
 	for (f = 0; f < TS_ROUND_NFIELDS; f++)
 		if (r->fld[f].ptr != NULL && !r->fld[f].escaped)
 			r->fld[f].ptr += ins;
-	g->ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
-	g->len = r->slug_len;
-	r->round.game_inserted = 1;
+	r->fld[F_GAME_ID].ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
+	r->fld[F_GAME_ID].len = r->slug_len;
 }
 
 static void
@@ -439,7 +433,6 @@ end_row(struct ts_round_reader *r)
 	flush(r);
 	r->state = r->mode == TS_ROUND_BODY ? S_ROWS : S_AFTER;
 	r->json.max_level = TS_JSON_LEVEL_ALL;
-	rd->game_inserted = 0;
 	if (row_ok(r) && (fl[F_ROUND_ID].ptr == NULL ||
 	    fl[F_ROUND_INDEX].ptr == NULL || fl[F_MULTIPLIER].ptr == NULL ||
 	    fl[F_FINALIZED_AT].ptr == NULL ||
@@ -458,6 +451,7 @@ end_row(struct ts_round_reader *r)
 	}
 	if (ins > 0)
 		insert_game(r, ins);
+	rd->game_inserted = ins > 0;
 	memcpy(r->buf + r->w, r->dec, r->dec_used);
 	for (f = 0; f < TS_ROUND_NFIELDS; f++)
 		if (r->fld[f].escaped)
@@ -497,18 +491,23 @@ row_event(struct ts_round_reader *r, int ev, unsigned d)
 	}
 }
 
-/* A token of a BODY outside any row; d is the depth after it. */
+/* A token outside any row; d is the depth after it. */
 static void
-body_event(struct ts_round_reader *r, int ev, unsigned d)
+outer_event(struct ts_round_reader *r, int ev, unsigned d)
 {
+	int msg = r->mode == TS_ROUND_MESSAGE;
+
 	switch (r->state) {
 	case S_START:
-		if (ev == TS_JSON_ARRAY_BEGIN)
+		if (ev == TS_JSON_OBJECT_BEGIN && msg)
+			start_row(r, 1);
+		else if (ev == TS_JSON_ARRAY_BEGIN && !msg)
 			r->state = S_ROWS;
 		else if (ev == TS_JSON_OBJECT_BEGIN)
 			r->state = S_OUTER;
 		else
-			r->err = TS_ERR_ROUND_BODY;
+			r->err = msg ? TS_ERR_ROUND_NOT_OBJECT :
+			    TS_ERR_ROUND_BODY;
 		return;
 	case S_OUTER:
 		if (ev == TS_JSON_OBJECT_END && d == 0)
@@ -534,19 +533,6 @@ body_event(struct ts_round_reader *r, int ev, unsigned d)
 		}
 		return;
 	}
-}
-
-static void
-handle_event(struct ts_round_reader *r, int ev, unsigned d)
-{
-	if (r->state == S_ROW)
-		row_event(r, ev, d);
-	else if (r->mode == TS_ROUND_BODY)
-		body_event(r, ev, d);
-	else if (ev == TS_JSON_OBJECT_BEGIN)
-		start_row(r, 1);
-	else
-		r->err = TS_ERR_ROUND_NOT_OBJECT;
 }
 
 /*
@@ -594,8 +580,10 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 				r->err = ev;
 			break;
 		}
-		if (ev > 0)
-			handle_event(r, ev, ts_json_depth(&r->json));
+		if (ev > 0 && r->state == S_ROW)
+			row_event(r, ev, ts_json_depth(&r->json));
+		else if (ev > 0)
+			outer_event(r, ev, ts_json_depth(&r->json));
 		if (r->err != 0 || r->event != 0 || (n == 0 && ev == 0))
 			break;
 	}
@@ -660,13 +648,16 @@ digits(const char *s, size_t i, size_t n)
  * compare by sign, then E, then D digit by digit (the shorter padded
  * with zeros): exact for any number of digits, and nothing is copied.
  */
+/*
+ * The parts: sign -1, 0 (zero, "-0" too) or 1; ip[0..in) the integer
+ * digits, then '.' and the fraction; lz leading zeros; nd digits from
+ * the first nonzero one (D, 0 for zero); e is E.
+ */
 struct dec {
-	int sign;		/* -1, 0 (for zero, "-0" too) or 1 */
-	const char *ip;		/* integer digits, then '.' and fraction */
-	size_t in;		/* integer digits */
-	size_t lz;		/* leading zeros of the digits */
-	size_t nd;		/* digits from the first nonzero; 0: zero */
-	int64_t e;		/* E */
+	int sign;
+	const char *ip;
+	size_t in, lz, nd;
+	int64_t e;
 };
 
 /* Digit k of the integer and fraction digits run together. */
@@ -868,11 +859,9 @@ ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
 	p = put_digits(p, (unsigned long)(rem % 60), 2, frac ? '.' : 'Z');
 	if (frac)
 		p = put_digits(p, nsec, 9, 'Z');
-	n = (size_t)(p - t);
 	if (len == 0)
 		return;
-	if (n >= len)
-		n = len - 1;
+	n = (size_t)(p - t) < len ? (size_t)(p - t) : len - 1;
 	memcpy(out, t, n);
 	out[n] = '\0';
 }

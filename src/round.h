@@ -33,17 +33,18 @@
 /* Bytes of round_id kept to name a skipped row. */
 #define TS_ROUND_ID_MAX 128
 
-/* Modes for ts_round_init(). */
-enum ts_round_mode {
-	TS_ROUND_MESSAGE = 1,	/* the input is one round object */
-	TS_ROUND_BODY = 2	/* a REST body holding an array of rounds */
-};
+/*
+ * Modes for ts_round_init(): the input is one round object (MESSAGE),
+ * or a REST body holding an array of rounds (BODY).
+ */
+enum ts_round_mode { TS_ROUND_MESSAGE = 1, TS_ROUND_BODY = 2 };
 
-/* Events from ts_round_event(); the values are fixed. */
-enum ts_round_ev {
-	TS_ROUND_EV_ROUND = 1,	/* a round is in r->round */
-	TS_ROUND_EV_SKIPPED = 2	/* a row was passed over: r->skip_* say why */
-};
+/*
+ * Events from ts_round_event(), the values fixed: a round is in
+ * r->round (ROUND), a row was passed over and r->skip_* say why
+ * (SKIPPED).
+ */
+enum ts_round_ev { TS_ROUND_EV_ROUND = 1, TS_ROUND_EV_SKIPPED = 2 };
 
 /*
  * One member of a round.  ptr is NULL if the member was absent.  For a
