@@ -512,7 +512,8 @@ outer_event(struct ts_round_reader *r, int ev, unsigned d)
 	case S_OUTER:
 		if (ev == TS_JSON_OBJECT_END && d == 0)
 			r->err = TS_ERR_ROUND_BODY;	/* no array of rows */
-		else if (ev == TS_JSON_KEY && d == 1 && name_index(r) >= N_ROUNDS)
+		else if (ev == TS_JSON_KEY && d == 1 &&
+		    name_index(r) >= N_ROUNDS)
 			r->state = S_NAMED;
 		return;
 	case S_NAMED:
@@ -538,8 +539,8 @@ outer_event(struct ts_round_reader *r, int ev, unsigned d)
 /*
  * The chunk is about to go back to the caller: copy the row so far, and
  * keep what is needed of a token that is not complete yet: a row's
- * member name or value (round_id's names a skipped row), or a token of
- * the outer body object.
+ * member name or value (round_id's value names a skipped row), or a
+ * token of the outer body object.
  */
 static void
 end_chunk(struct ts_round_reader *r)
