@@ -33,29 +33,29 @@
 /* Bytes of round_id kept to name a skipped row. */
 #define TS_ROUND_ID_MAX 128
 
-/* Modes for ts_round_init(). */
-enum ts_round_mode {
-	TS_ROUND_MESSAGE = 1,	/* the input is one round object */
-	TS_ROUND_BODY = 2	/* a REST body holding an array of rounds */
-};
+/*
+ * Modes for ts_round_init(): the input is one round object (MESSAGE),
+ * or a REST body holding an array of rounds (BODY).
+ */
+enum ts_round_mode { TS_ROUND_MESSAGE = 1, TS_ROUND_BODY = 2 };
 
-/* Events from ts_round_event(); the values are fixed. */
-enum ts_round_ev {
-	TS_ROUND_EV_ROUND = 1,	/* a round is in r->round */
-	TS_ROUND_EV_SKIPPED = 2	/* a row was passed over: r->skip_* say why */
-};
+/*
+ * Events from ts_round_event(), the values fixed: a round is in
+ * r->round (ROUND), a row was passed over and r->skip_* say why
+ * (SKIPPED).
+ */
+enum ts_round_ev { TS_ROUND_EV_ROUND = 1, TS_ROUND_EV_SKIPPED = 2 };
 
 /*
  * One member of a round.  ptr is NULL if the member was absent.  For a
- * JSON string (quoted = 1) ptr and len are its text with the escapes
- * resolved: the bytes between the quotes in obj, or, if they held a
- * backslash (escaped = 1), a decoded copy after obj; for a number
- * (quoted = 0) they are its text.
+ * JSON string ptr and len are its text with the escapes resolved: the
+ * bytes between the quotes in obj, or, if they held a backslash
+ * (escaped = 1), a decoded copy after obj; for a number they are its
+ * text.
  */
 struct ts_round_field {
 	const char *ptr;
 	size_t len;
-	int quoted;
 	int escaped;
 };
 
@@ -106,15 +106,13 @@ struct ts_round_reader {
 	/*
 	 * After TS_ROUND_EV_SKIPPED, until the next push: skip_err says
 	 * why (TS_ERR_ROUND_TOO_BIG, _NOT_OBJECT, _MISSING, _FIELD,
-	 * _DUPLICATE), skip_id holds the first skip_id_len bytes of the
-	 * row's round_id as received (0 if none was seen before the row was
-	 * given up, or it was not a string) and skip_id_truncated is 1 if
-	 * it was longer.
+	 * _DUPLICATE), skip_id holds the first skip_id_len bytes (at most
+	 * TS_ROUND_ID_MAX) of the row's round_id as received (0 if none was
+	 * seen or it was not a string).
 	 */
 	int skip_err;
 	char skip_id[TS_ROUND_ID_MAX];
 	size_t skip_id_len;
-	int skip_id_truncated;
 
 	/* The rest is private to round.c. */
 	unsigned char *buf;
@@ -124,16 +122,8 @@ struct ts_round_reader {
 	int event;
 	int finished;
 	char slug[TS_ROUND_SLUG_MAX];
-	size_t slug_len;
-	int have_slug;
-	int body;		/* where we are in a BODY */
-	int want_rows;		/* the outer member is "rounds" or "data" */
-	unsigned rows_depth;	/* depth inside the array of rows */
-	int in_row;
-	int done;		/* MESSAGE: the round object has ended */
-	unsigned row_depth;	/* depth inside the current row */
-	int skipping;
-	int last;		/* the row's last member-level token */
+	size_t slug_len;	/* 0: no slug */
+	int state;		/* see round.c */
 	size_t w;		/* bytes of the current row in buf */
 	size_t limit;		/* the most it may hold: max_round, len */
 	/* during ts_round_push() only: the chunk and its stream offset */
@@ -144,18 +134,14 @@ struct ts_round_reader {
 	/* a member name or round_id split across pushes, kept here */
 	uint64_t cap_tok;	/* its offset (UINT64_MAX: none) */
 	unsigned char cap[TS_ROUND_ID_MAX + 2];
-	size_t cap_total;	/* its full length (may exceed cap) */
+	size_t cap_len;		/* its bytes kept in cap */
 	int field;		/* the member whose value comes next, or -1 */
 	unsigned seen;		/* bit set of members seen */
-	unsigned have;		/* bit set of members recorded */
-	size_t foff[TS_ROUND_NFIELDS];
-	size_t flen[TS_ROUND_NFIELDS];
-	unsigned char fquoted[TS_ROUND_NFIELDS];
-	unsigned char fesc[TS_ROUND_NFIELDS];
-	/* the decoded escaped members, each at doff[f], dec_used in all */
+	/* the members as read, copied to round when the row ends */
+	struct ts_round_field fld[TS_ROUND_NFIELDS];
+	/* the decoded escaped members, dec_used bytes */
 	char dec[TS_ROUND_DECODED_MAX];
 	size_t dec_used;
-	size_t doff[TS_ROUND_NFIELDS];
 };
 
 /*
@@ -199,8 +185,8 @@ ts_round_set_game(struct ts_round_reader *r, const char *slug, size_t n);
  * closing brace arrives.  A row that is not a round (too big, not an
  * object, a member missing, malformed or repeated) is reported as
  * TS_ROUND_EV_SKIPPED and reading goes on: one bad row must not stop a
- * backfill.  Member names are matched as received: a name written
- * with escapes is an unknown member.
+ * backfill.  Member names are matched on what they mean, escapes
+ * decoded: "r\u006fund_id" is round_id.
  */
 size_t
 ts_round_push(struct ts_round_reader *r, const void *data, size_t len);
@@ -275,8 +261,7 @@ ts_round_index_cmp(const char *a, size_t alen, const char *b, size_t blen);
  * YYYY-MM-DD, 'T' or 't', hh:mm:ss, an optional '.' and any number of
  * fraction digits, then 'Z', 'z' or +hh:mm / -hh:mm) into seconds since
  * 1970-01-01T00:00:00Z (*sec) and nanoseconds (*nsec, the first nine
- * fraction digits; further digits are dropped here but
- * ts_round_time_cmp() uses them).  Days are checked against their
+ * fraction digits; further digits are dropped).  Days are checked against their
  * month (leap years included); a leap second :60 is accepted and counts
  * as the next second.  Returns 0, or TS_ERR_ROUND_FIELD.
  */
@@ -295,19 +280,10 @@ ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
     int frac);
 
 /*
- * ts_round_time_cmp: compare two RFC 3339 date-times as instants,
- * exactly (every fraction digit counts; ":15.10Z" equals ":15.1Z").
- * Returns -1, 0 or 1, or TS_ERR_ROUND_FIELD if either is malformed.
- */
-int
-ts_round_time_cmp(const char *a, size_t alen, const char *b, size_t blen);
-
-/*
  * ts_round_text: write the --format text line of a round into out:
  * "<game_id> <multiplier>x at <finalized_at>\n" and a NUL, each value
- * printed exactly as received (escapes included, so a JSON string's
- * \u001b stays six printable bytes: JSON strings hold no raw ASCII
- * control character).
+ * printed as its field holds it (the three must be set, as a reported
+ * round's are).
  * Returns the line's length without the NUL, or TS_ERR_ROUND_SPACE if
  * outlen bytes cannot hold it and its NUL.
  */

@@ -7,46 +7,27 @@
 
 #include "store.h"
 
-
+/* e's length, fields and instant, from r (offsets from r->obj). */
 static void
-set_f(struct ts_store_entry *e, int i, const struct ts_round *r,
-    const struct ts_round_field *f)
+entry_set(struct ts_store_entry *e, const struct ts_round *r)
 {
-	e->foff[i] = f->ptr ? (uint32_t)(f->ptr - r->obj) : 0;
-	e->flen[i] = (uint32_t)f->len;
-}
+	const struct ts_round_field *f[TS_STORE_NF] = {&r->game_id,
+	    &r->round_id, &r->round_index, &r->multiplier, &r->finalized_at};
+	int i;
 
-int
-ts_store_add(struct ts_store *s, const struct ts_round *r)
-{
-	struct ts_store_entry *e;
-
-	/* the decoded members after the object come along */
-	size_t n = r->obj_len + r->aux_len;
-
-	if (s->n == s->ecap || s->cap - s->len < n)
-		return -1;
-	e = &s->e[s->n++];
-	e->off = s->len;
 	e->len = (uint32_t)r->obj_len;
-	memcpy(s->buf + s->len, r->obj, n);
-	s->len += n;
-	set_f(e, TS_STORE_F_GAME, r, &r->game_id);
-	set_f(e, TS_STORE_F_ID, r, &r->round_id);
-	set_f(e, TS_STORE_F_INDEX, r, &r->round_index);
-	set_f(e, TS_STORE_F_MULT, r, &r->multiplier);
-	set_f(e, TS_STORE_F_TIME, r, &r->finalized_at);
+	for (i = 0; i < TS_STORE_NF; i++) {
+		e->foff[i] = f[i]->ptr ? (uint32_t)(f[i]->ptr - r->obj) : 0;
+		e->flen[i] = (uint32_t)f[i]->len;
+	}
 	e->sec = r->finalized_sec;
 	e->nsec = r->finalized_nsec;
-	return 0;
 }
 
-void
-ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
-    struct ts_round_info *ri)
+/* Every field of ri from entry e, whose bytes are at b. */
+static void
+info(const char *b, const struct ts_store_entry *e, struct ts_round_info *ri)
 {
-	const char *b = s->buf + e->off;
-
 	ri->backfilled = ri->late = 0;
 	ri->json = b;
 	ri->json_len = e->len;
@@ -62,22 +43,35 @@ ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
 	ri->finalized_at_len = e->flen[TS_STORE_F_TIME];
 }
 
+int
+ts_store_add(struct ts_store *s, const struct ts_round *r)
+{
+	/* the decoded members after the object come along */
+	size_t n = r->obj_len + r->aux_len;
+
+	if (s->n == s->ecap || s->cap - s->len < n)
+		return -1;
+	entry_set(&s->e[s->n], r);
+	s->e[s->n++].off = s->len;
+	memcpy(s->buf + s->len, r->obj, n);
+	s->len += n;
+	return 0;
+}
+
+void
+ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
+    struct ts_round_info *ri)
+{
+	info(s->buf + e->off, e, ri);
+}
+
 void
 ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
 {
-	ri->backfilled = ri->late = 0;
-	ri->json = r->obj;
-	ri->json_len = r->obj_len;
-	ri->game_id = r->game_id.ptr;
-	ri->game_id_len = r->game_id.len;
-	ri->round_id = r->round_id.ptr;
-	ri->round_id_len = r->round_id.len;
-	ri->round_index = r->round_index.ptr;
-	ri->round_index_len = r->round_index.len;
-	ri->multiplier = r->multiplier.ptr;
-	ri->multiplier_len = r->multiplier.len;
-	ri->finalized_at = r->finalized_at.ptr;
-	ri->finalized_at_len = r->finalized_at.len;
+	struct ts_store_entry e;
+
+	entry_set(&e, r);
+	info(r->obj, &e, ri);
 }
 
 static int
@@ -86,47 +80,43 @@ entry_cmp(const struct ts_store *s, const struct ts_store_entry *a,
 {
 	int c = ts_store_instant_cmp(a->sec, a->nsec, b->sec, b->nsec);
 
-	if (c != 0)
-		return c;
-	return ts_round_index_cmp(s->buf + a->off + a->foff[TS_STORE_F_INDEX],
-	    a->flen[TS_STORE_F_INDEX],
+	return c != 0 ? c : ts_round_index_cmp(s->buf + a->off +
+	    a->foff[TS_STORE_F_INDEX], a->flen[TS_STORE_F_INDEX],
 	    s->buf + b->off + b->foff[TS_STORE_F_INDEX],
 	    b->flen[TS_STORE_F_INDEX]);
 }
 
+/* Move entry t down from root of the heap e[0..n) to its place. */
 static void
-sift_down(struct ts_store *s, size_t root, size_t n)
+sift_down(struct ts_store *s, struct ts_store_entry t, size_t root,
+    size_t n)
 {
-	struct ts_store_entry t;
 	size_t child;
 
 	while ((child = 2 * root + 1) < n) {
 		if (child + 1 < n &&
 		    entry_cmp(s, &s->e[child], &s->e[child + 1]) < 0)
 			child++;
-		if (entry_cmp(s, &s->e[root], &s->e[child]) >= 0)
-			return;
-		t = s->e[root];
+		if (entry_cmp(s, &t, &s->e[child]) >= 0)
+			break;
 		s->e[root] = s->e[child];
-		s->e[child] = t;
 		root = child;
 	}
+	s->e[root] = t;
 }
 
 void
 ts_store_sort(struct ts_store *s)
 {
-	struct ts_store_entry t;
 	size_t i, n = s->n;
 
 	for (i = n / 2; i-- > 0;)
-		sift_down(s, i, n);
-	while (n > 1) {
-		n--;
-		t = s->e[0];
-		s->e[0] = s->e[n];
-		s->e[n] = t;
-		sift_down(s, 0, n);
+		sift_down(s, s->e[i], i, n);
+	/* the largest goes last, the last one sifts down from the top */
+	while (n-- > 1) {
+		struct ts_store_entry t = s->e[n];
+
+		s->e[n] = s->e[0];
+		sift_down(s, t, 0, n);
 	}
 }
-

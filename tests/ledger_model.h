@@ -30,7 +30,7 @@
  * REST.  ts_ledger_next() names (slug, since); the page is the first N
  * rounds (N in LM_PAGE_MIN..LM_PAGE_MAX, sometimes fewer: "cut short",
  * still the oldest ones) of the game with finalized_at >= since, an
- * exact instant compare (ts_round_time_cmp), then shuffled, sometimes
+ * exact instant compare (lm_time_cmp), then shuffled, sometimes
  * with a row repeated.  A page may arrive over several steps, with live
  * rounds, disconnects and reconnects in between, and may fail part way
  * (no ts_ledger_page_done); after a failure with nothing else in between,
@@ -521,7 +521,6 @@ lm_add(struct lm *m, int gi, const char *when)
 	for (i = 0; i < 5; i++) {
 		fld[i]->ptr = rd->obj + off[i];
 		fld[i]->len = strlen(val[i]);
-		fld[i]->quoted = quoted[i];
 		fld[i]->escaped = 0;
 	}
 	if (ts_round_time(rd->r.finalized_at.ptr, rd->r.finalized_at.len,
@@ -622,6 +621,48 @@ lm_finalise_one(struct lm *m, int gi)
 	return pos;
 }
 
+/* The fraction digits of a valid RFC 3339 time past the nanosecond. */
+static const char *
+lm_subns(const char *s, size_t n, size_t *len)
+{
+	size_t e = 20;
+
+	*len = 0;
+	if (s[19] != '.')
+		return s;
+	while (e < n && s[e] >= '0' && s[e] <= '9')
+		e++;
+	if (e > 29)
+		*len = e - 29;
+	return s + 29;
+}
+
+/* Compare two valid RFC 3339 times as instants, exactly: -1, 0, 1. */
+static int
+lm_time_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int64_t as, bs;
+	uint32_t ans, bns;
+	const char *x, *y;
+	size_t xn, yn, k;
+	char cx, cy;
+
+	if (ts_round_time(a, an, &as, &ans) != 0 ||
+	    ts_round_time(b, bn, &bs, &bns) != 0)
+		abort();
+	if (as != bs || ans != bns)
+		return as < bs || (as == bs && ans < bns) ? -1 : 1;
+	x = lm_subns(a, an, &xn);
+	y = lm_subns(b, bn, &yn);
+	for (k = 0; k < xn || k < yn; k++) {
+		cx = k < xn ? x[k] : '0';
+		cy = k < yn ? y[k] : '0';
+		if (cx != cy)
+			return cx < cy ? -1 : 1;
+	}
+	return 0;
+}
+
 /* First position of g whose finalized_at is at or after since (""). */
 static size_t
 lm_first_since(const struct lm_game *g, const char *since)
@@ -632,7 +673,7 @@ lm_first_since(const struct lm_game *g, const char *since)
 		return 0;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (ts_round_time_cmp(g->h[mid].r.finalized_at.ptr,
+		if (lm_time_cmp(g->h[mid].r.finalized_at.ptr,
 		    g->h[mid].r.finalized_at.len, since, n) < 0)
 			lo = mid + 1;
 		else
