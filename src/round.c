@@ -246,7 +246,7 @@ token_text(struct ts_round_reader *r, size_t *n)
  * fit in nm is whole in cap.  The names differ in length, so the length
  * picks the one candidate to compare.
  */
-static int
+static inline int
 name_index(struct ts_round_reader *r)
 {
 	static const signed char by_len[13] = {
@@ -380,8 +380,8 @@ value_event(struct ts_round_reader *r, int ev)
 	/* strings, but round_index and multiplier may be numbers */
 	ok = quoted || (ev == TS_JSON_NUMBER &&
 	    (f == F_ROUND_INDEX || f == F_MULTIPLIER));
-	if (f == F_GAME_ID || f == F_ROUND_ID)
-		ok = ok && all_in(v, vn, 0x20, 0xff);
+	if (f == F_GAME_ID || f == F_ROUND_ID)	/* only an escape can */
+		ok = ok && (!esc || all_in(v, vn, 0x20, 0xff));
 	else if (f == F_ROUND_INDEX)
 		ok = ok && vn > 0 && all_in(v, vn, '0', '9');
 	else if (f == F_MULTIPLIER)

@@ -65,13 +65,23 @@ ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
 	info(s->buf + e->off, e, ri);
 }
 
+/* Direct, not through an entry: this runs once per live round. */
 void
 ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
 {
-	struct ts_store_entry e;
-
-	entry_set(&e, r);
-	info(r->obj, &e, ri);
+	ri->backfilled = ri->late = 0;
+	ri->json = r->obj;
+	ri->json_len = r->obj_len;
+	ri->game_id = r->game_id.ptr;
+	ri->game_id_len = r->game_id.len;
+	ri->round_id = r->round_id.ptr;
+	ri->round_id_len = r->round_id.len;
+	ri->round_index = r->round_index.ptr;
+	ri->round_index_len = r->round_index.len;
+	ri->multiplier = r->multiplier.ptr;
+	ri->multiplier_len = r->multiplier.len;
+	ri->finalized_at = r->finalized_at.ptr;
+	ri->finalized_at_len = r->finalized_at.len;
 }
 
 static int
