@@ -65,7 +65,7 @@ static const char usage[] =
 struct opts {
 	struct ts_config cfg;
 	const char *cmd, *key_file;
-	const char *stream_only;	/* first option `rounds` does not take */
+	const char *stream_only;	/* first option `rounds` refuses */
 	int text;			/* --format text */
 };
 
@@ -356,7 +356,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		bad = set_opt((char *)o + d->off, d, val);
 		if (bad != NULL)
 			return usage_error(bad, d->name, val);
-		/* Checked after the loop: the option may come before `rounds`. */
+		/* Checked at the end: the option may come before `rounds`. */
 		if (!d->for_rounds && o->stream_only == NULL)
 			o->stream_only = d->name;
 	}

@@ -47,10 +47,6 @@ struct ts_state {
 	char path[TS_STATE_PATH_MAX];
 };
 
-/* FNV-1a 64 of a byte string: the file's checksum. */
-uint64_t
-ts_state_hash(const void *data, size_t len);
-
 /*
  * Take the lock for path (creating path.lock).  Returns 0,
  * TS_ERR_STATE_LOCKED when another process holds it, or
