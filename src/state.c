@@ -18,6 +18,14 @@
 #include "base.h"
 #include "state.h"
 
+static int
+io_error(char *why, size_t whylen, const char *what, const char *path,
+    int e)
+{
+	snprintf(why, whylen, "cannot %s %s: %s", what, path, strerror(e));
+	return TS_ERR_STATE_IO;
+}
+
 int
 ts_state_open(struct ts_state *s, const char *path, char *why,
     size_t whylen)
@@ -32,11 +40,8 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(lock, sizeof(lock), "%s.lock", path);
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
-		snprintf(why, whylen, "cannot open %s: %s", lock,
-		    strerror(errno));
-		return TS_ERR_STATE_IO;
-	}
+	if (s->lock_fd < 0)
+		return io_error(why, whylen, "open", lock, errno);
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
@@ -47,8 +52,7 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 			    "another tsino", path);
 			return TS_ERR_STATE_LOCKED;
 		}
-		snprintf(why, whylen, "cannot lock %s: %s", lock, strerror(e));
-		return TS_ERR_STATE_IO;
+		return io_error(why, whylen, "lock", lock, e);
 	}
 	return 0;
 }
@@ -330,14 +334,6 @@ ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
 	return bad == NULL ? 0 : corrupt(why, whylen, path, bad);
 }
 
-static int
-io_error(char *why, size_t whylen, const char *what, const char *path,
-    int e)
-{
-	snprintf(why, whylen, "cannot %s %s: %s", what, path, strerror(e));
-	return TS_ERR_STATE_IO;
-}
-
 int
 ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
     char *why, size_t whylen)
@@ -379,15 +375,16 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 	return rc;
 }
 
-/* Buffered writer that checksums what it writes, to a file or memory. */
+/*
+ * Buffered writer that checksums what it writes: to a file through buf,
+ * or (fd -1) into buf alone.
+ */
 struct out {
-	int fd;			/* -1: memory */
-	char *mem;
-	size_t cap, mlen;
+	int fd;
+	char *buf;
+	size_t cap, len;
 	int err;		/* errno, or ENOSPC when memory is full */
 	uint64_t hash;
-	size_t len;
-	char buf[4096];
 };
 
 static void
@@ -396,15 +393,6 @@ out_flush(struct out *o)
 	size_t off = 0;
 	ssize_t r;
 
-	if (o->fd < 0) {
-		if (o->mlen + o->len > o->cap)
-			o->err = ENOSPC;
-		else
-			memcpy(o->mem + o->mlen, o->buf, o->len);
-		o->mlen += o->len;
-		o->len = 0;
-		return;
-	}
 	while (!o->err && off < o->len) {
 		r = write(o->fd, o->buf + off, o->len - off);
 		if (r < 0 && errno == EINTR)
@@ -423,8 +411,12 @@ out_put(struct out *o, const char *s)
 	size_t n = strlen(s);
 
 	o->hash = ts_fnv(o->hash, s, n);
-	if (o->len + n > sizeof(o->buf))
+	if (o->len + n > o->cap && o->fd >= 0)
 		out_flush(o);
+	if (o->len + n > o->cap)
+		o->err = ENOSPC;
+	if (o->err)
+		return;
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
 }
@@ -554,7 +546,6 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 	snprintf(field, sizeof(field), "end\t%d\t%016llx\n", lines,
 	    (unsigned long long)o->hash);
 	out_put(o, field);
-	out_flush(o);
 	return 0;
 }
 
@@ -562,7 +553,7 @@ long
 ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
     size_t whylen)
 {
-	struct out ob = {.fd = -1, .mem = out, .cap = cap};
+	struct out ob = {.fd = -1, .buf = out, .cap = cap};
 
 	if (format(&ob, l, why, whylen) < 0)
 		return -1;
@@ -570,15 +561,15 @@ ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
 		snprintf(why, whylen, "state text bigger than %zu bytes", cap);
 		return -1;
 	}
-	return (long)ob.mlen;
+	return (long)ob.len;
 }
 
 int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
     size_t whylen)
 {
-	char tmp[TS_STATE_PATH_MAX + 8], what[256];
-	struct out ob = {.fd = -1};
+	char tmp[TS_STATE_PATH_MAX + 8], what[256], buf[4096];
+	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
 	int e;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
@@ -597,6 +588,7 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 		snprintf(why, whylen, "cannot save %s: %s", s->path, what);
 		return TS_ERR_STATE_IO;
 	}
+	out_flush(&ob);
 	if (!ob.err && fsync(ob.fd) < 0)
 		ob.err = errno;
 	if (close(ob.fd) < 0 && !ob.err)
