@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsino.h"
@@ -24,6 +23,14 @@ io_error(char *why, size_t whylen, const char *what, const char *path,
 {
 	snprintf(why, whylen, "cannot %s %s: %s", what, path, strerror(e));
 	return TS_ERR_STATE_IO;
+}
+
+void
+ts_state_close(struct ts_state *s)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
 }
 
 int
@@ -45,8 +52,7 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
-		close(s->lock_fd);
-		s->lock_fd = -1;
+		ts_state_close(s);
 		if (e == EWOULDBLOCK) {
 			snprintf(why, whylen, "state file %s is in use by "
 			    "another tsino", path);
@@ -55,14 +61,6 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 		return io_error(why, whylen, "lock", lock, e);
 	}
 	return 0;
-}
-
-void
-ts_state_close(struct ts_state *s)
-{
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
-	s->lock_fd = -1;
 }
 
 /* A lowercase hex digit's value, or -1: the file is written lowercase. */
@@ -570,7 +568,6 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 {
 	char tmp[TS_STATE_PATH_MAX + 8], what[256], buf[4096];
 	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
-	int e;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
 	/* A stale FILE.tmp is removed, not followed (unlink takes a link
@@ -593,15 +590,14 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 		ob.err = errno;
 	if (close(ob.fd) < 0 && !ob.err)
 		ob.err = errno;
-	e = ob.err;
-	if (e) {
+	if (ob.err) {
 		unlink(tmp);
-		return io_error(why, whylen, "write", tmp, e);
+		return io_error(why, whylen, "write", tmp, ob.err);
 	}
 	if (rename(tmp, s->path) < 0) {
-		e = errno;
+		ob.err = errno;
 		unlink(tmp);
-		return io_error(why, whylen, "rename to", s->path, e);
+		return io_error(why, whylen, "rename to", s->path, ob.err);
 	}
 	fsync_dir(s->path);
 	return 0;
