@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "tsino.h"
+#include "base.h"
 #include "ledger.h"
 #include "state.h"
 
@@ -186,7 +187,7 @@ make_end(const uint8_t *data, size_t size)
 			lines++;
 	return body + (size_t)snprintf(fixed + body, 64, "end\t%d\t%016llx\n",
 	    lines > 0 ? (int)lines - 1 : 0,
-	    (unsigned long long)ts_state_hash(fixed, body));
+	    (unsigned long long)ts_fnv(TS_FNV_BASIS, fixed, body));
 }
 
 int

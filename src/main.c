@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,15 +61,12 @@ static const char usage[] =
 "  --format ndjson|text    output format (ndjson)\n"
 "  -v, -q                  more or fewer log lines on stderr\n";
 
+/* What the command line sets: the client's config, and main's own. */
 struct opts {
-	const char *cmd;
-	const char *game;
-	const char *games, *api, *key_file, *ca_file, *state, *above;
-	const char *since, *format;
-	double heartbeat, connect_timeout;
-	size_t max_message;
-	int insecure, verbosity, text;
-	const char *stream_only;	/* first option `rounds` does not take */
+	struct ts_config cfg;
+	const char *cmd, *key_file;
+	const char *stream_only;	/* first option `rounds` refuses */
+	int text;			/* --format text */
 };
 
 struct out {
@@ -109,10 +107,14 @@ say(const char *fmt, ...)
 }
 
 static int
-usage_error(const char *fmt, const char *arg)
+usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "tsino: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n%s", usage);
 	return EXIT_USAGE;
 }
@@ -162,11 +164,15 @@ put(struct out *o, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The round as its JSON line, or as "<game_id> <multiplier>x at
+ * <finalized_at>" (--format text; the values hold no NUL: no byte below
+ * 0x20, tsino.h), refused past 1023 bytes.
+ */
 static int
 on_round(void *arg, const struct ts_round_info *r)
 {
 	struct out *o = arg;
-	struct ts_round rd;
 	char line[1024];
 	int n;
 
@@ -175,17 +181,10 @@ on_round(void *arg, const struct ts_round_info *r)
 			return -1;
 		return put(o, "\n", 1);
 	}
-	memset(&rd, 0, sizeof(rd));
-	rd.game_id.ptr = r->game_id;
-	rd.game_id.len = r->game_id_len;
-	rd.multiplier.ptr = r->multiplier;
-	rd.multiplier.len = r->multiplier_len;
-	rd.finalized_at.ptr = r->finalized_at;
-	rd.finalized_at.len = r->finalized_at_len;
-	rd.round_id.ptr = r->round_id;
-	rd.round_id.len = r->round_id_len;
-	n = ts_round_text(line, sizeof(line), &rd);
-	if (n < 0) {
+	n = snprintf(line, sizeof(line), "%.*s %.*sx at %.*s\n",
+	    (int)r->game_id_len, r->game_id, (int)r->multiplier_len,
+	    r->multiplier, (int)r->finalized_at_len, r->finalized_at);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
 		say("round %.*s: too long for --format text",
 		    (int)(r->round_id_len > 80 ? 80 : r->round_id_len),
 		    r->round_id);
@@ -196,89 +195,113 @@ on_round(void *arg, const struct ts_round_info *r)
 
 /* ---- arguments ---- */
 
+/* How an option's value is checked, and what is stored at its field. */
+enum kind {
+	OPT_STRING, OPT_DECIMAL, OPT_TIME, OPT_SECONDS, OPT_SIZE, OPT_FORMAT,
+	OPT_FLAG			/* takes no value: stores flag */
+};
+
 struct optdef {
 	const char *name;
-	int has_arg;
+	enum kind kind;
+	size_t off;		/* its field in struct opts */
+	int flag;
 	int for_rounds;		/* allowed with `rounds` too */
 };
 
+#define AT(field) offsetof(struct opts, field)
+
 static const struct optdef optdefs[] = {
-	{"--games", 1, 0}, {"--api", 1, 1}, {"--key-file", 1, 1},
-	{"--ca-file", 1, 1}, {"--state", 1, 0}, {"--above", 1, 0},
-	{"--heartbeat", 1, 0}, {"--max-message", 1, 0},
-	{"--connect-timeout", 1, 1}, {"--insecure-plaintext", 0, 0},
-	{"--since", 1, 1}, {"--format", 1, 1}, {"-v", 0, 1}, {"-q", 0, 1},
+	{"--games", OPT_STRING, AT(cfg.games), 0, 0},
+	{"--api", OPT_STRING, AT(cfg.api), 0, 1},
+	{"--key-file", OPT_STRING, AT(key_file), 0, 1},
+	{"--ca-file", OPT_STRING, AT(cfg.ca_file), 0, 1},
+	{"--state", OPT_STRING, AT(cfg.state_file), 0, 0},
+	{"--above", OPT_DECIMAL, AT(cfg.above), 0, 0},
+	{"--heartbeat", OPT_SECONDS, AT(cfg.heartbeat), 0, 0},
+	{"--max-message", OPT_SIZE, AT(cfg.max_message), 0, 0},
+	{"--connect-timeout", OPT_SECONDS, AT(cfg.connect_timeout), 0, 1},
+	{"--insecure-plaintext", OPT_FLAG, AT(cfg.insecure_plaintext), 1, 0},
+	{"--since", OPT_TIME, AT(cfg.since), 0, 1},
+	{"--format", OPT_FORMAT, AT(text), 0, 1},
+	{"-v", OPT_FLAG, AT(cfg.verbosity), TS_LOG_DEBUG, 1},
+	{"-q", OPT_FLAG, AT(cfg.verbosity), TS_LOG_ERROR, 1},
 };
 
-static int
-seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
+#define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end != '\0' || !(v > 0) || v > 86400)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
-set_opt(struct opts *o, const char *name, const char *val)
+/*
+ * Check val and store it at field (in struct opts) as d says.  NULL, or
+ * the format of the usage error (given the option's name and val).
+ */
+static const char *
+set_opt(char *field, const struct optdef *d, const char *val)
 {
 	unsigned long long n;
+	double v;
+	int64_t sec;
+	uint32_t nsec;
 	char *end;
 
-	if (strcmp(name, "--games") == 0)
-		o->games = val;
-	else if (strcmp(name, "--api") == 0)
-		o->api = val;
-	else if (strcmp(name, "--key-file") == 0)
-		o->key_file = val;
-	else if (strcmp(name, "--ca-file") == 0)
-		o->ca_file = val;
-	else if (strcmp(name, "--state") == 0)
-		o->state = val;
-	else if (strcmp(name, "--above") == 0) {
-		if (ts_round_decimal_check(val, strlen(val)) < 0)
-			return usage_error("--above: not a decimal: %s", val);
-		o->above = val;
-	} else if (strcmp(name, "--heartbeat") == 0) {
-		if (seconds(val, &o->heartbeat) < 0)
-			return usage_error("--heartbeat: not a positive "
-			    "number of seconds: %s", val);
-	} else if (strcmp(name, "--connect-timeout") == 0) {
-		if (seconds(val, &o->connect_timeout) < 0)
-			return usage_error("--connect-timeout: not a positive "
-			    "number of seconds: %s", val);
-	} else if (strcmp(name, "--max-message") == 0) {
+	switch (d->kind) {
+	case OPT_FLAG:
+		*(int *)field = d->flag;
+		return NULL;
+	case OPT_FORMAT:
+		if (strcmp(val, "ndjson") != 0 && strcmp(val, "text") != 0)
+			return "%s: ndjson or text, not %s";
+		*(int *)field = strcmp(val, "text") == 0;
+		return NULL;
+	case OPT_SECONDS:
+		errno = 0;
+		v = strtod(val, &end);
+		if (errno || end == val || *end != '\0' || !(v > 0) ||
+		    v > 86400)
+			return "%s: not a positive number of seconds: %s";
+		*(double *)field = v;
+		return NULL;
+	case OPT_SIZE:
 		errno = 0;
 		n = strtoull(val, &end, 10);
 		if (errno || end == val || *end != '\0' || val[0] == '-' ||
 		    n < 256 || n > MAX_MESSAGE_LIMIT)
-			return usage_error("--max-message: not a size from "
-			    "256 bytes to 256 MiB: %s", val);
-		o->max_message = (size_t)n;
-	} else if (strcmp(name, "--insecure-plaintext") == 0)
-		o->insecure = 1;
-	else if (strcmp(name, "--since") == 0) {
-		int64_t sec;
-		uint32_t nsec;
-
+			return "%s: not a size from 256 bytes to 256 MiB: %s";
+		*(size_t *)field = (size_t)n;
+		return NULL;
+	case OPT_DECIMAL:
+		if (ts_round_decimal_check(val, strlen(val)) < 0)
+			return "%s: not a decimal: %s";
+		break;
+	case OPT_TIME:
 		if (ts_round_time(val, strlen(val), &sec, &nsec) < 0)
-			return usage_error("--since: not an RFC 3339 time: %s",
-			    val);
-		o->since = val;
-	} else if (strcmp(name, "--format") == 0) {
-		if (strcmp(val, "ndjson") != 0 && strcmp(val, "text") != 0)
-			return usage_error("--format: ndjson or text, not %s",
-			    val);
-		o->text = strcmp(val, "text") == 0;
-	} else if (strcmp(name, "-v") == 0)
-		o->verbosity = TS_LOG_DEBUG;
-	else if (strcmp(name, "-q") == 0)
-		o->verbosity = TS_LOG_ERROR;
+			return "%s: not an RFC 3339 time: %s";
+		break;
+	case OPT_STRING:
+		break;
+	}
+	*(const char **)field = val;
+	return NULL;
+}
+
+/* The command and its combinations with the options, once all are read. */
+static int
+check_command(struct opts *o)
+{
+	int rounds;
+
+	if (o->cmd == NULL)
+		return usage_error("no command given");
+	rounds = strcmp(o->cmd, "rounds") == 0;
+	if (!rounds && strcmp(o->cmd, "stream") != 0)
+		return usage_error("unknown command: %s", o->cmd);
+	if (rounds && o->stream_only != NULL)
+		return usage_error("%s does not apply to rounds",
+		    o->stream_only);
+	if (rounds && o->cfg.game == NULL)
+		return usage_error("rounds needs a GAME");
+	if (!rounds && o->cfg.since != NULL)
+		return usage_error("--since applies to rounds only");
+	o->cfg.mode = rounds ? TS_MODE_ROUNDS : TS_MODE_STREAM;
 	return 0;
 }
 
@@ -287,10 +310,9 @@ static int
 parse_args(int argc, char **argv, struct opts *o)
 {
 	const struct optdef *d;
-	const char *arg, *eq, *val;
-	char name[32];
-	size_t nlen, i;
-	int k, rc;
+	const char *arg, *eq, *val, *bad;
+	size_t nlen;
+	int k;
 
 	for (k = 1; k < argc; k++) {
 		arg = argv[k];
@@ -305,8 +327,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		if (arg[0] != '-' || strcmp(arg, "-") == 0) {
 			if (o->cmd == NULL)
 				o->cmd = arg;
-			else if (strcmp(o->cmd, "rounds") == 0 && !o->game)
-				o->game = arg;
+			else if (strcmp(o->cmd, "rounds") == 0 && !o->cfg.game)
+				o->cfg.game = arg;
 			else
 				return usage_error("unexpected argument: %s",
 				    arg);
@@ -314,107 +336,80 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 		eq = strchr(arg, '=');
 		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
-		if (nlen >= sizeof(name))
-			return usage_error("unknown option: %s", arg);
-		memcpy(name, arg, nlen);
-		name[nlen] = '\0';
-		d = NULL;
-		for (i = 0; i < sizeof(optdefs) / sizeof(optdefs[0]); i++)
-			if (strcmp(optdefs[i].name, name) == 0)
-				d = &optdefs[i];
-		if (d == NULL)
-			return usage_error("unknown option: %s", name);
-		if (!d->has_arg && eq)
-			return usage_error("%s takes no value", name);
-		val = NULL;
-		if (d->has_arg) {
-			if (eq)
-				val = eq + 1;
-			else if (k + 1 < argc)
-				val = argv[++k];
-			else
-				return usage_error("%s needs a value", name);
+		for (d = optdefs; d < optdefs + NOPTS; d++)
+			if (strncmp(d->name, arg, nlen) == 0 &&
+			    d->name[nlen] == '\0')
+				break;
+		/* A name of 32 bytes or more is said with its value. */
+		if (d == optdefs + NOPTS)
+			return usage_error("unknown option: %.*s",
+			    (int)(nlen < 32 ? nlen : strlen(arg)), arg);
+		if (d->kind == OPT_FLAG && eq)
+			return usage_error("%s takes no value", d->name);
+		val = eq ? eq + 1 : NULL;
+		if (d->kind != OPT_FLAG && !eq) {
+			if (k + 1 == argc)
+				return usage_error("%s needs a value",
+				    d->name);
+			val = argv[++k];
 		}
-		rc = set_opt(o, name, val);
-		if (rc != 0)
-			return rc;
-		/* Checked after the loop: the option may come before `rounds`. */
+		bad = set_opt((char *)o + d->off, d, val);
+		if (bad != NULL)
+			return usage_error(bad, d->name, val);
+		/* Checked at the end: the option may come before `rounds`. */
 		if (!d->for_rounds && o->stream_only == NULL)
 			o->stream_only = d->name;
 	}
-	if (o->cmd == NULL)
-		return usage_error("%s", "no command given");
-	if (strcmp(o->cmd, "stream") != 0 && strcmp(o->cmd, "rounds") != 0)
-		return usage_error("unknown command: %s", o->cmd);
-	if (strcmp(o->cmd, "rounds") == 0 && o->stream_only != NULL)
-		return usage_error("%s does not apply to rounds",
-		    o->stream_only);
-	if (strcmp(o->cmd, "rounds") == 0 && o->game == NULL)
-		return usage_error("%s", "rounds needs a GAME");
-	if (strcmp(o->cmd, "stream") == 0 && o->since != NULL)
-		return usage_error("%s", "--since applies to rounds only");
-	return 0;
+	return check_command(o);
 }
 
 /* ---- the key ---- */
 
-static void
-strip(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-	    s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-}
-
 /* Returns 0 or an exit status (said on stderr, never the key itself). */
 static int
-read_key(const struct opts *o, char *key, size_t keylen)
+read_key(const char *file, char *key, size_t keylen)
 {
-	const char *env;
+	const char *env = getenv("TRACKERSINO_API_KEY");
 	struct stat st;
-	ssize_t n;
-	char *nl;
-	int fd;
+	ssize_t n = -1;
 	size_t i;
+	int fd;
 
-	if (o->key_file != NULL) {
-		fd = open(o->key_file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			say("cannot read key file %s: %s", o->key_file,
-			    strerror(errno));
-			return EXIT_AUTH;
-		}
-		if (fstat(fd, &st) == 0 && (st.st_mode & 044))
-			say("warning: key file %s is readable by group or "
-			    "others (chmod 600 it)", o->key_file);
-		n = read(fd, key, keylen - 1);
-		close(fd);
-		if (n < 0) {
-			say("cannot read key file %s: %s", o->key_file,
-			    strerror(errno));
-			return EXIT_AUTH;
-		}
-		key[n] = '\0';
-		nl = strchr(key, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		else if ((size_t)n == keylen - 1) {
-			say("the key in %s is longer than %zu bytes: refused",
-			    o->key_file, keylen - 2);
-			return EXIT_AUTH;
-		}
-	} else {
-		env = getenv("TRACKERSINO_API_KEY");
+	if (file == NULL) {
 		if (env != NULL && strlen(env) >= keylen) {
 			say("TRACKERSINO_API_KEY is longer than %zu bytes: "
 			    "refused", keylen - 1);
 			return EXIT_AUTH;
 		}
 		snprintf(key, keylen, "%s", env ? env : "");
+	} else {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 044))
+			say("warning: key file %s is readable by group or "
+			    "others (chmod 600 it)", file);
+		if (fd >= 0) {
+			n = read(fd, key, keylen - 1);
+			close(fd);
+		}
+		if (n < 0) {
+			say("cannot read key file %s: %s", file,
+			    strerror(errno));
+			return EXIT_AUTH;
+		}
+		key[n] = '\0';
+		/* The first line, whole. */
+		i = strcspn(key, "\n");
+		if (key[i] == '\0' && (size_t)n == keylen - 1) {
+			say("the key in %s is longer than %zu bytes: refused",
+			    file, keylen - 2);
+			return EXIT_AUTH;
+		}
+		key[i] = '\0';
 	}
-	strip(key);
+	i = strlen(key);
+	while (i > 0 && (key[i - 1] == '\n' || key[i - 1] == '\r' ||
+	    key[i - 1] == ' ' || key[i - 1] == '\t'))
+		key[--i] = '\0';
 	if (key[0] == '\0') {
 		say("no API key: set TRACKERSINO_API_KEY or use --key-file");
 		return EXIT_AUTH;
@@ -477,16 +472,11 @@ no_core_dumps(void)
 static int
 exit_for(int err, int setup)
 {
-	switch (err) {
-	case TS_ERR_CLIENT_AUTH:
+	if (err == TS_ERR_CLIENT_AUTH)
 		return EXIT_AUTH;
-	case TS_ERR_CLIENT_PLAINTEXT:
-	case TS_ERR_TLS_IP_LITERAL:
-	case TS_ERR_CLIENT_CONFIG:
-		return EXIT_USAGE;
-	}
-	/* A malformed --api is a usage error too. */
-	if (setup && err <= -100 && err > -200)
+	/* A malformed --api (a url error at setup) is a usage error too. */
+	if (err == TS_ERR_CLIENT_PLAINTEXT || err == TS_ERR_TLS_IP_LITERAL ||
+	    err == TS_ERR_CLIENT_CONFIG || (setup && err <= -100 && err > -200))
 		return EXIT_USAGE;
 	return EXIT_FATAL;
 }
@@ -496,13 +486,11 @@ run(struct ts_client *c, struct out *o)
 {
 	struct pollfd pfd[TS_CLIENT_MAX_POLLFDS + 2];
 	char drain[16];
-	int n, timeout, rc, stopping = 0, watch = 1;
+	int n, timeout, rc, watch = 1;
 
 	for (;;) {
-		if ((got_signal || o->epipe) && !stopping) {
-			stopping = 1;
-			ts_client_stop(c);
-		}
+		if (got_signal || o->epipe)
+			ts_client_stop(c);	/* once: it is idempotent */
 		n = ts_client_pollfds(c, pfd, TS_CLIENT_MAX_POLLFDS,
 		    &timeout);
 		pfd[n].fd = sig_pipe[0];
@@ -548,7 +536,6 @@ main(int argc, char **argv)
 {
 	static struct out out;
 	struct opts o;
-	struct ts_config cfg;
 	struct ts_client *c;
 	char key[KEY_MAX], why[512];
 	const char *env;
@@ -556,41 +543,30 @@ main(int argc, char **argv)
 
 	no_core_dumps();
 	memset(&o, 0, sizeof(o));
-	o.verbosity = TS_LOG_INFO;
+	o.cfg.verbosity = TS_LOG_INFO;
 	rc = parse_args(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
-	rc = read_key(&o, key, sizeof(key));
+	rc = read_key(o.key_file, key, sizeof(key));
 	if (rc != 0)
 		return rc;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.mode = strcmp(o.cmd, "rounds") == 0 ? TS_MODE_ROUNDS :
-	    TS_MODE_STREAM;
+	o.cfg.key = key;
 	env = getenv("TRACKERSINO_API");
-	cfg.api = o.api ? o.api : env && env[0] ? env : DEFAULT_API;
-	cfg.key = key;
-	cfg.games = o.games;
-	cfg.game = o.game;
-	cfg.since = o.since;
+	if (o.cfg.api == NULL)
+		o.cfg.api = env && env[0] ? env : DEFAULT_API;
 	env = getenv("SSL_CERT_FILE");
-	cfg.ca_file = o.ca_file ? o.ca_file : env && env[0] ? env : NULL;
-	cfg.state_file = o.state;
-	cfg.above = o.above;
-	cfg.heartbeat = o.heartbeat;
-	cfg.connect_timeout = o.connect_timeout;
-	cfg.max_message = o.max_message;
-	cfg.insecure_plaintext = o.insecure;
-	cfg.verbosity = o.verbosity;
-	cfg.on_round = on_round;
-	cfg.on_flush = on_flush;
-	cfg.on_log = logline;
-	cfg.arg = &out;
+	if (o.cfg.ca_file == NULL && env && env[0])
+		o.cfg.ca_file = env;
+	o.cfg.on_round = on_round;
+	o.cfg.on_flush = on_flush;
+	o.cfg.on_log = logline;
+	o.cfg.arg = &out;
 	out.text = o.text;
 	if (setup_signals() < 0) {
 		say("cannot set up signals: %s", strerror(errno));
 		return EXIT_FATAL;
 	}
-	rc = ts_client_new(&c, &cfg, why, sizeof(why));
+	rc = ts_client_new(&c, &o.cfg, why, sizeof(why));
 	if (rc < 0) {
 		say("%s", why);
 		ts_wipe(key, sizeof(key));

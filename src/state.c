@@ -6,21 +6,31 @@
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tsino.h"
 #include "base.h"
 #include "state.h"
 
-uint64_t
-ts_state_hash(const void *data, size_t len)
+static int
+io_error(char *why, size_t whylen, const char *what, const char *path,
+    int e)
 {
-	return ts_fnv(TS_FNV_BASIS, data, len);
+	snprintf(why, whylen, "cannot %s %s: %s", what, path, strerror(e));
+	return TS_ERR_STATE_IO;
+}
+
+void
+ts_state_close(struct ts_state *s)
+{
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
 }
 
 int
@@ -37,48 +47,19 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(lock, sizeof(lock), "%s.lock", path);
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
-		snprintf(why, whylen, "cannot open %s: %s", lock,
-		    strerror(errno));
-		return TS_ERR_STATE_IO;
-	}
+	if (s->lock_fd < 0)
+		return io_error(why, whylen, "open", lock, errno);
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 
-		close(s->lock_fd);
-		s->lock_fd = -1;
+		ts_state_close(s);
 		if (e == EWOULDBLOCK) {
 			snprintf(why, whylen, "state file %s is in use by "
 			    "another tsino", path);
 			return TS_ERR_STATE_LOCKED;
 		}
-		snprintf(why, whylen, "cannot lock %s: %s", lock, strerror(e));
-		return TS_ERR_STATE_IO;
+		return io_error(why, whylen, "lock", lock, e);
 	}
-	return 0;
-}
-
-void
-ts_state_close(struct ts_state *s)
-{
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
-	s->lock_fd = -1;
-}
-
-/* A field: printable, no tab, within max bytes (NUL included). */
-static int
-copy_field(char *dst, size_t max, const char *src, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len >= max)
-		return -1;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)src[i] < 0x20 || src[i] == 0x7f)
-			return -1;
-	memcpy(dst, src, len);
-	dst[len] = '\0';
 	return 0;
 }
 
@@ -142,34 +123,33 @@ is(const struct fields *fs, size_t i, const char *word)
 	    memcmp(fs->f[i], word, fs->len[i]) == 0;
 }
 
-/* A time field ("-": none) into m, and ids f[first..last) as its ids. */
+/*
+ * A time field t ("-": none) into m, and f[first..last) as its ids.
+ * Ids at no instant: version 1 read them (they meant nothing, and are
+ * dropped); a later version never writes them.
+ */
 static int
 parse_mark(struct ts_ledger_mark *m, const struct fields *fs, size_t t,
-    size_t first, size_t last, size_t time_max)
+    size_t first, size_t last, int version)
 {
-	size_t i;
+	/* Version 1 kept times shorter than 48 bytes. */
+	size_t i, time_max = version == 1 ? 48 : TS_LEDGER_TIME_MAX;
+	int none = is(fs, t, "-");
+	uint64_t id;
 
 	memset(m, 0, sizeof(*m));
-	if (is(fs, t, "-")) {
-		/* Ids at no instant: version 1 read them (they meant
-		 * nothing, and are dropped); a later version never writes
-		 * them. */
-		if (last > first && time_max != 48)
+	if (last - first > TS_LEDGER_IDS ||
+	    (none && last > first && version != 1))
+		return -1;
+	if (!none && (fs->len[t] == 0 || fs->len[t] >= time_max ||
+	    ts_ledger_mark_set(m, fs->f[t], fs->len[t]) < 0))
+		return -1;
+	for (i = first; i < last; i++) {
+		if (parse_hex64(fs->f[i], fs->len[i], &id) < 0)
 			return -1;
-		for (i = first; i < last; i++)
-			if (parse_hex64(fs->f[i], fs->len[i], &m->ids[0]) < 0)
-				return -1;
-		m->ids[0] = 0;
-		return last - first > TS_LEDGER_IDS ? -1 : 0;
+		if (!none)
+			m->ids[m->nids++] = id;
 	}
-	if (fs->len[t] == 0 || fs->len[t] >= time_max ||
-	    ts_ledger_mark_set(m, fs->f[t], fs->len[t]) < 0)
-		return -1;
-	if (last - first > TS_LEDGER_IDS)
-		return -1;
-	for (i = first; i < last; i++)
-		if (parse_hex64(fs->f[i], fs->len[i], &m->ids[m->nids++]) < 0)
-			return -1;
 	return 0;
 }
 
@@ -182,7 +162,7 @@ parse_count(const char *p, size_t len, size_t *out)
 	if (len == 0 || len > 3)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
+		if (!ts_is_digit(p[i]))
 			return -1;
 		v = v * 10 + (size_t)(p[i] - '0');
 	}
@@ -191,29 +171,29 @@ parse_count(const char *p, size_t len, size_t *out)
 }
 
 /*
- * A version-2 slug field: printable bytes as they are, and \xNN
- * (lowercase hex, never 00) for what the line cannot hold plainly: see
- * put_slug().  A plain "-" is not a slug.
+ * A slug field into dst (TS_LEDGER_SLUG_MAX bytes): printable bytes as
+ * they are and, from version 2, \xNN (lowercase hex, never 00) for what
+ * the line cannot hold plainly: see put_slug().  A plain "-" is not a
+ * slug.
  */
 static int
-unescape_slug(char *dst, const char *src, size_t len)
+parse_slug(char *dst, const char *src, size_t len, int version)
 {
 	size_t i, n = 0;
 	int hi, lo;
 
-	if (copy_field(dst, TS_LEDGER_SLUG_MAX * 4, src, len) < 0 ||
-	    (len == 1 && src[0] == '-'))
+	if (len == 0 || (len == 1 && src[0] == '-'))
 		return -1;
 	for (i = 0; i < len; i++) {
-		if (n == TS_LEDGER_SLUG_MAX - 1)
+		if ((unsigned char)src[i] < 0x20 || src[i] == 0x7f ||
+		    n == TS_LEDGER_SLUG_MAX - 1)
 			return -1;
-		if (src[i] != '\\') {
+		if (src[i] != '\\' || version == 1) {
 			dst[n++] = src[i];
 			continue;
 		}
-		if (i + 3 >= len)
-			return -1;
-		if (src[i + 1] != 'x' || (hi = hex_digit(src[i + 2])) < 0 ||
+		if (i + 3 >= len || src[i + 1] != 'x' ||
+		    (hi = hex_digit(src[i + 2])) < 0 ||
 		    (lo = hex_digit(src[i + 3])) < 0 || (hi | lo) == 0)
 			return -1;
 		dst[n++] = (char)(hi << 4 | lo);
@@ -223,25 +203,12 @@ unescape_slug(char *dst, const char *src, size_t len)
 	return 0;
 }
 
-/* game<TAB>slug<TAB>time[<TAB>id]... */
+/* A gap's end, when it is known, is not before its start. */
 static int
-parse_game(char *slug, struct ts_ledger_mark *cur, const struct fields *fs,
-    size_t time_max, int version)
+ordered(const struct ts_ledger_gap *gp)
 {
-	char raw[TS_LEDGER_SLUG_MAX * 4];
-
-	if (fs->n < 3 || !is(fs, 0, "game"))
-		return -1;
-	if (version >= 2) {
-		if (fs->len[1] >= sizeof(raw) ||
-		    unescape_slug(raw, fs->f[1], fs->len[1]) < 0)
-			return -1;
-		memcpy(slug, raw, strlen(raw) + 1);
-	} else if (copy_field(slug, TS_LEDGER_SLUG_MAX, fs->f[1],
-	    fs->len[1]) < 0 || strcmp(slug, "-") == 0) {
-		return -1;
-	}
-	return parse_mark(cur, fs, 2, 3, fs->n, time_max);
+	return gp->to.text[0] == '\0' || gp->to.sec > gp->from.sec ||
+	    (gp->to.sec == gp->from.sec && gp->to.nsec >= gp->from.nsec);
 }
 
 /* gap<TAB>from<TAB>to<TAB>K<TAB>K from-ids<TAB>to-ids */
@@ -250,17 +217,13 @@ parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 {
 	size_t k;
 
-	if (fs->n < 4 || !is(fs, 0, "gap") ||
-	    parse_count(fs->f[3], fs->len[3], &k) < 0 || 4 + k > fs->n)
+	if (fs->n < 4 || parse_count(fs->f[3], fs->len[3], &k) < 0 ||
+	    4 + k > fs->n || is(fs, 1, "-"))
 		return -1;
-	if (is(fs, 1, "-") ||
-	    parse_mark(&gp->from, fs, 1, 4, 4 + k, TS_LEDGER_TIME_MAX) < 0 ||
-	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, TS_LEDGER_TIME_MAX) < 0)
+	if (parse_mark(&gp->from, fs, 1, 4, 4 + k, 2) < 0 ||
+	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, 2) < 0)
 		return -1;
-	if (gp->to.text[0] != '\0' && (gp->to.sec < gp->from.sec ||
-	    (gp->to.sec == gp->from.sec && gp->to.nsec < gp->from.nsec)))
-		return -1;
-	return 0;
+	return ordered(gp) ? 0 : -1;
 }
 
 static int
@@ -280,6 +243,18 @@ struct pgame {
 	int ngaps;
 };
 
+/* game<TAB>slug<TAB>time[<TAB>id]... */
+static int
+parse_game(struct pgame *pg, const struct fields *fs, int version)
+{
+	pg->open = 1;
+	pg->ngaps = 0;
+	if (fs->n < 3 || parse_slug(pg->slug, fs->f[1], fs->len[1],
+	    version) < 0)
+		return -1;
+	return parse_mark(&pg->cur, fs, 2, 3, fs->n, version);
+}
+
 static int
 put_game(struct ts_ledger *l, struct pgame *pg, int *count)
 {
@@ -292,72 +267,69 @@ put_game(struct ts_ledger *l, struct pgame *pg, int *count)
 	return ts_ledger_restore(l, pg->slug, &pg->cur, pg->gaps, pg->ngaps);
 }
 
-int
-ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
-    int *ngames, const char *path, char *why, size_t whylen)
+/* The games of buf into l, counted in *count: NULL, or what is wrong. */
+static const char *
+parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 {
 	struct fields fs;
 	struct pgame pg;
 	const char *line, *nl;
-	size_t off, llen, time_max;
+	size_t off = 14, llen;
 	char tail[64];
-	int version, lines = 0, count = 0;
+	int version, lines = 0;
 
-	*ngames = 0;
-	if (len >= 14 && memcmp(buf, "tsino-state 1\n", 14) == 0)
-		version = 1;
-	else if (len >= 14 && memcmp(buf, "tsino-state 2\n", 14) == 0)
-		version = 2;
-	else
-		return corrupt(why, whylen, path, "bad first line");
-	/* Version 1 kept times shorter than 48 bytes. */
-	time_max = version == 1 ? 48 : TS_LEDGER_TIME_MAX;
-	off = 14;
+	if (len < 14 || memcmp(buf, "tsino-state ", 12) != 0 ||
+	    (buf[12] != '1' && buf[12] != '2') || buf[13] != '\n')
+		return "bad first line";
+	version = buf[12] - '0';
 	pg.open = 0;
 	for (;;) {
 		line = buf + off;
 		nl = memchr(line, '\n', len - off);
 		if (nl == NULL)
-			return corrupt(why, whylen, path, "no end line");
+			return "no end line";
 		llen = (size_t)(nl - line);
 		if (llen >= 4 && memcmp(line, "end\t", 4) == 0)
 			break;
 		if (split(&fs, line, llen) < 0)
-			return corrupt(why, whylen, path, "line too long");
-		if (fs.n > 0 && is(&fs, 0, "game")) {
-			if (put_game(l, &pg, &count) < 0)
-				return corrupt(why, whylen, path,
-				    "a game twice or too many games");
-			if (parse_game(pg.slug, &pg.cur, &fs, time_max,
-			    version) < 0)
-				return corrupt(why, whylen, path,
-				    "bad game line");
-			pg.ngaps = 0;
-			pg.open = 1;
-		} else if (version >= 2 && fs.n > 0 && is(&fs, 0, "gap")) {
+			return "line too long";
+		if (is(&fs, 0, "game")) {
+			if (put_game(l, &pg, count) < 0)
+				return "a game twice or too many games";
+			if (parse_game(&pg, &fs, version) < 0)
+				return "bad game line";
+		} else if (version >= 2 && is(&fs, 0, "gap")) {
 			if (!pg.open || pg.ngaps == TS_LEDGER_GAPS ||
-			    parse_gap(&pg.gaps[pg.ngaps], &fs) < 0)
-				return corrupt(why, whylen, path,
-				    "bad gap line");
-			pg.ngaps++;
+			    parse_gap(&pg.gaps[pg.ngaps++], &fs) < 0)
+				return "bad gap line";
 		} else {
-			return corrupt(why, whylen, path, "bad line");
+			return "bad line";
 		}
 		lines++;
 		off += llen + 1;
 	}
-	if (put_game(l, &pg, &count) < 0)
-		return corrupt(why, whylen, path,
-		    "a game twice or too many games");
+	if (put_game(l, &pg, count) < 0)
+		return "a game twice or too many games";
+	/* Version 1 counted games, version 2 counts every line. */
 	snprintf(tail, sizeof(tail), "end\t%d\t%016llx",
-	    version == 1 ? count : lines,
-	    (unsigned long long)ts_state_hash(buf, off));
+	    version == 1 ? *count : lines,
+	    (unsigned long long)ts_fnv(TS_FNV_BASIS, buf, off));
 	if (llen != strlen(tail) || memcmp(line, tail, llen) != 0)
-		return corrupt(why, whylen, path, "checksum mismatch");
+		return "checksum mismatch";
 	if (off + llen + 1 != len)
-		return corrupt(why, whylen, path, "bytes after the end line");
-	*ngames = count;
-	return 0;
+		return "bytes after the end line";
+	return NULL;
+}
+
+int
+ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
+    int *ngames, const char *path, char *why, size_t whylen)
+{
+	int count = 0;
+	const char *bad = parse(buf, len, l, &count);
+
+	*ngames = bad == NULL ? count : 0;
+	return bad == NULL ? 0 : corrupt(why, whylen, path, bad);
 }
 
 int
@@ -366,43 +338,34 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 {
 	char *buf;
 	size_t len = 0;
-	ssize_t r;
+	ssize_t r = 0;
 	int fd, rc;
 
 	*ngames = 0;
 	fd = open(s->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot read %s: %s", s->path,
-		    strerror(errno));
-		return TS_ERR_STATE_IO;
-	}
+	if (fd < 0)
+		return io_error(why, whylen, "read", s->path, errno);
 	buf = malloc(TS_STATE_MAX_FILE + 1);
 	if (buf == NULL) {
 		close(fd);
 		snprintf(why, whylen, "out of memory reading %s", s->path);
 		return TS_ERR_NOMEM;
 	}
-	for (;;) {
+	/* One byte more than the largest file, to see it is too big. */
+	while (len <= TS_STATE_MAX_FILE) {
 		r = read(fd, buf + len, TS_STATE_MAX_FILE + 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || len + (size_t)r > TS_STATE_MAX_FILE) {
-			if (r > 0)
-				len += (size_t)r;
+		if (r <= 0)
 			break;
-		}
 		len += (size_t)r;
 	}
 	close(fd);
-	if (r < 0) {
-		free(buf);
-		snprintf(why, whylen, "cannot read %s: %s", s->path,
-		    strerror(errno));
-		return TS_ERR_STATE_IO;
-	}
-	if (len > TS_STATE_MAX_FILE)
+	if (r < 0)
+		rc = io_error(why, whylen, "read", s->path, errno);
+	else if (len > TS_STATE_MAX_FILE)
 		rc = corrupt(why, whylen, s->path, "too big");
 	else
 		rc = ts_state_parse(buf, len, l, ngames, s->path, why, whylen);
@@ -410,15 +373,16 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 	return rc;
 }
 
-/* Buffered writer that checksums what it writes, to a file or memory. */
+/*
+ * Buffered writer that checksums what it writes: to a file through buf,
+ * or (fd -1) into buf alone.
+ */
 struct out {
-	int fd;			/* -1: memory */
-	char *mem;
-	size_t cap, mlen;
+	int fd;
+	char *buf;
+	size_t cap, len;
 	int err;		/* errno, or ENOSPC when memory is full */
 	uint64_t hash;
-	size_t len;
-	char buf[4096];
 };
 
 static void
@@ -427,15 +391,6 @@ out_flush(struct out *o)
 	size_t off = 0;
 	ssize_t r;
 
-	if (o->fd < 0) {
-		if (o->mlen + o->len > o->cap)
-			o->err = ENOSPC;
-		else
-			memcpy(o->mem + o->mlen, o->buf, o->len);
-		o->mlen += o->len;
-		o->len = 0;
-		return;
-	}
 	while (!o->err && off < o->len) {
 		r = write(o->fd, o->buf + off, o->len - off);
 		if (r < 0 && errno == EINTR)
@@ -449,41 +404,29 @@ out_flush(struct out *o)
 }
 
 static void
-out_put(struct out *o, const char *s, int hashed)
+out_put(struct out *o, const char *s)
 {
 	size_t n = strlen(s);
-	if (hashed)
-		o->hash = ts_fnv(o->hash, s, n);
-	if (o->len + n > sizeof(o->buf))
+
+	o->hash = ts_fnv(o->hash, s, n);
+	if (o->len + n > o->cap && o->fd >= 0)
 		out_flush(o);
+	if (o->len + n > o->cap)
+		o->err = ENOSPC;
+	if (o->err)
+		return;
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
-}
-
-static int
-io_error(char *why, size_t whylen, const char *what, const char *path,
-    int e)
-{
-	snprintf(why, whylen, "cannot %s %s: %s", what, path, strerror(e));
-	return TS_ERR_STATE_IO;
 }
 
 static void
 fsync_dir(const char *path)
 {
 	char dir[TS_STATE_PATH_MAX];
-	char *slash;
 	int fd;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_CLOEXEC);
+	fd = open(dirname(dir), O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
@@ -507,21 +450,14 @@ static int
 storable(const struct ts_ledger_game *g)
 {
 	const struct ts_ledger_gap *gp;
-	int k;
 
 	if (g->slug[0] == '\0' || !mark_ok(&g->cur) || g->ngaps < 0 ||
 	    g->ngaps > TS_LEDGER_GAPS)
 		return 0;
-	for (k = 0; k < g->ngaps; k++) {
-		gp = &g->gap[k];
+	for (gp = g->gap; gp < g->gap + g->ngaps; gp++)
 		if (gp->from.text[0] == '\0' || !mark_ok(&gp->from) ||
-		    !mark_ok(&gp->to))
+		    !mark_ok(&gp->to) || !ordered(gp))
 			return 0;
-		if (gp->to.text[0] != '\0' && (gp->to.sec < gp->from.sec ||
-		    (gp->to.sec == gp->from.sec &&
-		    gp->to.nsec < gp->from.nsec)))
-			return 0;
-	}
 	return 1;
 }
 
@@ -534,20 +470,25 @@ storable(const struct ts_ledger_game *g)
 static void
 put_slug(struct out *o, const char *slug)
 {
-	char b[8];
 	const unsigned char *p = (const unsigned char *)slug;
+	int lone_dash = strcmp(slug, "-") == 0;
+	char b[8];
 
-	if (strcmp(slug, "-") == 0) {
-		out_put(o, "\\x2d", 1);
-		return;
-	}
 	for (; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+		if (*p < 0x20 || *p == 0x7f || *p == '\\' || lone_dash)
 			snprintf(b, sizeof(b), "\\x%02x", *p);
 		else
 			snprintf(b, sizeof(b), "%c", *p);
-		out_put(o, b, 1);
+		out_put(o, b);
 	}
+}
+
+/* A mark's time ("-": none) after a tab. */
+static void
+put_time(struct out *o, const struct ts_ledger_mark *m)
+{
+	out_put(o, "\t");
+	out_put(o, m->text[0] ? m->text : "-");
 }
 
 static void
@@ -559,14 +500,8 @@ put_ids(struct out *o, const struct ts_ledger_mark *m)
 	for (k = 0; k < m->nids; k++) {
 		snprintf(field, sizeof(field), "\t%016llx",
 		    (unsigned long long)m->ids[k]);
-		out_put(o, field, 1);
+		out_put(o, field);
 	}
-}
-
-static const char *
-time_or_dash(const struct ts_ledger_mark *m)
-{
-	return m->text[0] ? m->text : "-";
 }
 
 /* Every line of the file into o; -1 (nothing useful written) if a game
@@ -577,7 +512,7 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 	const struct ts_ledger_game *g;
 	const struct ts_ledger_gap *gp;
 	char field[64];
-	int i, k, lines = 0;
+	int i, lines = 0;
 
 	for (i = 0; i < l->ngames; i++)
 		if (!storable(&l->games[i])) {
@@ -586,36 +521,29 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 			return -1;
 		}
 	o->hash = TS_FNV_BASIS;
-	out_put(o, "tsino-state 2\n", 1);
-	for (i = 0; i < l->ngames; i++) {
-		g = &l->games[i];
-		out_put(o, "game\t", 1);
+	out_put(o, "tsino-state 2\n");
+	for (g = l->games; g < l->games + l->ngames; g++) {
+		out_put(o, "game\t");
 		put_slug(o, g->slug);
-		out_put(o, "\t", 1);
-		out_put(o, time_or_dash(&g->cur), 1);
+		put_time(o, &g->cur);
 		put_ids(o, &g->cur);
-		out_put(o, "\n", 1);
-		lines++;
-		for (k = 0; k < g->ngaps; k++) {
-			gp = &g->gap[k];
+		out_put(o, "\n");
+		for (gp = g->gap; gp < g->gap + g->ngaps; gp++) {
 			snprintf(field, sizeof(field), "\t%d", gp->from.nids);
-			out_put(o, "gap\t", 1);
-			out_put(o, time_or_dash(&gp->from), 1);
-			out_put(o, "\t", 1);
-			out_put(o, time_or_dash(&gp->to), 1);
-			out_put(o, field, 1);
+			out_put(o, "gap");
+			put_time(o, &gp->from);
+			put_time(o, &gp->to);
+			out_put(o, field);
 			put_ids(o, &gp->from);
 			put_ids(o, &gp->to);
-			out_put(o, "\n", 1);
-			lines++;
+			out_put(o, "\n");
 		}
+		lines += 1 + g->ngaps;
 	}
-	snprintf(field, sizeof(field), "end\t%d\t", lines);
-	out_put(o, field, 0);
-	snprintf(field, sizeof(field), "%016llx\n",
+	/* The end line is not hashed: it holds the hash of all above. */
+	snprintf(field, sizeof(field), "end\t%d\t%016llx\n", lines,
 	    (unsigned long long)o->hash);
-	out_put(o, field, 0);
-	out_flush(o);
+	out_put(o, field);
 	return 0;
 }
 
@@ -623,63 +551,53 @@ long
 ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
     size_t whylen)
 {
-	struct out ob;
+	struct out ob = {.fd = -1, .buf = out, .cap = cap};
 
-	ob.fd = -1;
-	ob.mem = out;
-	ob.cap = cap;
-	ob.mlen = 0;
-	ob.err = 0;
-	ob.len = 0;
 	if (format(&ob, l, why, whylen) < 0)
 		return -1;
 	if (ob.err) {
 		snprintf(why, whylen, "state text bigger than %zu bytes", cap);
 		return -1;
 	}
-	return (long)ob.mlen;
+	return (long)ob.len;
 }
 
 int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
     size_t whylen)
 {
-	char tmp[TS_STATE_PATH_MAX + 8], what[256];
-	struct out ob, *o = &ob;
-	int e;
+	char tmp[TS_STATE_PATH_MAX + 8], what[256], buf[4096];
+	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	o->err = 0;
-	o->len = 0;
-	o->mem = NULL;
 	/* A stale FILE.tmp is removed, not followed (unlink takes a link
 	 * itself), and the new one must be ours: a symlink planted there
 	 * would otherwise truncate its target and become the state file. */
 	if (unlink(tmp) < 0 && errno != ENOENT)
 		return io_error(why, whylen, "remove", tmp, errno);
-	o->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	ob.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
-	if (o->fd < 0)
+	if (ob.fd < 0)
 		return io_error(why, whylen, "create", tmp, errno);
-	if (format(o, l, what, sizeof(what)) < 0) {
-		close(o->fd);
+	if (format(&ob, l, what, sizeof(what)) < 0) {
+		close(ob.fd);
 		unlink(tmp);
 		snprintf(why, whylen, "cannot save %s: %s", s->path, what);
 		return TS_ERR_STATE_IO;
 	}
-	if (!o->err && fsync(o->fd) < 0)
-		o->err = errno;
-	if (close(o->fd) < 0 && !o->err)
-		o->err = errno;
-	e = o->err;
-	if (e) {
+	out_flush(&ob);
+	if (!ob.err && fsync(ob.fd) < 0)
+		ob.err = errno;
+	if (close(ob.fd) < 0 && !ob.err)
+		ob.err = errno;
+	if (ob.err) {
 		unlink(tmp);
-		return io_error(why, whylen, "write", tmp, e);
+		return io_error(why, whylen, "write", tmp, ob.err);
 	}
 	if (rename(tmp, s->path) < 0) {
-		e = errno;
+		ob.err = errno;
 		unlink(tmp);
-		return io_error(why, whylen, "rename to", s->path, e);
+		return io_error(why, whylen, "rename to", s->path, ob.err);
 	}
 	fsync_dir(s->path);
 	return 0;

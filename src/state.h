@@ -32,11 +32,9 @@
 #define TS_STATE_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "ledger.h"
 
-#define TS_STATE_VERSION 2
 #define TS_STATE_PATH_MAX 1024
 /* The largest file: every game with every gap and every id. */
 #define TS_STATE_MAX_FILE (TS_LEDGER_GAMES * (TS_LEDGER_GAPS + 1) * \
@@ -46,10 +44,6 @@ struct ts_state {
 	int lock_fd;
 	char path[TS_STATE_PATH_MAX];
 };
-
-/* FNV-1a 64 of a byte string: the file's checksum. */
-uint64_t
-ts_state_hash(const void *data, size_t len);
 
 /*
  * Take the lock for path (creating path.lock).  Returns 0,
@@ -72,7 +66,7 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 
 /*
  * ts_state_parse: the same from the len bytes at buf (any version);
- * name stands for the file in why.  What the tests and fuzzing drive.
+ * name stands for the file in why.  fuzz_state's entry point.
  */
 int
 ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
@@ -81,8 +75,8 @@ ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
 /*
  * Replace the file atomically with l's cursors and gaps, in the newest
  * version.  0 or TS_ERR_STATE_IO, also when a game holds a value the
- * file cannot (a slug with a control byte or "-"): then nothing is
- * written and the old file stays.
+ * file cannot (marks or gaps load would refuse; any slug can be
+ * stored): then nothing is written and the old file stays.
  */
 int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
@@ -91,7 +85,9 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 /*
  * ts_state_format: the text ts_state_save writes, into out (cap bytes).
  * Returns its length, or -1 if it does not fit or a value cannot be
- * stored (why says which).
+ * stored (why says which).  Only fuzz_state and the tests call it: the
+ * round trip (parse, format, parse, format gives the same bytes) that
+ * the fuzz target checks.
  */
 long
 ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
