@@ -346,7 +346,6 @@ read_rounds(const unsigned char *in, size_t n, int mode, int slug,
 	int ev, rc = 0;
 	int64_t sec;
 	uint32_t nsec;
-	static char line[4 * MAX_IN];
 
 	ts_round_init(&r, buf, buflen, mode);
 	if (slug && ts_round_set_game(&r, "stake-crash", 11) != 0)
@@ -382,8 +381,6 @@ read_rounds(const unsigned char *in, size_t n, int mode, int slug,
 			    r.round.round_index.ptr == NULL ||
 			    r.round.multiplier.ptr == NULL ||
 			    r.round.finalized_at.ptr == NULL)
-				abort();
-			if (ts_round_text(line, sizeof(line), &r.round) <= 0)
 				abort();
 			if (ts_round_time(r.round.finalized_at.ptr,
 			    r.round.finalized_at.len, &sec, &nsec) != 0 ||

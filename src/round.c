@@ -866,29 +866,3 @@ ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
 	memcpy(out, t, n);
 	out[n] = '\0';
 }
-
-/* p[0..n) at out, and the end. */
-static char *
-append(char *out, const char *p, size_t n)
-{
-	memcpy(out, p, n);
-	return out + n;
-}
-
-int
-ts_round_text(char *out, size_t outlen, const struct ts_round *rd)
-{
-	/* "<game> <multiplier>x at <time>\n" and the NUL */
-	size_t need = rd->game_id.len + 1 + rd->multiplier.len + 5 +
-	    rd->finalized_at.len + 1 + 1;
-
-	if (need > outlen || need - 1 > 0x7fffffff)
-		return TS_ERR_ROUND_SPACE;
-	out = append(out, rd->game_id.ptr, rd->game_id.len);
-	out = append(out, " ", 1);
-	out = append(out, rd->multiplier.ptr, rd->multiplier.len);
-	out = append(out, "x at ", 5);
-	out = append(out, rd->finalized_at.ptr, rd->finalized_at.len);
-	memcpy(out, "\n", 2);
-	return (int)(need - 1);
-}

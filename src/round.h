@@ -279,15 +279,4 @@ void
 ts_round_time_write(char *out, size_t len, int64_t sec, uint32_t nsec,
     int frac);
 
-/*
- * ts_round_text: write the --format text line of a round into out:
- * "<game_id> <multiplier>x at <finalized_at>\n" and a NUL, each value
- * printed as its field holds it (the three must be set, as a reported
- * round's are).
- * Returns the line's length without the NUL, or TS_ERR_ROUND_SPACE if
- * outlen bytes cannot hold it and its NUL.
- */
-int
-ts_round_text(char *out, size_t outlen, const struct ts_round *rd);
-
 #endif /* TS_ROUND_H */

@@ -964,31 +964,6 @@ time_table(void)
 	CHECK_INT(bad, 0);
 }
 
-static void
-text_line(void)
-{
-	struct ts_round_reader r;
-	char line[128];
-	size_t want = strlen("stake-crash 3.1611x at 2026-05-28T15:05:15Z\n");
-
-	CHECK_INT(message(guide_pretty, NULL, &r), 0);
-	CHECK_INT(ts_round_text(line, sizeof(line), &r.round), (int)want);
-	CHECK_STR(line, "stake-crash 3.1611x at 2026-05-28T15:05:15Z\n");
-	CHECK_INT(ts_round_text(line, want + 1, &r.round), (int)want);
-	CHECK_INT(ts_round_text(line, want, &r.round), TS_ERR_ROUND_SPACE);
-	CHECK_INT(ts_round_text(line, 0, &r.round), TS_ERR_ROUND_SPACE);
-	/* inserted game, number multiplier, escapes printed as received */
-	CHECK_INT(message("{\"round_id\":\"r\",\"round_index\":1,"
-	    "\"multiplier\":12.5,\"finalized_at\":\"2026-05-28T15:05:15.25Z\"}",
-	    "roobet-crash", &r), 0);
-	CHECK_INT(ts_round_text(line, sizeof(line), &r.round) > 0, 1);
-	CHECK_STR(line, "roobet-crash 12.5x at 2026-05-28T15:05:15.25Z\n");
-	CHECK_INT(message("{\"game_id\":\"a\\u00e9b\",\"round_id\":\"r\","
-	    "\"round_index\":1,\"multiplier\":\"2\"," OKT "}", NULL, &r), 0);
-	CHECK_INT(ts_round_text(line, sizeof(line), &r.round) > 0, 1);
-	CHECK_STR(line, "a\xc3\xa9" "b 2x at 2026-05-28T15:05:15Z\n");
-}
-
 /* After an event, push takes nothing until it is read; errors stick. */
 static void
 push_contract(void)
@@ -1095,7 +1070,6 @@ static const struct test_case cases[] = {
 	TEST(index_cmp_table),
 	TEST(time_table),
 	TEST(time_write),
-	TEST(text_line),
 	TEST(push_contract),
 	TEST(error_words),
 };
