@@ -222,8 +222,6 @@ fuzz_values(const uint8_t *data, size_t size)
 	CHECK(rc == 0 || rc == TS_ERR_HTTP_DATE);
 	/* Years 0000..9999 only. */
 	CHECK(rc != 0 || (epoch >= -62167219200LL && epoch <= 253402300800LL));
-	rc = ts_http_date_now(s, size, now, &epoch);
-	CHECK(rc == 0 || rc == TS_ERR_HTTP_DATE);
 	rc = ts_http_retry_after(s, size, now, &delay);
 	CHECK(rc == 0 || rc == TS_ERR_HTTP_RETRY_AFTER);
 	CHECK(rc != 0 || delay >= 0);

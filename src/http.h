@@ -91,7 +91,7 @@ struct ts_http {
 
 	char *buf;
 	size_t buflen;
-	size_t linelen;
+	size_t linelen;			/* of the line, chunk-size lines too */
 	int cr;
 	int state;
 	int pending;
@@ -101,7 +101,6 @@ struct ts_http {
 	size_t nheaders;
 	size_t header_bytes;
 	uint64_t remaining;
-	size_t chunk_line;
 	int digits;
 };
 
@@ -177,26 +176,20 @@ ts_http_eof(struct ts_http *h);
  * are matched exactly (case-sensitive, as the RFC says).  The day name
  * must be a day name but is not checked against the date.  A two-digit
  * RFC 850 year means the year within 49 years before and 50 after 2020
- * (1971..2070); ts_http_date_now takes the current time instead.
+ * (1971..2070); ts_http_retry_after takes the current time instead.
  * Returns 0 or TS_ERR_HTTP_DATE.
  */
 int
 ts_http_date(const char *s, size_t n, int64_t *epoch);
 
 /*
- * ts_http_date_now: ts_http_date with the two-digit-year rule of RFC 9110
- * applied to now (epoch seconds): the year ending in those digits that
- * lies within 49 years before and 50 years after now's year.
- */
-int
-ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch);
-
-/*
  * ts_http_retry_after: the Retry-After value v (n bytes, surrounding OWS
  * allowed) as a delay in seconds from now (epoch seconds) into *delay.
  * delta-seconds are taken as they are (values above 2^31 become 2^31,
- * as RFC 9111 section 1.2.2 asks); an HTTP-date gives date - now, or 0
- * for a date already past.  Returns 0 or TS_ERR_HTTP_RETRY_AFTER.
+ * as RFC 9111 section 1.2.2 asks); an HTTP-date (as ts_http_date, but
+ * with two-digit years within 49 years before and 50 after now's year)
+ * gives date - now, or 0 for a date already past.  Returns 0 or
+ * TS_ERR_HTTP_RETRY_AFTER.
  */
 int
 ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay);
