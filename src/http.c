@@ -65,7 +65,8 @@ enum {
 	ST_HEADER,
 	ST_BODY_LENGTH,
 	ST_BODY_CLOSE,
-	ST_CHUNK_SIZE,		/* hex digits */
+	ST_CHUNK_START,		/* before the first hex digit */
+	ST_CHUNK_SIZE,		/* more hex digits */
 	ST_CHUNK_EXT,		/* extensions, skipped up to the CR */
 	ST_CHUNK_LF,		/* after the CR of a chunk-size line */
 	ST_CHUNK_DATA,
@@ -79,12 +80,12 @@ enum {
 
 /* ---- character classes and fixed shapes ---- */
 
-/* tchar of RFC 9110 section 5.6.2. */
+/* c is a letter, a digit or one of the bytes of set. */
 static int
-is_tchar(unsigned c)
+alnum_or(unsigned c, const char *set)
 {
 	return ts_is_alpha(c) || ts_is_digit(c) ||
-	    (c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL);
+	    (c != 0 && strchr(set, (int)c) != NULL);
 }
 
 /* p[0..n) is HTAB / SP / VCHAR / obs-text: a reason or a field value. */
@@ -144,14 +145,6 @@ put(struct writer *w, const char *s)
 	w->len += n;
 }
 
-/* Characters of a URL host as we send it: reg-name, IPv4, IPv6, zone. */
-static int
-is_host_char(unsigned c)
-{
-	return ts_is_alpha(c) || ts_is_digit(c) ||
-	    (c != 0 && strchr("-._~!$&'()*+,;=%:", (int)c) != NULL);
-}
-
 /* A field goes verbatim into a header: visible ASCII only, no space. */
 static int
 visible_ascii(const char *s)
@@ -170,11 +163,9 @@ valid_ws_key(const char *k)
 	size_t i;
 
 	for (i = 0; i < 22; i++)
-		if (!ts_is_alpha((unsigned char)k[i]) &&
-		    !ts_is_digit((unsigned char)k[i]) && k[i] != '+' &&
-		    k[i] != '/')
+		if (!alnum_or((unsigned char)k[i], "+/"))
 			return 0;
-	return k[22] == '=' && k[23] == '=' && k[24] == '\0';
+	return strcmp(k + 22, "==") == 0;
 }
 
 static void
@@ -183,6 +174,7 @@ write_request(struct writer *w, const struct ts_http_req *req,
 {
 	char digits[8];
 	size_t i = sizeof(digits) - 1;
+	int v6 = strchr(req->host, ':') != NULL;
 
 	put(w, "GET ");
 	put(w, req->target);
@@ -190,19 +182,16 @@ write_request(struct writer *w, const struct ts_http_req *req,
 	/* RFC 9112 3.2: "A client MUST send a Host header field in all
 	   HTTP/1.1 request messages." */
 	put(w, "Host: ");
-	if (strchr(req->host, ':') != NULL) {
-		put(w, "[");
-		put(w, req->host);
-		put(w, "]");
-	} else
-		put(w, req->host);
+	put(w, v6 ? "[" : "");
+	put(w, req->host);
+	put(w, v6 ? "]" : "");
 	if (port != (req->tls ? 443u : 80u)) {
 		digits[i] = '\0';
 		do {
 			digits[--i] = (char)('0' + port % 10);
 			port /= 10;
 		} while (port > 0);
-		put(w, ":");
+		digits[--i] = ':';
 		put(w, digits + i);
 	}
 	put(w, "\r\nUser-Agent: tsino/" TS_VERSION "\r\n");
@@ -231,8 +220,9 @@ ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 
 	if (req->host == NULL || req->target == NULL || *req->host == '\0')
 		return TS_ERR_HTTP_INJECTION;
+	/* The characters of a URL host: reg-name, IPv4, IPv6, zone. */
 	for (s = req->host; *s != '\0'; s++)
-		if (!is_host_char((unsigned char)*s))
+		if (!alnum_or((unsigned char)*s, "-._~!$&'()*+,;=%:"))
 			return TS_ERR_HTTP_INJECTION;
 	if (req->target[0] != '/' || !visible_ascii(req->target) ||
 	    (req->bearer != NULL && !visible_ascii(req->bearer)) ||
@@ -262,10 +252,9 @@ ts_http_init(struct ts_http *h, char *buf, size_t len)
 	memset(h, 0, sizeof(*h));
 	h->buf = buf;
 	h->buflen = len;
-	h->max_headers = TS_HTTP_MAX_HEADERS;
-	h->max_header_bytes = TS_HTTP_MAX_HEADER_BYTES;
+	h->max_headers = 100;
+	h->max_header_bytes = 65536;
 	h->content_length = -1;
-	h->state = ST_STATUS;
 }
 
 /*
@@ -362,9 +351,9 @@ parse_field(struct ts_http *h, size_t n)
 	int rc = 0;
 
 	for (colon = 0; colon < n && b[colon] != ':'; colon++)
-		/* RFC 9112 5.1: "No whitespace is allowed between the field
-		   name and colon." */
-		if (!is_tchar((unsigned char)b[colon]))
+		/* tchar (RFC 9110 5.6.2); RFC 9112 5.1: "No whitespace is
+		   allowed between the field name and colon." */
+		if (!alnum_or((unsigned char)b[colon], "!#$%&'*+-.^_`|~"))
 			return TS_ERR_HTTP_HEADER;
 	if (colon == 0 || colon == n)
 		return TS_ERR_HTTP_HEADER;
@@ -394,12 +383,9 @@ parse_field(struct ts_http *h, size_t n)
 		rc = transfer_encoding(h, v, vn);
 	else if (ts_iequal(b, colon, "retry-after")) {
 		h->retry_after_seen = 1;
-		h->retry_after_len = 0;
-		if (vn < sizeof(h->retry_after)) {
-			memcpy(h->retry_after, v, vn);
-			h->retry_after[vn] = '\0';
-			h->retry_after_len = vn;
-		}
+		h->retry_after_len = vn < sizeof(h->retry_after) ? vn : 0;
+		memcpy(h->retry_after, v, h->retry_after_len);
+		h->retry_after[h->retry_after_len] = '\0';
 	}
 	if (rc == 0)
 		h->pending = TS_HTTP_EV_HEADER;
@@ -409,9 +395,8 @@ parse_field(struct ts_http *h, size_t n)
 static void
 start_chunk_line(struct ts_http *h)
 {
-	h->state = ST_CHUNK_SIZE;
+	h->state = ST_CHUNK_START;
 	h->remaining = 0;
-	h->digits = 0;
 	h->linelen = 0;
 }
 
@@ -436,28 +421,21 @@ headers_end(struct ts_http *h)
 	/* RFC 9112 6.3: "any response with a 1xx (Informational), 204 (No
 	   Content), or 304 (Not Modified) status code is always terminated
 	   by the first empty line after the header fields"; a chunked
-	   response has no Content-Length (see above). */
-	if (h->status == 101) {
-		h->framing = TS_HTTP_FRAMING_UPGRADE;
+	   response has no Content-Length (see above).  Without either,
+	   "the message body length is determined by the number of octets
+	   received prior to the server closing the connection." */
+	if (h->status == 101)
 		h->state = ST_UPGRADED;
-	} else if (h->status == 204 || h->status == 304 ||
-	    h->content_length == 0) {
-		h->framing = TS_HTTP_FRAMING_NONE;
+	else if (h->status == 204 || h->status == 304 ||
+	    h->content_length == 0)
 		h->state = ST_COMPLETE;
-	} else if (h->chunked) {
-		h->framing = TS_HTTP_FRAMING_CHUNKED;
+	else if (h->chunked)
 		start_chunk_line(h);
-	} else if (h->content_length > 0) {
-		h->framing = TS_HTTP_FRAMING_LENGTH;
+	else if (h->content_length > 0) {
 		h->remaining = (uint64_t)h->content_length;
 		h->state = ST_BODY_LENGTH;
-	} else {
-		/* RFC 9112 6.3: "the message body length is determined by the
-		   number of octets received prior to the server closing the
-		   connection." */
-		h->framing = TS_HTTP_FRAMING_CLOSE;
+	} else
 		h->state = ST_BODY_CLOSE;
-	}
 	return 0;
 }
 
@@ -528,6 +506,7 @@ chunk_byte(struct ts_http *h, unsigned char c)
 	if (h->state < ST_CHUNK_LF && c != '\r' && ++h->linelen > h->buflen)
 		return TS_ERR_HTTP_LINE_TOO_LONG;
 	switch (h->state) {
+	case ST_CHUNK_START:
 	case ST_CHUNK_SIZE:
 		if (d >= 0) {
 			/* RFC 9112 7.1: "Recipients MUST anticipate potentially
@@ -536,10 +515,11 @@ chunk_byte(struct ts_http *h, unsigned char c)
 			if (h->remaining > (uint64_t)(INT64_MAX - d) / 16)
 				return TS_ERR_HTTP_CHUNK;
 			h->remaining = h->remaining * 16 + (uint64_t)d;
-			h->digits = 1;
-		} else if (h->digits && c == '\r')
+			h->state = ST_CHUNK_SIZE;
+		} else if (h->state == ST_CHUNK_SIZE && c == '\r')
 			h->state = ST_CHUNK_LF;
-		else if (h->digits && (c == ';' || c == ' ' || c == '\t'))
+		else if (h->state == ST_CHUNK_SIZE &&
+		    (c == ';' || c == ' ' || c == '\t'))
 			h->state = ST_CHUNK_EXT;
 		else
 			return TS_ERR_HTTP_CHUNK;
@@ -644,43 +624,34 @@ ts_http_eof(struct ts_http *h)
 {
 	if (h->err != 0)
 		return h->err;
-	switch (h->state) {
-	case ST_BODY_CLOSE:
+	/* RFC 9112 8: a client that receives an incomplete response "MUST
+	   record the message as incomplete." */
+	if (h->state == ST_BODY_CLOSE)
 		h->state = ST_COMPLETE;
-		return 0;
-	case ST_COMPLETE:
-	case ST_DONE:
-	case ST_UPGRADED:
-		return 0;
-	default:
-		/* RFC 9112 8: a client that receives an incomplete response
-		   "MUST record the message as incomplete." */
+	else if (h->state != ST_COMPLETE && h->state != ST_DONE &&
+	    h->state != ST_UPGRADED)
 		h->err = TS_ERR_HTTP_TRUNCATED;
-		return h->err;
-	}
+	return h->err;
 }
 
 /* ---- HTTP-date (RFC 9110 section 5.6.7) ---- */
 
-static const char *const day_short[7] = {
-	"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
-};
-static const char *const day_long[7] = {
+/* Each short day name is the first three letters of the long one. */
+static const char *const day_name[7] = {
 	"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 	"Sunday"
 };
-static const char *const month_name[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-	"Nov", "Dec"
-};
+static const char month_name[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+/* s[0..n) is a day name: long, or else short (n is 3). */
 static int
-is_day_name(const char *s, size_t n, const char *const *names)
+is_day_name(const char *s, size_t n, int is_long)
 {
 	int i;
 
 	for (i = 0; i < 7; i++)
-		if (strlen(names[i]) == n && memcmp(s, names[i], n) == 0)
+		if ((is_long ? strlen(day_name[i]) : 3) == n &&
+		    memcmp(s, day_name[i], n) == 0)
 			return 1;
 	return 0;
 }
@@ -696,7 +667,7 @@ combine(int64_t year, const char *mon, int day, const char *t,
 	int hh = number(t, 2), mm = number(t + 3, 2), ss = number(t + 6, 2);
 	unsigned m = 1;
 
-	while (m <= 12 && memcmp(mon, month_name[m - 1], 3) != 0)
+	while (m <= 12 && memcmp(mon, month_name + 3 * (m - 1), 3) != 0)
 		m++;
 	/* second 60 is a leap second (RFC 5322 section 3.3). */
 	if (m > 12 || day < 1 || (unsigned)day > ts_month_days(year, m) ||
@@ -721,7 +692,7 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 	if (n == 29 && s[3] == ',') {
 		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
 		if (!shape(s, "___, 99 ___ 9999 99:99:99 GMT") ||
-		    !is_day_name(s, 3, day_short))
+		    !is_day_name(s, 3, 0))
 			return TS_ERR_HTTP_DATE;
 		return combine(number(s + 12, 4), s + 8, number(s + 5, 2),
 		    s + 17, epoch);
@@ -729,7 +700,7 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 	if (n == 24 && s[3] == ' ') {
 		/* asctime: Sun Nov  6 08:49:37 1994 */
 		if (!shape(s, "___ ___ _9 99:99:99 9999") ||
-		    !is_day_name(s, 3, day_short))
+		    !is_day_name(s, 3, 0))
 			return TS_ERR_HTTP_DATE;
 		day = s[8] == ' ' ? number(s + 9, 1) : number(s + 8, 2);
 		return combine(number(s + 20, 4), s + 4, day, s + 11, epoch);
@@ -738,7 +709,7 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 	for (c = 0; c < n && c < 10 && s[c] != ','; c++)
 		;
 	if (c == n || c == 10 || n != c + 24 ||
-	    !is_day_name(s, c, day_long) ||
+	    !is_day_name(s, c, 1) ||
 	    !shape(s + c, ", 99-___-99 99:99:99 GMT"))
 		return TS_ERR_HTTP_DATE;
 	s += c;
