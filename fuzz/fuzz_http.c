@@ -83,12 +83,8 @@ event(struct run *r, struct ts_http *h, int ev, const char *chunk,
 		mix_int(r, (long long)h->value_len);
 		break;
 	case TS_HTTP_EV_HEADERS_END:
-		CHECK(h->framing >= TS_HTTP_FRAMING_NONE &&
-		    h->framing <= TS_HTTP_FRAMING_UPGRADE);
-		CHECK(h->framing != TS_HTTP_FRAMING_CHUNKED || h->chunked);
-		CHECK(h->framing != TS_HTTP_FRAMING_LENGTH ||
-		    h->content_length > 0);
-		mix_int(r, h->framing);
+		/* Never both (RFC 9112 6.3). */
+		CHECK(!h->chunked || h->content_length < 0);
 		mix_int(r, h->content_length);
 		mix_int(r, h->chunked);
 		mix_int(r, h->retry_after_seen);
@@ -193,9 +189,9 @@ fuzz_parser(const uint8_t *data, size_t size)
 	bufsize = data[0] & 0x80 ? (size_t)(data[0] & 0x3f) :
 	    sizeof(linebuf);
 	max_headers = data[1] & 0x80 ? (size_t)(data[1] & 0x0f) :
-	    TS_HTTP_MAX_HEADERS;
+	    100;
 	max_header_bytes = data[1] & 0x40 ? (size_t)(data[1] & 0x30) * 4 + 20 :
-	    TS_HTTP_MAX_HEADER_BYTES;
+	    65536;
 	seed = (uint32_t)data[2] << 8 | data[3];
 	in = (const char *)data + 4;
 	n = size - 4;
@@ -222,8 +218,6 @@ fuzz_values(const uint8_t *data, size_t size)
 	CHECK(rc == 0 || rc == TS_ERR_HTTP_DATE);
 	/* Years 0000..9999 only. */
 	CHECK(rc != 0 || (epoch >= -62167219200LL && epoch <= 253402300800LL));
-	rc = ts_http_date_now(s, size, now, &epoch);
-	CHECK(rc == 0 || rc == TS_ERR_HTTP_DATE);
 	rc = ts_http_retry_after(s, size, now, &delay);
 	CHECK(rc == 0 || rc == TS_ERR_HTTP_RETRY_AFTER);
 	CHECK(rc != 0 || delay >= 0);

@@ -5,12 +5,12 @@
  * response's body or upgrade means; a refusal (any other status) is read
  * here, its body kept short and printable for the log line.
  */
-#define _DEFAULT_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tsino.h"
+#include "base.h"
 #include "exchange.h"
 
 void
@@ -25,7 +25,6 @@ ts_exchange_init(struct ts_exchange *x, const char *name,
 	x->role = role;
 	x->arg = arg;
 	x->net.fd = -1;
-	x->phase = TS_EXCHANGE_IDLE;
 }
 
 int
@@ -56,7 +55,7 @@ ts_exchange_close(struct ts_exchange *x)
 static int
 failed(struct ts_exchange *x, int err, const char *what)
 {
-	if (x->why[0] == '\0' && what != x->why)
+	if (x->why[0] == '\0')
 		snprintf(x->why, sizeof(x->why), "%.300s", what);
 	ts_exchange_close(x);
 	return err;
@@ -78,7 +77,6 @@ int
 ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
     const char *key, int wanted, int timeout_ms, int reuse)
 {
-	int64_t now;
 	int rc;
 
 	ts_exchange_close(x);
@@ -99,9 +97,7 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 	if (rc < 0)
 		return failed(x, rc, x->net.why);
 	/* getaddrinfo blocks: the race and its budget start after it. */
-	now = ts_net_now();
-	ts_net_start(&x->net, now, timeout_ms);
-	x->deadline = now + timeout_ms;
+	ts_net_start(&x->net, ts_net_now(), timeout_ms);
 	x->phase = TS_EXCHANGE_CONNECT;
 	return 0;
 }
@@ -110,7 +106,8 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 static int
 connected(struct ts_exchange *x, int fd)
 {
-	struct ts_http_req req;
+	struct ts_http_req req = { .host = x->url.host, .port = x->url.port,
+	    .tls = x->url.tls, .target = x->url.target, .bearer = x->key };
 	unsigned char seed[32];
 	int rc;
 
@@ -125,23 +122,15 @@ connected(struct ts_exchange *x, int fd)
 		    &x->session, seed);
 		if (rc < 0)
 			return failed(x, rc, x->conn->why);
-	} else {
+	} else
 		ts_conn_plain(x->conn, fd);
-	}
-	memset(&req, 0, sizeof(req));
-	req.host = x->url.host;
-	req.port = x->url.port;
-	req.tls = x->url.tls;
-	req.target = x->url.target;
-	req.bearer = x->key;
 	if (x->role->request != NULL &&
 	    (rc = x->role->request(x->arg, &req)) < 0)
 		return failed(x, rc, ts_strerror(rc));
 	rc = ts_http_request(x->req, sizeof(x->req), &req);
 	if (rc < 0)
 		return failed(x, rc, "cannot write the request");
-	x->req_len = (size_t)rc;
-	x->req_off = 0;
+	x->req_len = (size_t)rc;	/* req_off is 0 since the close */
 	ts_http_init(&x->http, x->hbuf, sizeof(x->hbuf));
 	x->phase = TS_EXCHANGE_HEAD;
 	return 0;
@@ -180,55 +169,19 @@ ts_exchange_flush(struct ts_exchange *x)
 	ts_conn_io(x->conn, 0);
 }
 
-static int
-is_name(const struct ts_http *h, const char *name)
-{
-	size_t i, n = strlen(name);
-
-	if (h->name_len != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((h->name[i] | 0x20) != name[i])
-			return 0;
-	return 1;
-}
-
-/* Keep the start of a refusal's body for the log line (the client
- * escapes it there). */
-static void
-keep_errbody(struct ts_exchange *x, const char *p, size_t n)
-{
-	size_t room = TS_EXCHANGE_ERRBODY_MAX - x->errbody_len;
-
-	if (n > room)
-		n = room;
-	memcpy(x->errbody + x->errbody_len, p, n);
-	x->errbody_len += n;
-}
-
-static int
-wanted(const struct ts_exchange *x)
-{
-	if (x->wanted == 101)
-		return x->status == 101;
-	return x->status >= 200 && x->status <= 299;
-}
-
-/* The head is complete: the role's, a refusal's body, or an upgrade. */
+/* The head is complete: the role's, a refusal's body, or an upgrade.
+ * A wanted 101 takes only a 101, a wanted 200 any 2xx. */
 static int
 head_done(struct ts_exchange *x)
 {
 	int rc;
 
-	x->refused = !wanted(x);
-	if (x->refused) {
-		if (x->status == 101)
-			return ts_exchange_fail(x, TS_ERR_HTTP_STATUS_LINE,
-			    "unexpected 101 (upgrade) to a plain request");
-		x->phase = TS_EXCHANGE_BODY;
-		return 0;
-	}
-	rc = x->role->head(x->arg, x);
+	x->refused = x->wanted == 101 ? x->status != 101 :
+	    x->status / 100 != 2;
+	if (x->refused && x->status == 101)
+		return ts_exchange_fail(x, TS_ERR_HTTP_STATUS_LINE,
+		    "unexpected 101 (upgrade) to a plain request");
+	rc = x->refused ? 0 : x->role->head(x->arg, x);
 	if (rc < 0)
 		return rc;
 	x->phase = rc == 1 ? TS_EXCHANGE_OPEN : TS_EXCHANGE_BODY;
@@ -240,6 +193,7 @@ static int
 drain(struct ts_exchange *x)
 {
 	struct ts_http *h = &x->http;
+	size_t n;
 	int ev, rc;
 
 	while (x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) {
@@ -255,8 +209,8 @@ drain(struct ts_exchange *x)
 			memcpy(x->reason, h->reason, x->reason_len);
 			break;
 		case TS_HTTP_EV_HEADER:
-			if (is_name(h, "date") && ts_http_date(h->value,
-			    h->value_len, &x->date) < 0)
+			if (ts_iequal(h->name, h->name_len, "date") &&
+			    ts_http_date(h->value, h->value_len, &x->date) < 0)
 				x->date = 0;
 			if (x->role->header != NULL)
 				x->role->header(x->arg, h);
@@ -265,11 +219,17 @@ drain(struct ts_exchange *x)
 			rc = head_done(x);
 			break;
 		case TS_HTTP_EV_BODY:
-			if (x->refused)
-				keep_errbody(x, h->data, h->data_len);
-			else
+			if (!x->refused) {
 				rc = x->role->body(x->arg, h->data,
 				    h->data_len);
+				break;
+			}
+			/* A refusal's: its start is kept for the log line (the
+			 * client escapes it there). */
+			n = TS_EXCHANGE_ERRBODY_MAX - x->errbody_len;
+			n = h->data_len < n ? h->data_len : n;
+			memcpy(x->errbody + x->errbody_len, h->data, n);
+			x->errbody_len += n;
 			break;
 		case TS_HTTP_EV_END:
 			ts_conn_close(x->conn);
@@ -291,31 +251,23 @@ static long
 feed(struct ts_exchange *x, const unsigned char *p, size_t n)
 {
 	size_t k, off = 0;
-	int rc;
+	long r;
 
-	if (x->phase == TS_EXCHANGE_OPEN)
-		return x->role->data(x->arg, p, n);
 	while (off < n && (x->phase == TS_EXCHANGE_HEAD ||
 	    x->phase == TS_EXCHANGE_BODY)) {
 		k = ts_http_push(&x->http, p + off, n - off);
 		off += k;
-		rc = drain(x);
-		if (rc < 0)
-			return rc;
-		if (rc == 1 || x->phase == TS_EXCHANGE_OPEN) {
-			/* An upgrade's bytes go on to the role. */
-			if (x->phase == TS_EXCHANGE_OPEN && off < n) {
-				long r = x->role->data(x->arg, p + off,
-				    n - off);
-
-				return r < 0 ? r : (long)off + r;
-			}
-			return (long)off;
-		}
+		r = drain(x);
+		if (r < 0)
+			return r;
 		if (k == 0)
 			break;
 	}
-	return (long)off;
+	/* Once upgraded (maybe by this push), the bytes go to the role. */
+	if (x->phase != TS_EXCHANGE_OPEN || off == n)
+		return (long)off;
+	r = x->role->data(x->arg, p + off, n - off);
+	return r < 0 ? r : (long)off + r;
 }
 
 /* The pump: push what was received until the parser takes no more. */
@@ -325,7 +277,6 @@ pump(struct ts_exchange *x, int64_t now)
 	const unsigned char *data;
 	size_t len;
 	long used;
-	int rc;
 
 	while (x->conn_live &&
 	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
@@ -339,11 +290,6 @@ pump(struct ts_exchange *x, int64_t now)
 			break;
 		if (x->phase != TS_EXCHANGE_OPEN)
 			x->deadline = now + x->timeout_ms;
-	}
-	if (x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) {
-		rc = drain(x);
-		if (rc != 0)
-			return rc;
 	}
 	return 0;
 }
@@ -420,7 +366,6 @@ ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
 		rc = connected(x, x->net.fd);
 		if (rc < 0)
 			return rc;
-		rev = 0;
 	} else if (x->conn_live) {
 		for (i = 0; i < n; i++)
 			if (pfd[i].fd == x->conn->fd)
@@ -438,9 +383,9 @@ ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
 	}
 	if ((x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) &&
 	    now >= x->deadline) {
-		snprintf(x->why, sizeof(x->why), "no response within %g s",
-		    x->timeout_ms / 1000.0);
-		return failed(x, TS_ERR_NET_TIMEOUT, x->why);
+		ts_exchange_close(x);
+		return ts_exchange_fail(x, TS_ERR_NET_TIMEOUT,
+		    "no response within %g s", x->timeout_ms / 1000.0);
 	}
 	return 0;
 }
@@ -462,13 +407,9 @@ ts_exchange_pollfds(const struct ts_exchange *x, struct pollfd *pfd,
 int64_t
 ts_exchange_next(const struct ts_exchange *x, int64_t now)
 {
-	switch (x->phase) {
-	case TS_EXCHANGE_CONNECT:
+	if (x->phase == TS_EXCHANGE_CONNECT)
 		return now + ts_net_timeout(&x->net, now);
-	case TS_EXCHANGE_HEAD:
-	case TS_EXCHANGE_BODY:
+	if (x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY)
 		return x->deadline;
-	default:
-		return INT64_MAX;
-	}
+	return INT64_MAX;
 }

@@ -85,7 +85,7 @@ struct ts_exchange {
 	char hbuf[TS_HTTP_BUFSIZE];
 	char req[TS_HTTP_REQUEST_BUFSIZE];
 	size_t req_len, req_off;
-	int64_t deadline;		/* CONNECT, HEAD, BODY */
+	int64_t deadline;		/* HEAD, BODY */
 	const struct ts_exchange_role *role;
 	void *arg;
 

@@ -11,9 +11,9 @@
  *			decides the framing (RFC 9112 section 6.3)
  *	BODY_LENGTH	handing out Content-Length bytes as they come
  *	BODY_CLOSE	handing out bytes until ts_http_eof
- *	CHUNK_*		chunk-size line byte by byte (extensions checked and
- *			skipped, never buffered), chunk data handed out, the
- *			CRLF after the data
+ *	CHUNK_*		chunk-size line byte by byte (extensions skipped to
+ *			the line end, never buffered), chunk data handed out,
+ *			the CRLF after the data
  *	TRAILER		trailer field lines, then the final empty line
  *	COMPLETE	the response is complete; END not yet handed out
  *	DONE		END handed out; any further byte is an error
@@ -28,11 +28,16 @@
  * Header and trailer lines are copied into the caller's line buffer (a
  * line may arrive split across pushes); body bytes are never copied.
  * push stops after the bytes that complete an event, so that event's
- * pointers stay valid until the caller pushes again.
+ * pointers stay valid until the caller pushes again.  Each step returns
+ * 0 or an error, which push keeps: the first error is sticky, since
+ * nothing is parsed after it.
  *
  * Choices where the RFCs leave room (README repeats them):
  *  - a bare LF ends a header or trailer line (RFC 9112 section 2.2 MAY);
  *    chunk-size lines and the CRLF after chunk data must be CRLF;
+ *  - chunk extensions are not parsed: after the size, a ';' or BWS starts
+ *    them and everything up to the CR is skipped (a bare LF there is
+ *    still an error), within the line length limit;
  *  - "HTTP/1.1 200" without the SP before an empty reason is accepted;
  *  - interim 1xx responses other than 101 are skipped without events,
  *    their lines counting towards the header limits;
@@ -60,16 +65,9 @@ enum {
 	ST_HEADER,
 	ST_BODY_LENGTH,
 	ST_BODY_CLOSE,
-	ST_CHUNK_SIZE,		/* hex digits */
-	ST_CHUNK_WS,		/* BWS that must lead to ';' */
-	ST_CHUNK_NAME0,		/* after ';': BWS, then an extension name */
-	ST_CHUNK_NAME,
-	ST_CHUNK_NAME_WS,	/* BWS after a name: '=' or ';' next */
-	ST_CHUNK_VALUE0,	/* after '=': BWS, then a token or a string */
-	ST_CHUNK_TOKEN,
-	ST_CHUNK_QUOTED,
-	ST_CHUNK_ESCAPE,	/* after a backslash in a quoted string */
-	ST_CHUNK_QUOTED_END,
+	ST_CHUNK_START,		/* before the first hex digit */
+	ST_CHUNK_SIZE,		/* more hex digits */
+	ST_CHUNK_EXT,		/* extensions, skipped up to the CR */
 	ST_CHUNK_LF,		/* after the CR of a chunk-size line */
 	ST_CHUNK_DATA,
 	ST_CHUNK_DATA_CR,
@@ -80,34 +78,53 @@ enum {
 	ST_UPGRADED
 };
 
-/* ---- character classes (by hand: no locale, no <ctype.h>) ---- */
+/* ---- character classes and fixed shapes ---- */
 
+/* c is a letter, a digit or one of the bytes of set. */
 static int
-is_ows(unsigned c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* tchar of RFC 9110 section 5.6.2. */
-static int
-is_tchar(unsigned c)
+alnum_or(unsigned c, const char *set)
 {
 	return ts_is_alpha(c) || ts_is_digit(c) ||
-	    (c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL);
+	    (c != 0 && strchr(set, (int)c) != NULL);
 }
 
-/* VCHAR / obs-text: a visible byte of a field value or reason. */
+/* p[0..n) is HTAB / SP / VCHAR / obs-text: a reason or a field value. */
 static int
-is_vchar(unsigned c)
+is_text(const char *p, size_t n)
 {
-	return (c > 0x20 && c < 0x7f) || c >= 0x80;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 ? p[i] != '\t' : p[i] == 0x7f)
+			return 0;
+	return 1;
 }
 
-/* HTAB / SP / VCHAR / obs-text: a byte of a reason or field value. */
+/* s starts with pat, where '9' in pat stands for any digit, '_' for any
+ * byte. */
 static int
-is_text(unsigned c)
+shape(const char *s, const char *pat)
 {
-	return c == '\t' || c == ' ' || is_vchar(c);
+	for (; *pat != '\0'; s++, pat++)
+		if (*pat == '9' ? !ts_is_digit((unsigned char)*s) :
+		    *pat != '_' && *s != *pat)
+			return 0;
+	return 1;
+}
+
+/* n decimal digits at s, or -1. */
+static int
+number(const char *s, size_t n)
+{
+	int v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!ts_is_digit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
 }
 
 /* ---- the request ---- */
@@ -128,14 +145,6 @@ put(struct writer *w, const char *s)
 	w->len += n;
 }
 
-/* Characters of a URL host as we send it: reg-name, IPv4, IPv6, zone. */
-static int
-is_host_char(unsigned c)
-{
-	return ts_is_alpha(c) || ts_is_digit(c) ||
-	    (c != 0 && strchr("-._~!$&'()*+,;=%:", (int)c) != NULL);
-}
-
 /* A field goes verbatim into a header: visible ASCII only, no space. */
 static int
 visible_ascii(const char *s)
@@ -154,11 +163,9 @@ valid_ws_key(const char *k)
 	size_t i;
 
 	for (i = 0; i < 22; i++)
-		if (!ts_is_alpha((unsigned char)k[i]) &&
-		    !ts_is_digit((unsigned char)k[i]) && k[i] != '+' &&
-		    k[i] != '/')
+		if (!alnum_or((unsigned char)k[i], "+/"))
 			return 0;
-	return k[22] == '=' && k[23] == '=' && k[24] == '\0';
+	return strcmp(k + 22, "==") == 0;
 }
 
 static void
@@ -167,6 +174,7 @@ write_request(struct writer *w, const struct ts_http_req *req,
 {
 	char digits[8];
 	size_t i = sizeof(digits) - 1;
+	int v6 = strchr(req->host, ':') != NULL;
 
 	put(w, "GET ");
 	put(w, req->target);
@@ -174,19 +182,16 @@ write_request(struct writer *w, const struct ts_http_req *req,
 	/* RFC 9112 3.2: "A client MUST send a Host header field in all
 	   HTTP/1.1 request messages." */
 	put(w, "Host: ");
-	if (strchr(req->host, ':') != NULL) {
-		put(w, "[");
-		put(w, req->host);
-		put(w, "]");
-	} else
-		put(w, req->host);
+	put(w, v6 ? "[" : "");
+	put(w, req->host);
+	put(w, v6 ? "]" : "");
 	if (port != (req->tls ? 443u : 80u)) {
 		digits[i] = '\0';
 		do {
 			digits[--i] = (char)('0' + port % 10);
 			port /= 10;
 		} while (port > 0);
-		put(w, ":");
+		digits[--i] = ':';
 		put(w, digits + i);
 	}
 	put(w, "\r\nUser-Agent: tsino/" TS_VERSION "\r\n");
@@ -213,20 +218,16 @@ ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 	const char *s;
 	unsigned port;
 
-	if (req->host == NULL || req->target == NULL)
+	if (req->host == NULL || req->target == NULL || *req->host == '\0')
 		return TS_ERR_HTTP_INJECTION;
-	if (*req->host == '\0')
-		return TS_ERR_HTTP_INJECTION;
+	/* The characters of a URL host: reg-name, IPv4, IPv6, zone. */
 	for (s = req->host; *s != '\0'; s++)
-		if (!is_host_char((unsigned char)*s))
+		if (!alnum_or((unsigned char)*s, "-._~!$&'()*+,;=%:"))
 			return TS_ERR_HTTP_INJECTION;
-	if (req->target[0] != '/' || !visible_ascii(req->target))
-		return TS_ERR_HTTP_INJECTION;
-	if (req->bearer != NULL && !visible_ascii(req->bearer))
-		return TS_ERR_HTTP_INJECTION;
-	if (req->ws_key != NULL && !valid_ws_key(req->ws_key))
-		return TS_ERR_HTTP_INJECTION;
-	if (req->port > 65535)
+	if (req->target[0] != '/' || !visible_ascii(req->target) ||
+	    (req->bearer != NULL && !visible_ascii(req->bearer)) ||
+	    (req->ws_key != NULL && !valid_ws_key(req->ws_key)) ||
+	    req->port > 65535)
 		return TS_ERR_HTTP_INJECTION;
 	port = req->port != 0 ? req->port : req->tls ? 443u : 80u;
 
@@ -251,73 +252,49 @@ ts_http_init(struct ts_http *h, char *buf, size_t len)
 	memset(h, 0, sizeof(*h));
 	h->buf = buf;
 	h->buflen = len;
-	h->max_headers = TS_HTTP_MAX_HEADERS;
-	h->max_header_bytes = TS_HTTP_MAX_HEADER_BYTES;
+	h->max_headers = 100;
+	h->max_header_bytes = 65536;
 	h->content_length = -1;
-	h->state = ST_STATUS;
-}
-
-static void
-fail(struct ts_http *h, int err)
-{
-	if (h->err == 0)
-		h->err = err;
 }
 
 /*
  * status-line = HTTP-version SP status-code SP [ reason-phrase ]
- * (RFC 9112 section 4), in buf.
+ * (RFC 9112 section 4), the n bytes in buf.
  */
-static void
-parse_status(struct ts_http *h)
+static int
+parse_status(struct ts_http *h, size_t n)
 {
 	const char *b = h->buf;
-	size_t n = h->linelen, i;
+	size_t r = n > 13 ? 13 : n;	/* where the reason starts */
 	int status;
 
 	/* RFC 9112 2.3: "HTTP-version is case-sensitive." */
-	if (n < 12 || memcmp(b, "HTTP/", 5) != 0 ||
-	    !ts_is_digit((unsigned char)b[5]) || b[6] != '.' ||
-	    !ts_is_digit((unsigned char)b[7]) || b[8] != ' ' ||
-	    !ts_is_digit((unsigned char)b[9]) ||
-	    !ts_is_digit((unsigned char)b[10]) ||
-	    !ts_is_digit((unsigned char)b[11])) {
-		fail(h, TS_ERR_HTTP_STATUS_LINE);
-		return;
-	}
-	if (b[5] != '1' || (b[7] != '0' && b[7] != '1')) {
-		fail(h, TS_ERR_HTTP_VERSION);
-		return;
-	}
-	status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
-	if (status < 100 || status > 599 || (n > 12 && b[12] != ' ')) {
-		fail(h, TS_ERR_HTTP_STATUS_LINE);
-		return;
-	}
+	if (n < 12 || !shape(b, "HTTP/9.9 999"))
+		return TS_ERR_HTTP_STATUS_LINE;
+	if (b[5] != '1' || (b[7] != '0' && b[7] != '1'))
+		return TS_ERR_HTTP_VERSION;
+	status = number(b + 9, 3);
 	/* reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) */
-	for (i = 13; i < n; i++)
-		if (!is_text((unsigned char)b[i])) {
-			fail(h, TS_ERR_HTTP_STATUS_LINE);
-			return;
-		}
+	if (status < 100 || status > 599 || (n > 12 && b[12] != ' ') ||
+	    !is_text(b + r, n - r))
+		return TS_ERR_HTTP_STATUS_LINE;
+	h->state = ST_HEADER;
 	/* RFC 9110 15.2: "A client MUST be able to parse one or more 1xx
 	   responses received prior to a final response, even if the client
 	   does not expect one." */
-	if (status < 200 && status != 101) {
-		h->interim = 1;
-		h->state = ST_HEADER;
-		return;
-	}
+	h->interim = status < 200 && status != 101;
+	if (h->interim)
+		return 0;
 	h->version = b[7] == '0' ? 10 : 11;
 	h->status = status;
-	h->reason = n > 13 ? b + 13 : b + n;
-	h->reason_len = n > 13 ? n - 13 : 0;
-	h->state = ST_HEADER;
+	h->reason = b + r;
+	h->reason_len = n - r;
 	h->pending = TS_HTTP_EV_STATUS;
+	return 0;
 }
 
 /* Content-Length = 1*DIGIT, possibly repeated as a list. */
-static void
+static int
 content_length(struct ts_http *h, const char *v, size_t n)
 {
 	size_t pos = 0, len, i;
@@ -325,33 +302,27 @@ content_length(struct ts_http *h, const char *v, size_t n)
 	int64_t value;
 
 	while (ts_list_next(v, n, &pos, &e, &len)) {
-		if (len == 0) {
-			fail(h, TS_ERR_HTTP_CONTENT_LENGTH);
-			return;
-		}
 		value = 0;
 		for (i = 0; i < len; i++) {
 			unsigned d = (unsigned char)e[i] - '0';
 
-			if (d > 9 || value > (INT64_MAX - (int64_t)d) / 10) {
-				fail(h, TS_ERR_HTTP_CONTENT_LENGTH);
-				return;
-			}
+			if (d > 9 || value > (INT64_MAX - (int64_t)d) / 10)
+				return TS_ERR_HTTP_CONTENT_LENGTH;
 			value = value * 10 + (int64_t)d;
 		}
 		/* RFC 9110 8.6: equal duplicates: "a recipient MAY either
 		   reject the message as invalid or replace that invalid
 		   field value with a single instance of the decimal value" */
-		if (h->content_length >= 0 && h->content_length != value) {
-			fail(h, TS_ERR_HTTP_CONTENT_LENGTH);
-			return;
-		}
+		if (len == 0 ||
+		    (h->content_length >= 0 && h->content_length != value))
+			return TS_ERR_HTTP_CONTENT_LENGTH;
 		h->content_length = value;
 	}
+	return 0;
 }
 
 /* Transfer-Encoding: we accept exactly one "chunked" over all fields. */
-static void
+static int
 transfer_encoding(struct ts_http *h, const char *v, size_t n)
 {
 	size_t pos = 0, len;
@@ -364,327 +335,215 @@ transfer_encoding(struct ts_http *h, const char *v, size_t n)
 		/* RFC 9112 6.1: "A sender MUST NOT apply the chunked transfer
 		   coding more than once to a message body"; any coding after
 		   chunked would leave chunked not last. */
-		if (!ts_iequal(e, len, "chunked") || h->chunked) {
-			fail(h, TS_ERR_HTTP_TRANSFER_ENCODING);
-			return;
-		}
+		if (!ts_iequal(e, len, "chunked") || h->chunked)
+			return TS_ERR_HTTP_TRANSFER_ENCODING;
 		h->chunked = 1;
 	}
+	return 0;
 }
 
-/* field-line = field-name ":" OWS field-value OWS, in buf. */
-static void
-parse_field(struct ts_http *h)
+/* field-line = field-name ":" OWS field-value OWS, the n bytes in buf. */
+static int
+parse_field(struct ts_http *h, size_t n)
 {
-	char *b = h->buf;
-	size_t n = h->linelen, i, colon, vb, ve;
+	const char *b = h->buf, *v;
+	size_t colon, vn;
+	int rc = 0;
 
 	for (colon = 0; colon < n && b[colon] != ':'; colon++)
-		/* RFC 9112 5.1: "No whitespace is allowed between the field
-		   name and colon." */
-		if (!is_tchar((unsigned char)b[colon])) {
-			fail(h, TS_ERR_HTTP_HEADER);
-			return;
-		}
-	if (colon == 0 || colon == n) {
-		fail(h, TS_ERR_HTTP_HEADER);
-		return;
-	}
-	vb = colon + 1;
-	ve = n;
-	while (vb < ve && is_ows((unsigned char)b[vb]))
-		vb++;
-	while (ve > vb && is_ows((unsigned char)b[ve - 1]))
-		ve--;
+		/* tchar (RFC 9110 5.6.2); RFC 9112 5.1: "No whitespace is
+		   allowed between the field name and colon." */
+		if (!alnum_or((unsigned char)b[colon], "!#$%&'*+-.^_`|~"))
+			return TS_ERR_HTTP_HEADER;
+	if (colon == 0 || colon == n)
+		return TS_ERR_HTTP_HEADER;
+	vn = n - colon - 1;
+	v = ts_trim(b + colon + 1, &vn);
 	/* RFC 9110 5.5: "a recipient of CR, LF, or NUL within a field value
 	   MUST either reject the message or replace each of those characters
 	   with SP"; we reject every control character but HTAB. */
-	for (i = vb; i < ve; i++)
-		if (!is_text((unsigned char)b[i])) {
-			fail(h, TS_ERR_HTTP_HEADER);
-			return;
-		}
-	if (++h->nheaders > h->max_headers) {
-		fail(h, TS_ERR_HTTP_TOO_MANY_HEADERS);
-		return;
-	}
+	if (!is_text(v, vn))
+		return TS_ERR_HTTP_HEADER;
+	if (++h->nheaders > h->max_headers)
+		return TS_ERR_HTTP_TOO_MANY_HEADERS;
 	if (h->interim)
-		return;
+		return 0;
 	h->name = b;
 	h->name_len = colon;
-	h->value = b + vb;
-	h->value_len = ve - vb;
+	h->value = v;
+	h->value_len = vn;
 	if (h->state == ST_TRAILER) {
 		/* Trailers never frame the message, so nothing is read. */
 		h->pending = TS_HTTP_EV_TRAILER;
-		return;
+		return 0;
 	}
 	if (ts_iequal(b, colon, "content-length"))
-		content_length(h, h->value, h->value_len);
+		rc = content_length(h, v, vn);
 	else if (ts_iequal(b, colon, "transfer-encoding"))
-		transfer_encoding(h, h->value, h->value_len);
+		rc = transfer_encoding(h, v, vn);
 	else if (ts_iequal(b, colon, "retry-after")) {
 		h->retry_after_seen = 1;
-		h->retry_after_len = 0;
-		if (h->value_len < sizeof(h->retry_after)) {
-			memcpy(h->retry_after, h->value, h->value_len);
-			h->retry_after[h->value_len] = '\0';
-			h->retry_after_len = h->value_len;
-		}
+		h->retry_after_len = vn < sizeof(h->retry_after) ? vn : 0;
+		memcpy(h->retry_after, v, h->retry_after_len);
+		h->retry_after[h->retry_after_len] = '\0';
 	}
-	if (h->err == 0)
+	if (rc == 0)
 		h->pending = TS_HTTP_EV_HEADER;
+	return rc;
 }
 
 static void
 start_chunk_line(struct ts_http *h)
 {
-	h->state = ST_CHUNK_SIZE;
+	h->state = ST_CHUNK_START;
 	h->remaining = 0;
-	h->digits = 0;
-	h->chunk_line = 0;
+	h->linelen = 0;
 }
 
 /* The empty line after the header fields: decide the framing. */
-static void
+static int
 headers_end(struct ts_http *h)
 {
 	if (h->interim) {
 		h->interim = 0;
 		h->state = ST_STATUS;
-		return;
+		return 0;
 	}
-	if (h->te_seen) {
-		/* RFC 9112 6.1: "A server or client that receives an HTTP/1.0
-		   message containing a Transfer-Encoding header field MUST
-		   treat the message as if the framing is faulty" */
-		if (h->version == 10 || !h->chunked) {
-			fail(h, TS_ERR_HTTP_TRANSFER_ENCODING);
-			return;
-		}
-		/* RFC 9112 6.3: such a message "ought to be handled as an
-		   error" */
-		if (h->content_length >= 0) {
-			fail(h, TS_ERR_HTTP_AMBIGUOUS_LENGTH);
-			return;
-		}
-	}
+	/* RFC 9112 6.1: "A server or client that receives an HTTP/1.0
+	   message containing a Transfer-Encoding header field MUST treat
+	   the message as if the framing is faulty" */
+	if (h->te_seen && (h->version == 10 || !h->chunked))
+		return TS_ERR_HTTP_TRANSFER_ENCODING;
+	/* RFC 9112 6.3: such a message "ought to be handled as an error" */
+	if (h->chunked && h->content_length >= 0)
+		return TS_ERR_HTTP_AMBIGUOUS_LENGTH;
 	h->pending = TS_HTTP_EV_HEADERS_END;
 	/* RFC 9112 6.3: "any response with a 1xx (Informational), 204 (No
 	   Content), or 304 (Not Modified) status code is always terminated
-	   by the first empty line after the header fields" */
-	if (h->status == 101) {
-		h->framing = TS_HTTP_FRAMING_UPGRADE;
+	   by the first empty line after the header fields"; a chunked
+	   response has no Content-Length (see above).  Without either,
+	   "the message body length is determined by the number of octets
+	   received prior to the server closing the connection." */
+	if (h->status == 101)
 		h->state = ST_UPGRADED;
-	} else if (h->status == 204 || h->status == 304) {
-		h->framing = TS_HTTP_FRAMING_NONE;
+	else if (h->status == 204 || h->status == 304 ||
+	    h->content_length == 0)
 		h->state = ST_COMPLETE;
-	} else if (h->chunked) {
-		h->framing = TS_HTTP_FRAMING_CHUNKED;
+	else if (h->chunked)
 		start_chunk_line(h);
-	} else if (h->content_length == 0) {
-		h->framing = TS_HTTP_FRAMING_NONE;
-		h->state = ST_COMPLETE;
-	} else if (h->content_length > 0) {
-		h->framing = TS_HTTP_FRAMING_LENGTH;
+	else if (h->content_length > 0) {
 		h->remaining = (uint64_t)h->content_length;
 		h->state = ST_BODY_LENGTH;
-	} else {
-		/* RFC 9112 6.3: "the message body length is determined by the
-		   number of octets received prior to the server closing the
-		   connection." */
-		h->framing = TS_HTTP_FRAMING_CLOSE;
+	} else
 		h->state = ST_BODY_CLOSE;
-	}
+	return 0;
 }
 
-static void
+/* A line ended: the status line, a field, or the end of a section. */
+static int
 finish_line(struct ts_http *h)
 {
-	if (h->state == ST_STATUS)
-		parse_status(h);
-	else if (h->linelen > 0)
-		parse_field(h);
-	else if (h->state == ST_HEADER)
-		headers_end(h);
-	else
-		h->state = ST_COMPLETE;	/* the empty line after trailers */
+	size_t n = h->linelen;
+
 	h->linelen = 0;
 	h->cr = 0;
+	if (h->state == ST_STATUS)
+		return parse_status(h, n);
+	if (n > 0)
+		return parse_field(h, n);
+	if (h->state == ST_HEADER)
+		return headers_end(h);
+	h->state = ST_COMPLETE;	/* the empty line after trailers */
+	return 0;
 }
 
 /* One byte of the status line, a field line or a trailer line. */
-static void
+static int
 line_byte(struct ts_http *h, unsigned char c)
 {
-	int bad = h->state == ST_STATUS ? TS_ERR_HTTP_STATUS_LINE :
-	    TS_ERR_HTTP_HEADER;
-
-	if (++h->header_bytes > h->max_header_bytes) {
-		fail(h, TS_ERR_HTTP_HEADERS_TOO_BIG);
-		return;
-	}
+	if (++h->header_bytes > h->max_header_bytes)
+		return TS_ERR_HTTP_HEADERS_TOO_BIG;
 	/* RFC 9112 2.2: "a recipient MAY recognize a single LF as a line
 	   terminator and ignore any preceding CR." */
-	if (c == '\n') {
-		finish_line(h);
-		return;
-	}
+	if (c == '\n')
+		return finish_line(h);
 	/* RFC 9112 2.2: "A recipient of such a bare CR MUST consider that
 	   element to be invalid or replace each bare CR with SP" */
-	if (h->cr) {
-		fail(h, bad);
-		return;
-	}
+	if (h->cr)
+		return h->state == ST_STATUS ? TS_ERR_HTTP_STATUS_LINE :
+		    TS_ERR_HTTP_HEADER;
 	if (c == '\r') {
 		h->cr = 1;
-		return;
+		return 0;
 	}
 	/* RFC 9112 2.2: whitespace before the first field "MUST either
 	   reject the message as invalid or consume each whitespace-preceded
 	   line"; later it is obs-fold, which we reject too (see the top). */
-	if (h->linelen == 0 && h->state != ST_STATUS && is_ows(c)) {
-		fail(h, TS_ERR_HTTP_OBS_FOLD);
-		return;
-	}
-	if (h->linelen >= h->buflen) {
-		fail(h, TS_ERR_HTTP_LINE_TOO_LONG);
-		return;
-	}
+	if (h->linelen == 0 && h->state != ST_STATUS &&
+	    (c == ' ' || c == '\t'))
+		return TS_ERR_HTTP_OBS_FOLD;
+	if (h->linelen >= h->buflen)
+		return TS_ERR_HTTP_LINE_TOO_LONG;
 	h->buf[h->linelen++] = (char)c;
-}
-
-/* The byte after a chunk extension name, value or size: ';' or CR. */
-static int
-chunk_ext_next(struct ts_http *h, unsigned char c)
-{
-	if (c == ';')
-		h->state = ST_CHUNK_NAME0;
-	else if (c == '\r')
-		h->state = ST_CHUNK_LF;
-	else if (is_ows(c))
-		h->state = ST_CHUNK_WS;
-	else
-		return 0;
-	return 1;
+	return 0;
 }
 
 /*
- * One byte of a chunk-size line, of the CRLF after chunk data:
+ * One byte of a chunk-size line or of the CRLF after chunk data:
  *
  *	chunk-size [ chunk-ext ] CRLF
- *	chunk-ext = *( BWS ";" BWS chunk-ext-name
- *	                [ BWS "=" BWS chunk-ext-val ] )
  *
  * RFC 9112 7.1.1: "A recipient MUST ignore unrecognized chunk
- * extensions."  They are checked and skipped here, never buffered; the
- * line, extensions included, may be as long as the line buffer.
+ * extensions."  We recognize none, so they are skipped to the CR, never
+ * buffered or checked; linelen counts the line, extensions included,
+ * which may be as long as the line buffer.
  */
-static void
+static int
 chunk_byte(struct ts_http *h, unsigned char c)
 {
-	int d, ok = 1;
+	int d = ts_hex_value(c);
 
-	if (h->state < ST_CHUNK_LF && c != '\r' &&
-	    ++h->chunk_line > h->buflen) {
-		fail(h, TS_ERR_HTTP_LINE_TOO_LONG);
-		return;
-	}
+	if (h->state < ST_CHUNK_LF && c != '\r' && ++h->linelen > h->buflen)
+		return TS_ERR_HTTP_LINE_TOO_LONG;
 	switch (h->state) {
+	case ST_CHUNK_START:
 	case ST_CHUNK_SIZE:
-		d = ts_hex_value(c);
 		if (d >= 0) {
 			/* RFC 9112 7.1: "Recipients MUST anticipate potentially
 			   large hexadecimal numerals and prevent parsing errors
 			   due to integer conversion overflows" */
-			if (h->remaining > (uint64_t)(INT64_MAX - d) / 16) {
-				ok = 0;
-				break;
-			}
+			if (h->remaining > (uint64_t)(INT64_MAX - d) / 16)
+				return TS_ERR_HTTP_CHUNK;
 			h->remaining = h->remaining * 16 + (uint64_t)d;
-			h->digits = 1;
-		} else
-			ok = h->digits && chunk_ext_next(h, c);
-		break;
-	case ST_CHUNK_WS:
-		if (c == ';')
-			h->state = ST_CHUNK_NAME0;
+			h->state = ST_CHUNK_SIZE;
+		} else if (h->state == ST_CHUNK_SIZE && c == '\r')
+			h->state = ST_CHUNK_LF;
+		else if (h->state == ST_CHUNK_SIZE &&
+		    (c == ';' || c == ' ' || c == '\t'))
+			h->state = ST_CHUNK_EXT;
 		else
-			ok = is_ows(c);
-		break;
-	case ST_CHUNK_NAME0:
-		if (is_tchar(c))
-			h->state = ST_CHUNK_NAME;
-		else
-			ok = is_ows(c);
-		break;
-	case ST_CHUNK_NAME:
-		if (c == '=')
-			h->state = ST_CHUNK_VALUE0;
-		else if (is_ows(c))
-			h->state = ST_CHUNK_NAME_WS;
-		else if (!is_tchar(c))
-			ok = chunk_ext_next(h, c);
-		break;
-	case ST_CHUNK_NAME_WS:
-		if (c == '=')
-			h->state = ST_CHUNK_VALUE0;
-		else if (c == ';')
-			h->state = ST_CHUNK_NAME0;
-		else
-			ok = is_ows(c);
-		break;
-	case ST_CHUNK_VALUE0:
-		if (c == '"')
-			h->state = ST_CHUNK_QUOTED;
-		else if (is_tchar(c))
-			h->state = ST_CHUNK_TOKEN;
-		else
-			ok = is_ows(c);
-		break;
-	case ST_CHUNK_TOKEN:
-		if (!is_tchar(c))
-			ok = chunk_ext_next(h, c);
-		break;
-	case ST_CHUNK_QUOTED:
-		/* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
-		if (c == '"')
-			h->state = ST_CHUNK_QUOTED_END;
-		else if (c == '\\')
-			h->state = ST_CHUNK_ESCAPE;
-		else
-			ok = is_text(c);
-		break;
-	case ST_CHUNK_ESCAPE:
-		/* quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
-		ok = is_text(c);
-		h->state = ST_CHUNK_QUOTED;
-		break;
-	case ST_CHUNK_QUOTED_END:
-		ok = chunk_ext_next(h, c);
-		break;
+			return TS_ERR_HTTP_CHUNK;
+		return 0;
+	case ST_CHUNK_EXT:
+		if (c == '\r')
+			h->state = ST_CHUNK_LF;
+		return c == '\n' ? TS_ERR_HTTP_CHUNK : 0;
 	case ST_CHUNK_LF:
-		ok = c == '\n';
 		if (h->remaining > 0)
 			h->state = ST_CHUNK_DATA;
 		else {
 			/* last-chunk: the trailer section follows. */
 			h->state = ST_TRAILER;
 			h->linelen = 0;
-			h->cr = 0;
 		}
-		break;
+		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	case ST_CHUNK_DATA_CR:
-		ok = c == '\r';
 		h->state = ST_CHUNK_DATA_LF;
-		break;
-	case ST_CHUNK_DATA_LF:
-		ok = c == '\n';
+		return c == '\r' ? 0 : TS_ERR_HTTP_CHUNK;
+	default:	/* ST_CHUNK_DATA_LF */
 		start_chunk_line(h);
-		break;
+		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	}
-	if (!ok)
-		fail(h, TS_ERR_HTTP_CHUNK);
 }
 
 size_t
@@ -692,20 +551,21 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	size_t i = 0, n;
+	int rc = 0;
 
 	if (h->err != 0 || h->pending != 0)
 		return 0;
 	if (h->state == ST_DONE) {
 		if (len > 0)
-			fail(h, TS_ERR_HTTP_TRAILING);
+			h->err = TS_ERR_HTTP_TRAILING;
 		return 0;
 	}
-	while (i < len && h->pending == 0 && h->err == 0) {
+	while (i < len && h->pending == 0 && rc == 0) {
 		switch (h->state) {
 		case ST_STATUS:
 		case ST_HEADER:
 		case ST_TRAILER:
-			line_byte(h, p[i++]);
+			rc = line_byte(h, p[i++]);
 			break;
 		case ST_BODY_LENGTH:
 		case ST_CHUNK_DATA:
@@ -728,14 +588,14 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 			i = len;
 			break;
 		case ST_COMPLETE:
-		case ST_DONE:
 		case ST_UPGRADED:
 			return i;
 		default:
-			chunk_byte(h, p[i++]);
+			rc = chunk_byte(h, p[i++]);
 			break;
 		}
 	}
+	h->err = rc;
 	return i;
 }
 
@@ -764,197 +624,136 @@ ts_http_eof(struct ts_http *h)
 {
 	if (h->err != 0)
 		return h->err;
-	switch (h->state) {
-	case ST_BODY_CLOSE:
+	/* RFC 9112 8: a client that receives an incomplete response "MUST
+	   record the message as incomplete." */
+	if (h->state == ST_BODY_CLOSE)
 		h->state = ST_COMPLETE;
-		return 0;
-	case ST_COMPLETE:
-	case ST_DONE:
-	case ST_UPGRADED:
-		return 0;
-	default:
-		/* RFC 9112 8: a client that receives an incomplete response
-		   "MUST record the message as incomplete." */
-		fail(h, TS_ERR_HTTP_TRUNCATED);
-		return h->err;
-	}
+	else if (h->state != ST_COMPLETE && h->state != ST_DONE &&
+	    h->state != ST_UPGRADED)
+		h->err = TS_ERR_HTTP_TRUNCATED;
+	return h->err;
 }
 
 /* ---- HTTP-date (RFC 9110 section 5.6.7) ---- */
 
-static const char *const day_short[7] = {
-	"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
-};
-static const char *const day_long[7] = {
+/* Each short day name is the first three letters of the long one. */
+static const char *const day_name[7] = {
 	"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 	"Sunday"
 };
-static const char *const month_name[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-	"Nov", "Dec"
-};
+static const char month_name[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+/* s[0..n) is a day name: long, or else short (n is 3). */
 static int
-is_day_name(const char *s, size_t n, const char *const *names)
+is_day_name(const char *s, size_t n, int is_long)
 {
 	int i;
 
 	for (i = 0; i < 7; i++)
-		if (strlen(names[i]) == n && memcmp(s, names[i], n) == 0)
+		if ((is_long ? strlen(day_name[i]) : 3) == n &&
+		    memcmp(s, day_name[i], n) == 0)
 			return 1;
 	return 0;
 }
 
-/* Month 1..12 from its three letters, or 0. */
+/*
+ * Check the date (mon: the month's three letters) and the time t
+ * ("hh:mm:ss", its digits checked), and combine them into *epoch.
+ */
 static int
-month_number(const char *s)
+combine(int64_t year, const char *mon, int day, const char *t,
+    int64_t *epoch)
 {
-	int i;
+	int hh = number(t, 2), mm = number(t + 3, 2), ss = number(t + 6, 2);
+	unsigned m = 1;
 
-	for (i = 0; i < 12; i++)
-		if (memcmp(s, month_name[i], 3) == 0)
-			return i + 1;
-	return 0;
-}
-
-/* n decimal digits at s, or -1. */
-static int
-number(const char *s, size_t n)
-{
-	int v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!ts_is_digit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* time-of-day = hour ":" minute ":" second, 8 bytes, in seconds or -1. */
-static int64_t
-time_of_day(const char *s)
-{
-	int hh, mm, ss;
-
-	if (s[2] != ':' || s[5] != ':')
-		return -1;
-	hh = number(s, 2);
-	mm = number(s + 3, 2);
-	ss = number(s + 6, 2);
+	while (m <= 12 && memcmp(mon, month_name + 3 * (m - 1), 3) != 0)
+		m++;
 	/* second 60 is a leap second (RFC 5322 section 3.3). */
-	if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
-		return -1;
-	return (int64_t)hh * 3600 + mm * 60 + ss;
-}
-
-/* Check the date and combine it with the time into *epoch. */
-static int
-combine(int64_t year, int month, int day, int64_t tod, int64_t *epoch)
-{
-	if (month == 0 || day < 1 || tod < 0 ||
-	    (unsigned)day > ts_month_days(year, (unsigned)month))
+	if (m > 12 || day < 1 || (unsigned)day > ts_month_days(year, m) ||
+	    hh > 23 || mm > 59 || ss > 60)
 		return TS_ERR_HTTP_DATE;
-	*epoch = ts_days_from_civil(year, (unsigned)month, (unsigned)day) *
-	    86400 + tod;
+	*epoch = ts_days_from_civil(year, m, (unsigned)day) * 86400 +
+	    hh * 3600 + mm * 60 + ss;
 	return 0;
 }
 
-int
-ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch)
+/* An HTTP-date, its two-digit years read relative to now. */
+static int
+http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 {
 	size_t c;
-	int64_t year, cur, days;
+	int64_t year, cur;
 	unsigned mon, mday;
-	int day, yy;
+	int day;
 
 	/* RFC 9110 5.6.7: "A recipient that parses a timestamp value in an
 	   HTTP field MUST accept all three HTTP-date formats." */
 	if (n == 29 && s[3] == ',') {
 		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-		if (!is_day_name(s, 3, day_short) || s[4] != ' ' ||
-		    s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-		    memcmp(s + 25, " GMT", 4) != 0)
+		if (!shape(s, "___, 99 ___ 9999 99:99:99 GMT") ||
+		    !is_day_name(s, 3, 0))
 			return TS_ERR_HTTP_DATE;
-		day = number(s + 5, 2);
-		year = number(s + 12, 4);
-		if (day < 0 || year < 0)
-			return TS_ERR_HTTP_DATE;
-		return combine(year, month_number(s + 8), day,
-		    time_of_day(s + 17), epoch);
+		return combine(number(s + 12, 4), s + 8, number(s + 5, 2),
+		    s + 17, epoch);
 	}
 	if (n == 24 && s[3] == ' ') {
 		/* asctime: Sun Nov  6 08:49:37 1994 */
-		if (!is_day_name(s, 3, day_short) || s[7] != ' ' ||
-		    s[10] != ' ' || s[19] != ' ')
+		if (!shape(s, "___ ___ _9 99:99:99 9999") ||
+		    !is_day_name(s, 3, 0))
 			return TS_ERR_HTTP_DATE;
 		day = s[8] == ' ' ? number(s + 9, 1) : number(s + 8, 2);
-		year = number(s + 20, 4);
-		if (day < 0 || year < 0)
-			return TS_ERR_HTTP_DATE;
-		return combine(year, month_number(s + 4), day,
-		    time_of_day(s + 11), epoch);
+		return combine(number(s + 20, 4), s + 4, day, s + 11, epoch);
 	}
 	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT */
 	for (c = 0; c < n && c < 10 && s[c] != ','; c++)
 		;
 	if (c == n || c == 10 || n != c + 24 ||
-	    !is_day_name(s, c, day_long))
+	    !is_day_name(s, c, 1) ||
+	    !shape(s + c, ", 99-___-99 99:99:99 GMT"))
 		return TS_ERR_HTTP_DATE;
-	s += c + 1;
-	if (s[0] != ' ' || s[3] != '-' || s[7] != '-' || s[10] != ' ' ||
-	    memcmp(s + 19, " GMT", 4) != 0)
-		return TS_ERR_HTTP_DATE;
-	day = number(s + 1, 2);
-	yy = number(s + 8, 2);
-	if (day < 0 || yy < 0)
-		return TS_ERR_HTTP_DATE;
+	s += c;
 	/* RFC 9110 5.6.7: "Recipients of a timestamp value in rfc850-date
 	   format, which uses a two-digit year, MUST interpret a timestamp
 	   that appears to be more than 50 years in the future as
 	   representing the most recent year in the past that had the same
 	   last two digits."  We take the year within [cur-49, cur+50]. */
-	days = now / 86400 - (now % 86400 < 0);
-	ts_civil_from_days(days, &cur, &mon, &mday);
+	ts_civil_from_days(now / 86400 - (now % 86400 < 0), &cur, &mon,
+	    &mday);
 	/* A clock beyond all reason must not overflow what follows. */
 	if (cur < 1900)
 		cur = 1900;
 	if (cur > 9999)
 		cur = 9999;
-	year = cur - (cur % 100 + 100) % 100 + yy;
+	year = cur - cur % 100 + number(s + 9, 2);
 	if (year > cur + 50)
 		year -= 100;
 	else if (year <= cur - 50)
 		year += 100;
-	return combine(year, month_number(s + 4), day, time_of_day(s + 11),
-	    epoch);
+	return combine(year, s + 5, number(s + 2, 2), s + 12, epoch);
 }
 
 int
 ts_http_date(const char *s, size_t n, int64_t *epoch)
 {
 	/* 2020-01-01T00:00:00Z: two-digit years mean 1971..2070. */
-	return ts_http_date_now(s, n, 1577836800, epoch);
+	return http_date(s, n, 1577836800, epoch);
 }
 
 int
 ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay)
 {
-	size_t b = 0, e = n, i;
 	int64_t value = 0, date;
 	uint64_t diff;
+	size_t i;
 
-	while (b < e && is_ows((unsigned char)v[b]))
-		b++;
-	while (e > b && is_ows((unsigned char)v[e - 1]))
-		e--;
-	if (b == e)
+	v = ts_trim(v, &n);
+	if (n == 0)
 		return TS_ERR_HTTP_RETRY_AFTER;
-	if (ts_is_digit((unsigned char)v[b])) {
+	if (ts_is_digit((unsigned char)v[0])) {
 		/* delta-seconds = 1*DIGIT; RFC 9111 1.2.2: a value too big
 		   "MUST consider the value to be 2147483648 (2^31)" */
-		for (i = b; i < e; i++) {
+		for (i = 0; i < n; i++) {
 			if (!ts_is_digit((unsigned char)v[i]))
 				return TS_ERR_HTTP_RETRY_AFTER;
 			if (value < 2147483648LL)
@@ -963,14 +762,11 @@ ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay)
 		*delay = value < 2147483648LL ? value : 2147483648LL;
 		return 0;
 	}
-	if (ts_http_date_now(v + b, e - b, now, &date) != 0)
+	if (http_date(v, n, now, &date) != 0)
 		return TS_ERR_HTTP_RETRY_AFTER;
-	if (date <= now) {
-		*delay = 0;
-		return 0;
-	}
-	/* date - now without signed overflow, whatever now is. */
-	diff = (uint64_t)date - (uint64_t)now;
+	/* date - now without signed overflow, whatever now is; 0 for a
+	   date already past. */
+	diff = date <= now ? 0 : (uint64_t)date - (uint64_t)now;
 	*delay = diff > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)diff;
 	return 0;
 }

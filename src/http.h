@@ -17,13 +17,8 @@
 
 /* Line buffer size for ts_http_init: the longest header line accepted. */
 #define TS_HTTP_BUFSIZE 8192
-/* Defaults set by ts_http_init for the limits below. */
-#define TS_HTTP_MAX_HEADERS 100
-#define TS_HTTP_MAX_HEADER_BYTES 65536
 /* A request buffer big enough for any request tsino itself writes. */
 #define TS_HTTP_REQUEST_BUFSIZE 4096
-/* Room kept for a copy of the Retry-After value (longest HTTP-date: 33). */
-#define TS_HTTP_RETRY_AFTER_MAX 48
 
 /*
  * Events from ts_http_event, in the order they come: one STATUS, HEADERs,
@@ -33,19 +28,11 @@
 enum ts_http_event {
 	TS_HTTP_EV_STATUS = 1,	/* status, reason, reason_len, version */
 	TS_HTTP_EV_HEADER,	/* name, name_len, value, value_len */
-	TS_HTTP_EV_HEADERS_END,	/* framing decided (see the fields) */
+	TS_HTTP_EV_HEADERS_END,	/* chunked, content_length; the body's
+				   framing is decided (RFC 9112 6.3) */
 	TS_HTTP_EV_BODY,	/* data, data_len */
 	TS_HTTP_EV_END,		/* the response is complete */
 	TS_HTTP_EV_TRAILER	/* name, name_len, value, value_len */
-};
-
-/* How the body is delimited, known at TS_HTTP_EV_HEADERS_END. */
-enum ts_http_framing {
-	TS_HTTP_FRAMING_NONE = 0,	/* 204, 304 or Content-Length: 0 */
-	TS_HTTP_FRAMING_LENGTH,		/* Content-Length bytes */
-	TS_HTTP_FRAMING_CHUNKED,	/* Transfer-Encoding: chunked */
-	TS_HTTP_FRAMING_CLOSE,		/* until the server closes */
-	TS_HTTP_FRAMING_UPGRADE		/* 101: the rest is not HTTP */
 };
 
 /* What to send.  All strings NUL-terminated and owned by the caller. */
@@ -79,19 +66,18 @@ struct ts_http {
 	size_t name_len;
 	const char *value;		/* without leading and trailing OWS */
 	size_t value_len;
-	int framing;			/* enum ts_http_framing: decides; the
-					   two below report the fields */
 	int chunked;			/* Transfer-Encoding: chunked */
 	int64_t content_length;		/* -1 if none */
 	int retry_after_seen;		/* a Retry-After field came */
-	char retry_after[TS_HTTP_RETRY_AFTER_MAX];
+	char retry_after[48];		/* its copy (HTTP-dates: at most 33
+					   bytes) */
 	size_t retry_after_len;		/* 0 if longer than the copy */
 	const char *data;		/* BODY */
 	size_t data_len;
 
 	char *buf;
 	size_t buflen;
-	size_t linelen;
+	size_t linelen;			/* of the line, chunk-size lines too */
 	int cr;
 	int state;
 	int pending;
@@ -101,8 +87,6 @@ struct ts_http {
 	size_t nheaders;
 	size_t header_bytes;
 	uint64_t remaining;
-	size_t chunk_line;
-	int digits;
 };
 
 /*
@@ -130,7 +114,7 @@ ts_http_request(char *out, size_t outlen, const struct ts_http_req *req);
  * ts_http_init: make h ready to parse one response.  buf (len bytes) is
  * owned by the caller and must outlive h; it holds one header line at a
  * time, so len is the longest line accepted (TS_HTTP_BUFSIZE is a good
- * size).  Sets max_headers and max_header_bytes to their defaults.
+ * size).  Sets max_headers to 100 and max_header_bytes to 65536.
  */
 void
 ts_http_init(struct ts_http *h, char *buf, size_t len);
@@ -177,26 +161,20 @@ ts_http_eof(struct ts_http *h);
  * are matched exactly (case-sensitive, as the RFC says).  The day name
  * must be a day name but is not checked against the date.  A two-digit
  * RFC 850 year means the year within 49 years before and 50 after 2020
- * (1971..2070); ts_http_date_now takes the current time instead.
+ * (1971..2070); ts_http_retry_after takes the current time instead.
  * Returns 0 or TS_ERR_HTTP_DATE.
  */
 int
 ts_http_date(const char *s, size_t n, int64_t *epoch);
 
 /*
- * ts_http_date_now: ts_http_date with the two-digit-year rule of RFC 9110
- * applied to now (epoch seconds): the year ending in those digits that
- * lies within 49 years before and 50 years after now's year.
- */
-int
-ts_http_date_now(const char *s, size_t n, int64_t now, int64_t *epoch);
-
-/*
  * ts_http_retry_after: the Retry-After value v (n bytes, surrounding OWS
  * allowed) as a delay in seconds from now (epoch seconds) into *delay.
  * delta-seconds are taken as they are (values above 2^31 become 2^31,
- * as RFC 9111 section 1.2.2 asks); an HTTP-date gives date - now, or 0
- * for a date already past.  Returns 0 or TS_ERR_HTTP_RETRY_AFTER.
+ * as RFC 9111 section 1.2.2 asks); an HTTP-date (as ts_http_date, but
+ * with two-digit years within 49 years before and 50 after now's year)
+ * gives date - now, or 0 for a date already past.  Returns 0 or
+ * TS_ERR_HTTP_RETRY_AFTER.
  */
 int
 ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay);

@@ -19,15 +19,15 @@
 
 /* Parser settings for the next parse_all(); reset by each case. */
 static size_t cfg_bufsize = TS_HTTP_BUFSIZE;
-static size_t cfg_max_headers = TS_HTTP_MAX_HEADERS;
-static size_t cfg_max_header_bytes = TS_HTTP_MAX_HEADER_BYTES;
+static size_t cfg_max_headers = 100;
+static size_t cfg_max_header_bytes = 65536;
 
 static void
 defaults(void)
 {
 	cfg_bufsize = TS_HTTP_BUFSIZE;
-	cfg_max_headers = TS_HTTP_MAX_HEADERS;
-	cfg_max_header_bytes = TS_HTTP_MAX_HEADER_BYTES;
+	cfg_max_headers = 100;
+	cfg_max_header_bytes = 65536;
 }
 
 struct transcript {
@@ -59,10 +59,6 @@ end_body(struct transcript *t)
 		adds(t, "|\n");
 	t->in_body = 0;
 }
-
-static const char *const framing_names[] = {
-	"none", "length", "chunked", "close", "upgrade"
-};
 
 static char linebuf[TS_HTTP_BUFSIZE];
 
@@ -99,9 +95,8 @@ record(struct transcript *t, struct ts_http *h, int ev, const char *chunk,
 		adds(t, "\n");
 		break;
 	case TS_HTTP_EV_HEADERS_END:
-		snprintf(num, sizeof(num), "E %s %lld %d\n",
-		    framing_names[h->framing], (long long)h->content_length,
-		    h->chunked);
+		snprintf(num, sizeof(num), "E %lld %d\n",
+		    (long long)h->content_length, h->chunked);
 		adds(t, num);
 		break;
 	case TS_HTTP_EV_BODY:
@@ -250,7 +245,7 @@ content_length_rfc(void)
 	    "H Content-Length: 51\n"
 	    "H Vary: Accept-Encoding\n"
 	    "H Content-Type: text/plain\n"
-	    "E length 51 0\n"
+	    "E 51 0\n"
 	    "B Hello World! My content includes a trailing CRLF.\r\n|\n"
 	    "END\n");
 }
@@ -260,7 +255,7 @@ content_length_zero(void)
 {
 	defaults();
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-	    "S 11 200 OK\nH Content-Length: 0\nE none 0 0\nEND\n");
+	    "S 11 200 OK\nH Content-Length: 0\nE 0 0\nEND\n");
 }
 
 static void
@@ -271,7 +266,7 @@ content_length_equal_list(void)
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n"
 	    "content-length: 3\r\n\r\nabc",
 	    "S 11 200 OK\nH Content-Length: 3, 3\nH content-length: 3\n"
-	    "E length 3 0\nB abc|\nEND\n");
+	    "E 3 0\nB abc|\nEND\n");
 }
 
 static void
@@ -279,7 +274,7 @@ content_length_leading_zeros(void)
 {
 	defaults();
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 0002\r\n\r\nab",
-	    "S 11 200 OK\nH Content-Length: 0002\nE length 2 0\nB ab|\nEND\n");
+	    "S 11 200 OK\nH Content-Length: 0002\nE 2 0\nB ab|\nEND\n");
 }
 
 static void
@@ -300,7 +295,7 @@ chunked_extensions_trailers(void)
 	    "X-Sum: 12\r\n"
 	    "\r\n",
 	    "S 11 200 OK\nH Content-Type: text/plain\n"
-	    "H Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "H Transfer-Encoding: chunked\nE -1 1\n"
 	    "B Wikipedia in\r\n\r\nchunks.|\n"
 	    "T Expires: Sun, 06 Nov 1994 08:49:37 GMT\nT X-Sum: 12\n"
 	    "END\n");
@@ -315,7 +310,7 @@ chunked_hex_forms(void)
 	    "a\r\n0123456789\r\n"
 	    "0000000000000000000000000B\r\nabcdefghijk\r\n"
 	    "000\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: Chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: Chunked\nE -1 1\n"
 	    "B 0123456789abcdefghijk|\nEND\n");
 }
 
@@ -327,7 +322,7 @@ chunked_empty_elements(void)
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\n"
 	    "Transfer-Encoding: , chunked ,\r\n\r\n1\r\nx\r\n0\r\n\r\n",
 	    "S 11 200 OK\nH Transfer-Encoding: ,\n"
-	    "H Transfer-Encoding: , chunked ,\nE chunked -1 1\nB x|\nEND\n");
+	    "H Transfer-Encoding: , chunked ,\nE -1 1\nB x|\nEND\n");
 }
 
 static void
@@ -336,7 +331,7 @@ close_delimited(void)
 	defaults();
 	PARSE("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n"
 	    "[{\"a\":1},\r\n{\"b\":2}]",
-	    "S 10 200 OK\nH Content-Type: application/json\nE close -1 0\n"
+	    "S 10 200 OK\nH Content-Type: application/json\nE -1 0\n"
 	    "B [{\"a\":1},\r\n{\"b\":2}]|\nEND\n");
 }
 
@@ -345,7 +340,7 @@ close_delimited_empty(void)
 {
 	defaults();
 	PARSE("HTTP/1.1 500 Internal Server Error\r\n\r\n",
-	    "S 11 500 Internal Server Error\nE close -1 0\nEND\n");
+	    "S 11 500 Internal Server Error\nE -1 0\nEND\n");
 }
 
 static void
@@ -362,7 +357,7 @@ switching_protocols(void)
 	    "S 11 101 Switching Protocols\nH Upgrade: websocket\n"
 	    "H Connection: Upgrade\n"
 	    "H Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\n"
-	    "E upgrade -1 0\nREST \x81\x05hello\n");
+	    "E -1 0\nREST \x81\x05hello\n");
 }
 
 static void
@@ -396,9 +391,9 @@ no_content(void)
 	   fields say. */
 	defaults();
 	PARSE("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
-	    "S 11 204 No Content\nH Content-Length: 5\nE none 5 0\nEND\n");
+	    "S 11 204 No Content\nH Content-Length: 5\nE 5 0\nEND\n");
 	PARSE("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
-	    "S 11 304 Not Modified\nH ETag: \"x\"\nE none -1 0\nEND\n");
+	    "S 11 304 Not Modified\nH ETag: \"x\"\nE -1 0\nEND\n");
 }
 
 static void
@@ -409,7 +404,7 @@ interim_skipped(void)
 	PARSE("HTTP/1.1 100 Continue\r\n\r\n"
 	    "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
 	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-	    "S 11 200 OK\nH Content-Length: 2\nE length 2 0\nB ok|\nEND\n");
+	    "S 11 200 OK\nH Content-Length: 2\nE 2 0\nB ok|\nEND\n");
 }
 
 static void
@@ -421,7 +416,7 @@ interim_fields_checked(void)
 	/* An interim Content-Length frames nothing. */
 	PARSE("HTTP/1.1 100 Continue\r\nContent-Length: 9\r\n\r\n"
 	    "HTTP/1.1 200 OK\r\n\r\nab",
-	    "S 11 200 OK\nE close -1 0\nB ab|\nEND\n");
+	    "S 11 200 OK\nE -1 0\nB ab|\nEND\n");
 }
 
 static void
@@ -430,10 +425,10 @@ bare_lf_lines(void)
 	/* RFC 9112 2.2 MAY: a bare LF ends a header or trailer line. */
 	defaults();
 	PARSE("HTTP/1.1 200 OK\nContent-Length: 1\n\nx",
-	    "S 11 200 OK\nH Content-Length: 1\nE length 1 0\nB x|\nEND\n");
+	    "S 11 200 OK\nH Content-Length: 1\nE 1 0\nB x|\nEND\n");
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\n\r\n"
 	    "1\r\nx\r\n0\r\nA: b\n\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B x|\nT A: b\nEND\n");
 }
 
@@ -444,11 +439,11 @@ reason_forms(void)
 	/* No SP before an empty reason, an SP and an empty reason, a reason
 	   with HTAB and obs-text. */
 	PARSE("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
-	    "S 11 200 \nH Content-Length: 0\nE none 0 0\nEND\n");
+	    "S 11 200 \nH Content-Length: 0\nE 0 0\nEND\n");
 	PARSE("HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n",
-	    "S 11 404 \nH Content-Length: 0\nE none 0 0\nEND\n");
+	    "S 11 404 \nH Content-Length: 0\nE 0 0\nEND\n");
 	PARSE("HTTP/1.1 200 \xc3\xa9\ta b\r\nContent-Length: 0\r\n\r\n",
-	    "S 11 200 \xc3\xa9\ta b\nH Content-Length: 0\nE none 0 0\nEND\n");
+	    "S 11 200 \xc3\xa9\ta b\nH Content-Length: 0\nE 0 0\nEND\n");
 }
 
 static void
@@ -459,7 +454,7 @@ field_values(void)
 	PARSE("HTTP/1.1 200 OK\r\nA: \t x  y \t\r\nB:\r\nC:   \r\n"
 	    "D:\xff\x80\r\nContent-Length: 0\r\n\r\n",
 	    "S 11 200 OK\nH A: x  y\nH B: \nH C: \nH D: \xff\x80\n"
-	    "H Content-Length: 0\nE none 0 0\nEND\n");
+	    "H Content-Length: 0\nE 0 0\nEND\n");
 }
 
 static void
@@ -609,7 +604,7 @@ bad_obs_fold(void)
 	/* In the trailer section too. */
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "0\r\nA: b\r\n c\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "T A: b\n" ERR(-404));
 }
 
@@ -621,18 +616,18 @@ line_limit(void)
 	defaults();
 	cfg_bufsize = 26;
 	PARSE("HTTP/1.1 200 OK\r\nA: xxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n",
-	    "S 11 200 OK\nH A: xxxxxxxxxxxxxxxxxxxxxxx\nE close -1 0\nEND\n");
+	    "S 11 200 OK\nH A: xxxxxxxxxxxxxxxxxxxxxxx\nE -1 0\nEND\n");
 	PARSE("HTTP/1.1 200 OK\r\nA: xxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n",
 	    "S 11 200 OK\n" ERR(-405));
 	PARSE("HTTP/1.1 200 OK, fine thanks\r\n\r\n", ERR(-405));
 	/* A chunk-size line with its extensions is held to it as well. */
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "1;aaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n0\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B x|\nEND\n");
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "1;aaaaaaaaaaaaaaaaaaaaaaaaa\r\nx\r\n0\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    ERR(-405));
 	cfg_bufsize = 0;
 	PARSE("H", ERR(-405));
@@ -644,7 +639,7 @@ header_count_limit(void)
 	defaults();
 	cfg_max_headers = 2;
 	PARSE("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n",
-	    "S 11 200 OK\nH A: 1\nH B: 2\nE close -1 0\nEND\n");
+	    "S 11 200 OK\nH A: 1\nH B: 2\nE -1 0\nEND\n");
 	PARSE("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
 	    "S 11 200 OK\nH A: 1\nH B: 2\n" ERR(-406));
 	/* Interim responses and trailers count too. */
@@ -653,7 +648,7 @@ header_count_limit(void)
 	cfg_max_headers = 1;
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "0\r\nA: 1\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    ERR(-406));
 }
 
@@ -664,7 +659,7 @@ header_bytes_limit(void)
 	defaults();
 	cfg_max_header_bytes = 25;
 	PARSE("HTTP/1.1 200 OK\r\nA: 1\r\n\r\n",
-	    "S 11 200 OK\nH A: 1\nE close -1 0\nEND\n");
+	    "S 11 200 OK\nH A: 1\nE -1 0\nEND\n");
 	cfg_max_header_bytes = 24;
 	PARSE("HTTP/1.1 200 OK\r\nA: 1\r\n\r\n",
 	    "S 11 200 OK\nH A: 1\n" ERR(-407));
@@ -694,7 +689,7 @@ bad_content_length(void)
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n"
 	    "\r\nab",
 	    "S 11 200 OK\nH Content-Length: 9223372036854775807\n"
-	    "E length 9223372036854775807 0\nB ab|\n" ERR(-413));
+	    "E 9223372036854775807 0\nB ab|\n" ERR(-413));
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n"
 	    "\r\n", "S 11 200 OK\nH Content-Length: 5\n" ERR(-408));
 }
@@ -705,7 +700,7 @@ bad_chunk(void)
 	defaults();
 #define CHUNK_BAD(body) PARSE("HTTP/1.1 200 OK\r\n" \
 	    "Transfer-Encoding: chunked\r\n\r\n" body, \
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n" \
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n" \
 	    ERR(-409))
 	CHUNK_BAD("g\r\n");
 	CHUNK_BAD(";x\r\n");
@@ -717,36 +712,59 @@ bad_chunk(void)
 	CHUNK_BAD("10000000000000000\r\n");
 	CHUNK_BAD("1\nx\r\n");		/* chunk lines need CRLF */
 	CHUNK_BAD("1\rx");
-	CHUNK_BAD("1 \r\n");		/* BWS must lead to ';' */
-	CHUNK_BAD("1;\r\n");
-	CHUNK_BAD("1;=v\r\n");
-	CHUNK_BAD("1;a=\r\n");
-	CHUNK_BAD("1;a=b c\r\n");
-	CHUNK_BAD("1;a b\r\n");
-	CHUNK_BAD("1;a=\"b\r\n");
-	CHUNK_BAD("1;a=\"b\"c\r\n");
-	CHUNK_BAD("1;a=\"\x01\"\r\n");
-	CHUNK_BAD("1;a=\"\\\x01\"\r\n");
-	CHUNK_BAD("1;a@b\r\n");
+	CHUNK_BAD("1;a\nx\r\n");	/* in an extension too */
+	CHUNK_BAD("1 \nx\r\n");
+	CHUNK_BAD("1;a\rx");
+	CHUNK_BAD("1x\r\n");		/* the size ends at ';', BWS or CR */
+	CHUNK_BAD("1\x01\r\n");
 #undef CHUNK_BAD
 	/* The CRLF after chunk data is required. */
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "4\r\nWikiX",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B Wiki|\n" ERR(-409));
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "4\r\nWiki\rX",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B Wiki|\n" ERR(-409));
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "4\r\nWiki\n0\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B Wiki|\n" ERR(-409));
 	/* The largest size is fine (the body is merely truncated). */
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "7fffffffffffffff\r\nab",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B ab|\n" ERR(-413));
+}
+
+static void
+chunk_extensions_ignored(void)
+{
+	/* RFC 9112 7.1.1: extensions are ignored, well formed or not: all
+	   from the ';' (or the BWS before it) to the CR is skipped. */
+	static const char *const ext[] = {
+		" ", "\t", ";", ";=v", ";a=", ";a=b c", ";a b", ";a=\"b",
+		";a=\"b\"c", ";a=\"\x01\"", ";a=\"\\\x01\"", ";a@b",
+		" ;a\x01b\x7f\xff", "\t;\"\\"
+	};
+	char in[256];
+	size_t i;
+	int n;
+
+	defaults();
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		n = snprintf(in, sizeof(in), "HTTP/1.1 200 OK\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n1%s\r\nx\r\n"
+		    "0%s\r\n\r\n", ext[i], ext[i]);
+		CHECK(parse_all(in, (size_t)n, "S 11 200 OK\n"
+		    "H Transfer-Encoding: chunked\nE -1 1\n"
+		    "B x|\nEND\n"));
+	}
+	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "1;\0\r\nx\r\n0\r\n\r\n",
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
+	    "B x|\nEND\n");
 }
 
 static void
@@ -797,20 +815,20 @@ truncated(void)
 	PARSE("HTTP/1.1 200 OK", ERR(-413));
 	PARSE("HTTP/1.1 200 OK\r\nA: b\r\n", "S 11 200 OK\nH A: b\n" ERR(-413));
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc",
-	    "S 11 200 OK\nH Content-Length: 5\nE length 5 0\nB abc|\n"
+	    "S 11 200 OK\nH Content-Length: 5\nE 5 0\nB abc|\n"
 	    ERR(-413));
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "5\r\nab",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "B ab|\n" ERR(-413));
 	/* The last chunk without the final CRLF. */
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "0\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    ERR(-413));
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "0\r\nA: b\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "T A: b\n" ERR(-413));
 	PARSE("HTTP/1.1 100 Continue\r\n\r\n", ERR(-413));
 }
@@ -820,13 +838,13 @@ trailing(void)
 {
 	defaults();
 	PARSE("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc",
-	    "S 11 200 OK\nH Content-Length: 2\nE length 2 0\nB ab|\nEND\n"
+	    "S 11 200 OK\nH Content-Length: 2\nE 2 0\nB ab|\nEND\n"
 	    ERR(-414));
 	PARSE("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
-	    "S 11 204 No Content\nE none -1 0\nEND\n" ERR(-414));
+	    "S 11 204 No Content\nE -1 0\nEND\n" ERR(-414));
 	PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	    "0\r\n\r\n\r\n",
-	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE chunked -1 1\n"
+	    "S 11 200 OK\nH Transfer-Encoding: chunked\nE -1 1\n"
 	    "END\n" ERR(-414));
 }
 
@@ -1084,22 +1102,25 @@ date_two_digit_year(void)
 	CHECK_INT(e, 31536000);
 	CHECK_INT(date("Wednesday, 01-Jan-70 00:00:00 GMT", &e), 0);
 	CHECK_INT(e, 3155760000LL);
-	/* In mid-2025: 75 is 2075 (50 years ahead), 76 is 1976. */
-	CHECK_INT(ts_http_date_now("Tuesday, 01-Jan-75 00:00:00 GMT", 31,
+	/* Retry-After reads them relative to now.  In mid-2025: 75 is
+	   2075 (50 years ahead), 76 is 1976 (past: no wait). */
+	CHECK_INT(ts_http_retry_after("Tuesday, 01-Jan-75 00:00:00 GMT", 31,
 	    y2025, &e), 0);
-	CHECK_INT(e, 3313526400LL);
-	CHECK_INT(ts_http_date_now("Thursday, 01-Jan-76 00:00:00 GMT", 32,
+	CHECK_INT(e, 3313526400LL - y2025);
+	CHECK_INT(ts_http_retry_after("Thursday, 01-Jan-76 00:00:00 GMT", 32,
 	    y2025, &e), 0);
-	CHECK_INT(e, 189302400);
+	CHECK_INT(e, 0);
 	/* In 2099: 01 is 2101, not 98 years ago. */
-	CHECK_INT(ts_http_date_now("Saturday, 01-Jan-01 00:00:00 GMT", 32,
+	CHECK_INT(ts_http_retry_after("Saturday, 01-Jan-01 00:00:00 GMT", 32,
 	    y2099, &e), 0);
-	CHECK_INT(e, 4133980800LL);
+	CHECK_INT(e, 4133980800LL - y2099);
 	/* An absurd clock is clamped, not overflowed. */
-	CHECK_INT(ts_http_date_now("Sunday, 06-Nov-94 08:49:37 GMT", 30,
+	CHECK_INT(ts_http_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", 30,
 	    INT64_MAX, &e), 0);
-	CHECK_INT(ts_http_date_now("Sunday, 06-Nov-94 08:49:37 GMT", 30,
+	CHECK_INT(e, 0);
+	CHECK_INT(ts_http_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", 30,
 	    INT64_MIN, &e), 0);
+	CHECK(e > 0);
 }
 
 static void
@@ -1234,6 +1255,7 @@ static const struct test_case cases[] = {
 	TEST(header_bytes_limit),
 	TEST(bad_content_length),
 	TEST(bad_chunk),
+	TEST(chunk_extensions_ignored),
 	TEST(bad_transfer_encoding),
 	TEST(ambiguous_length),
 	TEST(truncated),
