@@ -269,7 +269,6 @@ rest_head(void *arg, struct ts_exchange *x)
 	(void)x;
 	ts_round_init(&c->body, c->body_buf, c->round_buflen, TS_ROUND_BODY);
 	ts_round_set_game(&c->body, w->slug, strlen(w->slug));
-	ts_ledger_page_begin(c->led);
 	c->body_bytes = 0;
 	return 0;
 }

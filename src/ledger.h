@@ -35,13 +35,8 @@
 #ifndef TS_LEDGER_H
 #define TS_LEDGER_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "tsino.h"
-#include "round.h"
 #include "recent.h"
-#include "store.h"
+#include "store.h"		/* and round.h, tsino.h, <stdint.h> */
 
 #define TS_LEDGER_GAMES 64	/* games tracked */
 #define TS_LEDGER_SLUG_MAX 64	/* bytes of a slug, NUL included */
@@ -142,11 +137,10 @@ struct ts_ledger {
 	int64_t since_sec;
 	uint32_t since_nsec;
 	size_t max_page_rows;		/* largest page seen */
-	int dirty;			/* changed since ts_ledger_saved() */
+	int dirty;			/* changed since the caller cleared it */
 	int games_full_warned;
-	/* counters, for logs and status */
-	unsigned long live, backfilled, late, dups, pages, overflows;
-	unsigned long bf_rounds, bf_pages;	/* this backfill */
+	/* hold overflows; rounds and pages of this backfill */
+	unsigned long overflows, bf_rounds, bf_pages;
 	struct ts_recent recent;		/* the guard at the edges */
 };
 
@@ -184,12 +178,13 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
     int ngaps);
 
 /*
- * ts_ledger_floor: a game named by --games with no cursor yet resumes
- * from sec (the subscription time), so that a gap before its first round
- * is backfilled too.
+ * ts_ledger_floor: each game of games (a comma-separated list, as
+ * --games; NULL or "" = none) with no cursor yet resumes from sec (the
+ * subscription time), so that a gap before its first round is
+ * backfilled too.
  */
 void
-ts_ledger_floor(struct ts_ledger *l, const char *slug, size_t n, int64_t sec);
+ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec);
 
 /*
  * ts_ledger_connected: the stream is (re)subscribed.  Every game with a
@@ -230,9 +225,10 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r);
 
 /*
  * ts_ledger_next: the next page to fetch into *w (valid until the next
- * call): the oldest open gap of each game first, then its tail.  When
- * no tail is owed any more the hold is released through the door.
- * Returns 1 with *w, 0 when nothing is owed, -1 if the output failed.
+ * call), its page empty: the oldest open gap of each game first, then
+ * its tail.  When no tail is owed any more the hold is released through
+ * the door.  Returns 1 with *w, 0 when nothing is owed, -1 if the output
+ * failed.
  */
 int
 ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w);
@@ -242,11 +238,9 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w);
 void
 ts_ledger_page_failed(struct ts_ledger *l);
 
-/* The page of the current work: empty it, add rows (a finalised round
- * each; 0 or TS_ERR_ROUND_TOO_BIG when the page store is full). */
-void
-ts_ledger_page_begin(struct ts_ledger *l);
-
+/* A row of the current work's page, a finalised round (the page starts
+ * empty at each ts_ledger_next()).  0, or TS_ERR_ROUND_TOO_BIG when the
+ * page store is full. */
 int
 ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r);
 
@@ -269,9 +263,5 @@ ts_ledger_page_done(struct ts_ledger *l);
  */
 int
 ts_ledger_stop(struct ts_ledger *l);
-
-/* Is a backfill (tail or gap) owed?  Are rounds held? */
-int
-ts_ledger_owed(const struct ts_ledger *l);
 
 #endif /* TS_LEDGER_H */

@@ -80,26 +80,6 @@ stream_header(void *arg, const struct ts_http *h)
 	ts_ws_hs_header(&c->hs, h->name, h->name_len, h->value, h->value_len);
 }
 
-/* A game named by --games with no cursor resumes from the time of the
- * subscription (the server's Date, else our clock). */
-static void
-floor_games(struct ts_client *c, int64_t date)
-{
-	const char *p = c->cfg.games, *end;
-	int64_t t = date > 0 ? date : (int64_t)time(NULL);
-
-	if (p == NULL || p[0] == '\0')
-		return;
-	for (;;) {
-		end = strchr(p, ',');
-		ts_ledger_floor(c->led, p, end ? (size_t)(end - p) : strlen(p),
-		    t);
-		if (end == NULL)
-			return;
-		p = end + 1;
-	}
-}
-
 /* The upgrade's answer: check it, and the stream is open. */
 static int
 stream_head(void *arg, struct ts_exchange *x)
@@ -122,7 +102,10 @@ stream_head(void *arg, struct ts_exchange *x)
 	ts_client_log(c, TS_LOG_INFO, "stream: connected to %s%s%s", x->url.host,
 	    x->url.tls ? " (TLS" : "", x->url.tls ? (x->conn->resumed ?
 	    ", resumed)" : ")") : "");
-	floor_games(c, x->date);
+	/* A game named by --games with no cursor resumes from the time of
+	 * the subscription (the server's Date, else our clock). */
+	ts_ledger_floor(c->led, c->cfg.games, x->date > 0 ? x->date :
+	    (int64_t)time(NULL));
 	if (ts_ledger_connected(c->led, c->cfg.games) > 0 &&
 	    !c->backfilling) {
 		c->backfilling = 1;
