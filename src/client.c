@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
 #include "client.h"
 
 void
@@ -60,41 +61,6 @@ ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
 	return c->fatal;
 }
 
-/* The length of a valid UTF-8 character at p (n bytes), or 0. */
-static size_t
-utf8_char(const unsigned char *p, size_t n)
-{
-	size_t k, i;
-	uint32_t cp;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	k = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (n < k)
-		return 0;
-	cp = p[0] & (0x7f >> k);
-	for (i = 1; i < k; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return k;
-}
-
-/* Is the key (or, at the end of in, a start of it of 4+ bytes) at i? */
-static size_t
-key_at(const char *key, size_t klen, const char *in, size_t n, size_t i)
-{
-	size_t m = n - i < klen ? n - i : klen;
-
-	if (klen == 0 || (m < klen && m < 4) || memcmp(in + i, key, m) != 0)
-		return 0;
-	return m;
-}
-
 size_t
 ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
     const char *in, size_t n)
@@ -105,13 +71,16 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 	if (outlen < 8)
 		return 0;
 	while (i < n && o + 8 < outlen) {
-		if ((k = key_at(c->cfg.key, klen, in, n, i)) > 0) {
+		/* The key, or at the end of in a start of it of 4+ bytes. */
+		k = n - i < klen ? n - i : klen;
+		if (klen > 0 && (k == klen || k >= 4) &&
+		    memcmp(in + i, c->cfg.key, k) == 0) {
 			memcpy(out + o, "***", 3);
 			o += 3;
 			i += k;
 		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
 			out[o++] = (char)p[i++];
-		} else if (p[i] >= 0x80 && (k = utf8_char(p + i, n - i)) > 0 &&
+		} else if ((k = ts_utf8_char(p + i, n - i)) > 0 &&
 		    o + k + 8 < outlen) {
 			memcpy(out + o, in + i, k);
 			o += k;
@@ -171,11 +140,8 @@ static int64_t
 backoff_ms(struct link *l)
 {
 	uint32_t r = 0;
-	int64_t cap = BACKOFF_BASE_MS;
-	int i;
+	int64_t cap = (int64_t)BACKOFF_BASE_MS << l->attempt;	/* <= 30 */
 
-	for (i = 0; i < l->attempt && cap < BACKOFF_CAP_MS; i++)
-		cap *= 2;
 	if (cap > BACKOFF_CAP_MS)
 		cap = BACKOFF_CAP_MS;
 	if (l->attempt < 30)
@@ -202,7 +168,7 @@ retry_after_ms(const struct ts_http *h)
 	ms = delay * 1000;
 	/* An HTTP-date names a whole second: count from now, not from the
 	 * start of the current second. */
-	if (h->retry_after[0] < '0' || h->retry_after[0] > '9')
+	if (!ts_is_digit(h->retry_after[0]))
 		ms -= ts.tv_nsec / 1000000;
 	return ms < 0 ? 0 : ms;
 }
@@ -421,12 +387,19 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 
 /* ---- public API ---- */
 
+/* url (len bytes, or the builder's error) into u, fit for the key. */
 static int
-check_url(struct ts_client *c, const char *what, const char *url,
+check_url(struct ts_client *c, const char *what, const char *url, int len,
     struct ts_url *u, char *why, size_t whylen)
 {
-	int rc = ts_url_parse(u, url, strlen(url));
+	int rc;
 
+	if (len < 0) {
+		snprintf(why, whylen, "--api %s: %s", c->cfg.api,
+		    ts_strerror(len));
+		return len;
+	}
+	rc = ts_url_parse(u, url, (size_t)len);
 	if (rc < 0) {
 		snprintf(why, whylen, "%s %s: %s", what, url, ts_strerror(rc));
 		return rc;
@@ -503,29 +476,18 @@ setup(struct ts_client *c, char *why, size_t whylen)
 {
 	char url[TS_URL_BUFSIZE];
 	const char *ca;
-	int rc, n;
+	int rc, len, n;
 
 	if (c->cfg.mode == TS_MODE_STREAM) {
-		rc = ts_url_stream(url, sizeof(url), c->cfg.api,
-		    c->cfg.games);
-		if (rc < 0) {
-			snprintf(why, whylen, "--api %s: %s", c->cfg.api,
-			    ts_strerror(rc));
-			return rc;
-		}
-		rc = check_url(c, "stream URL", url, &c->stream.url, why,
+		len = ts_url_stream(url, sizeof(url), c->cfg.api, c->cfg.games);
+		rc = check_url(c, "stream URL", url, len, &c->stream.url, why,
 		    whylen);
 		if (rc < 0)
 			return rc;
 	}
-	rc = ts_url_rest(url, sizeof(url), c->cfg.api,
+	len = ts_url_rest(url, sizeof(url), c->cfg.api,
 	    c->cfg.game ? c->cfg.game : "x", NULL);
-	if (rc < 0) {
-		snprintf(why, whylen, "--api %s: %s", c->cfg.api,
-		    ts_strerror(rc));
-		return rc;
-	}
-	rc = check_url(c, "REST URL", url, &c->rest.url, why, whylen);
+	rc = check_url(c, "REST URL", url, len, &c->rest.url, why, whylen);
 	if (rc < 0)
 		return rc;
 	rc = check_key_room(c, why, whylen);
@@ -687,12 +649,10 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
 	defaults(&c->cfg);
 	c->state.lock_fd = -1;
 	rc = allocate(c);
-	if (rc < 0) {
-		ts_client_free(c);
+	if (rc < 0)
 		snprintf(why, whylen, "out of memory");
-		return rc;
-	}
-	rc = setup(c, why, whylen);
+	else
+		rc = setup(c, why, whylen);
 	if (rc < 0) {
 		ts_client_free(c);
 		return rc;
@@ -708,11 +668,9 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
     int *timeout_ms)
 {
 	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = ts_client_ms(c->cfg.heartbeat);
-	struct link *l[2];
+	struct link *l[2] = { &c->stream, &c->rest };
 	int n = 0, i;
 
-	l[0] = &c->stream;
-	l[1] = &c->rest;
 	for (i = 0; i < 2; i++) {
 		n += ts_exchange_pollfds(&l[i]->x, pfd + n, max - n);
 		u = l[i]->waiting ? l[i]->wake :
@@ -721,9 +679,9 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 			t = u;
 	}
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
-		u = c->closing ? c->close_by : c->last_rx + 2 * hb;
-		if (!c->closing && !c->ping_sent && c->last_rx + hb < u)
-			u = c->last_rx + hb;
+		/* the close's wait, else our ping, else the drop */
+		u = c->closing ? c->close_by : c->last_rx + (c->ping_sent ?
+		    2 * hb : hb);
 		if (u < t)
 			t = u;
 	}
@@ -788,7 +746,7 @@ ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n)
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN && c->now > t0)
 		c->last_rx += c->now - t0;
 	if (c->fatal) {
-		ts_stream_close(c, 1000);
+		ts_stream_stop(c);	/* our close 1000, if open */
 		ts_exchange_close(&c->stream.x);
 		ts_exchange_close(&c->rest.x);
 		return c->fatal;

@@ -134,10 +134,6 @@ extern const struct ts_exchange_role ts_stream_role;
 int
 ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n);
 
-/* Send close code on an open stream (best effort). */
-void
-ts_stream_close(struct ts_client *c, int code);
-
 /* A clean stop: close 1000 and wait for the server's, or stop waiting. */
 void
 ts_stream_stop(struct ts_client *c);

@@ -395,12 +395,9 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 	c = mark_cmp(from, sec, nsec);
 	if (c < 0 || (c == 0 && mark_has(from, key)))
 		return D_DUP;
-	if (to->text[0] != '\0') {
-		c = mark_cmp(to, sec, nsec);
-		if (c > 0 || (c == 0 && mark_has(to, key)))
-			return D_BEYOND;
-	}
-	return D_NEW;
+	c = mark_cmp(to, sec, nsec);
+	return to->text[0] != '\0' && (c > 0 || (c == 0 &&
+	    mark_has(to, key))) ? D_BEYOND : D_NEW;
 }
 
 /*

@@ -315,13 +315,6 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 }
 
 void
-ts_stream_close(struct ts_client *c, int code)
-{
-	if (c->stream.x.phase == TS_EXCHANGE_OPEN && !c->closing)
-		send_ws(c, TS_WS_OP_CLOSE, code);
-}
-
-void
 ts_stream_stop(struct ts_client *c)
 {
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
