@@ -98,12 +98,6 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 	return o;
 }
 
-int
-ts_client_ms(double seconds)
-{
-	return (int)(seconds * 1000.0 + 0.5);
-}
-
 static void flush(struct ts_client *c);
 
 /* ---- output: the ledger's emit ---- */
@@ -349,7 +343,7 @@ rest_next(struct ts_client *c)
 	    w.since[0] ? w.since : "(API default)");
 	/* one lookup per backfill: the pages reuse its addresses */
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
-	    ts_client_ms(c->cfg.connect_timeout), c->rest.resolved) < 0) {
+	    c->connect_ms, c->rest.resolved) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
 			return ts_client_fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
 		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
@@ -528,7 +522,7 @@ setup(struct ts_client *c, char *why, size_t whylen)
 	return 0;
 }
 
-/* Seconds that ms() can turn into an int: 0 (default) or (0, 1 day]. */
+/* Seconds that fit an int of ms: 0 (default) or (0, 1 day]. */
 static int
 seconds_ok(double v)
 {
@@ -537,7 +531,7 @@ seconds_ok(double v)
 
 /*
  * 0 means the default; anything else outside these bounds is refused,
- * before it can overflow a conversion (ms(), a 32-bit length) or ask
+ * before it can overflow a conversion (to ms, a 32-bit length) or ask
  * for memory no one meant.
  */
 static int
@@ -549,12 +543,12 @@ check_config(const struct ts_config *cfg, char *why, size_t whylen)
 		what = "heartbeat must be seconds in (0, 86400]";
 	else if (!seconds_ok(cfg->connect_timeout))
 		what = "connect_timeout must be seconds in (0, 86400]";
-	else if (cfg->max_message > MAX_MESSAGE_LIMIT)
+	else if (cfg->max_message > ((size_t)1 << 30))
 		what = "max_message must be at most 1 GiB";
-	else if (cfg->max_held > MAX_HELD_LIMIT)
+	else if (cfg->max_held > 1000000)
 		what = "max_held must be at most 1000000 rounds";
 	else if (cfg->max_page != 0 && (cfg->max_page < 4096 ||
-	    cfg->max_page > MAX_PAGE_LIMIT))
+	    cfg->max_page > ((size_t)1 << 30)))
 		what = "max_page must be 4 KiB to 1 GiB";
 	if (what == NULL)
 		return 0;
@@ -647,6 +641,9 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
 	}
 	c->cfg = *cfg;
 	defaults(&c->cfg);
+	/* in (0, 86400] s: an int of ms, rounded */
+	c->hb_ms = (int)(c->cfg.heartbeat * 1000.0 + 0.5);
+	c->connect_ms = (int)(c->cfg.connect_timeout * 1000.0 + 0.5);
 	c->state.lock_fd = -1;
 	rc = allocate(c);
 	if (rc < 0)
@@ -667,7 +664,7 @@ int
 ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
     int *timeout_ms)
 {
-	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = ts_client_ms(c->cfg.heartbeat);
+	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = c->hb_ms;
 	struct link *l[2] = { &c->stream, &c->rest };
 	int n = 0, i;
 

@@ -52,8 +52,8 @@ struct ts_ledger_mark {
 	char text[TS_LEDGER_TIME_MAX];	/* "" when not set */
 	int64_t sec;
 	uint32_t nsec;
-	int nids;
-	int ids_full;			/* more ids came than fit (warned) */
+	int nids, ids_full;		/* ids used; more came than fit
+					   (warned) */
 	uint64_t ids[TS_LEDGER_IDS];
 };
 
@@ -90,7 +90,8 @@ struct ts_ledger_game {
  * round was written, 0 if it was passed over (--above), -1 if the output
  * failed (the round is then not handled and the door reports -1).  log
  * receives one line (enum ts_log_level).  The buffers are the caller's,
- * must outlive the ledger and are never freed by it; hold_max is the
+ * must outlive the ledger and are never freed by it: the hold and the
+ * page, each cap bytes in buf and ecap entries in e; hold_max is the
  * most rounds held (at most hold_ecap).
  */
 struct ts_ledger_config {
@@ -99,23 +100,16 @@ struct ts_ledger_config {
 	void *arg;
 	const char *games;		/* --games: the only games whose gaps
 					   are fetched; NULL or "" = all */
-	char *hold_buf;
-	size_t hold_cap;
-	struct ts_store_entry *hold_e;
-	size_t hold_ecap;
-	size_t hold_max;
-	char *page_buf;
-	size_t page_cap;
-	struct ts_store_entry *page_e;
-	size_t page_ecap;
+	char *hold_buf, *page_buf;
+	struct ts_store_entry *hold_e, *page_e;
+	size_t hold_cap, hold_ecap, hold_max, page_cap, page_ecap;
 };
 
-/* What to fetch next: GET rounds of slug since since ("" = no since). */
+/* What to fetch next: GET rounds of slug since since ("" = no since);
+ * game is its index in games, gap the index in its gaps (-1: the tail). */
 struct ts_ledger_work {
-	int game;			/* index in games */
-	int gap;			/* index in its gaps, or -1: the tail */
-	const char *slug;
-	const char *since;
+	int game, gap;
+	const char *slug, *since;
 };
 
 /*
@@ -126,9 +120,9 @@ struct ts_ledger_work {
 struct ts_ledger {
 	struct ts_ledger_config cfg;
 	struct ts_ledger_game games[TS_LEDGER_GAMES];
-	int ngames;
-	int last_game;			/* where the last lookup found it */
-	int first;			/* next() looks from this game on */
+	/* games[0..ngames) in use; last_game: where the last lookup found
+	 * it; first: next() looks from this game on */
+	int ngames, last_game, first;
 	int holding;			/* live rounds go to the hold */
 	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
