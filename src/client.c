@@ -500,9 +500,7 @@ setup(struct ts_client *c, char *why, size_t whylen)
 		c->have_trust = 1;
 	}
 	if (c->cfg.mode == TS_MODE_ROUNDS) {
-		rc = ts_ledger_fetch(c->led, c->cfg.game, strlen(c->cfg.game),
-		    c->cfg.since ? c->cfg.since : "",
-		    c->cfg.since ? strlen(c->cfg.since) : 0);
+		rc = ts_ledger_fetch(c->led, c->cfg.game, c->cfg.since);
 		if (rc < 0)
 			snprintf(why, whylen, "bad game or --since");
 		return rc;
@@ -575,42 +573,35 @@ defaults(struct ts_config *cfg)
 static int
 allocate(struct ts_client *c)
 {
-	struct ts_ledger_config lc;
-	size_t page_rows = c->cfg.max_page / PAGE_ROW_MIN + 1;
+	struct ts_ledger_config *lc = &c->lc;	/* zeroed by calloc */
 
 	c->round_buflen = c->cfg.max_message + TS_ROUND_HEADROOM;
 	c->conns = malloc(2 * sizeof(struct ts_conn));
 	c->live_buf = malloc(c->round_buflen);
 	c->body_buf = malloc(c->round_buflen);
 	c->led = malloc(sizeof(*c->led));
-	c->hold_buf = malloc(HOLD_BYTES);
-	c->hold_e = malloc(c->cfg.max_held * sizeof(*c->hold_e));
+	lc->hold_cap = HOLD_BYTES;
+	lc->hold_ecap = lc->hold_max = c->cfg.max_held;
 	/* a row's decoded members can take as much room again as the row */
-	c->page_buf = malloc(2 * c->cfg.max_page);
-	c->page_e = malloc(page_rows * sizeof(*c->page_e));
+	lc->page_cap = 2 * c->cfg.max_page;
+	lc->page_ecap = c->cfg.max_page / PAGE_ROW_MIN + 1;
+	lc->hold_buf = malloc(lc->hold_cap);
+	lc->hold_e = malloc(lc->hold_ecap * sizeof(*lc->hold_e));
+	lc->page_buf = malloc(lc->page_cap);
+	lc->page_e = malloc(lc->page_ecap * sizeof(*lc->page_e));
 	if (c->conns == NULL || c->live_buf == NULL || c->body_buf == NULL ||
-	    c->led == NULL || c->hold_buf == NULL || c->hold_e == NULL ||
-	    c->page_buf == NULL || c->page_e == NULL)
+	    c->led == NULL || lc->hold_buf == NULL || lc->hold_e == NULL ||
+	    lc->page_buf == NULL || lc->page_e == NULL)
 		return TS_ERR_NOMEM;
-	memset(&lc, 0, sizeof(lc));
-	lc.emit = emit;
-	lc.log = ts_client_log_line;
-	lc.arg = c;
-	lc.games = c->cfg.games;
-	lc.hold_buf = c->hold_buf;
-	lc.hold_cap = HOLD_BYTES;
-	lc.hold_e = c->hold_e;
-	lc.hold_ecap = c->cfg.max_held;
-	lc.hold_max = c->cfg.max_held;
-	lc.page_buf = c->page_buf;
-	lc.page_cap = 2 * c->cfg.max_page;
-	lc.page_e = c->page_e;
-	lc.page_ecap = page_rows;
+	lc->emit = emit;
+	lc->log = ts_client_log_line;
+	lc->arg = c;
+	lc->games = c->cfg.games;
 	ts_exchange_init(&c->stream.x, "stream", &c->conns[0], &c->trust,
 	    &ts_stream_role, c);
 	ts_exchange_init(&c->rest.x, "rest", &c->conns[1], &c->trust,
 	    &rest_role, c);
-	return ts_ledger_init(c->led, &lc);
+	return ts_ledger_init(c->led, lc);
 }
 
 int
@@ -796,9 +787,9 @@ ts_client_free(struct ts_client *c)
 	free(c->live_buf);
 	free(c->body_buf);
 	free(c->led);
-	free(c->hold_buf);
-	free(c->hold_e);
-	free(c->page_buf);
-	free(c->page_e);
+	free(c->lc.hold_buf);
+	free(c->lc.hold_e);
+	free(c->lc.page_buf);
+	free(c->lc.page_e);
 	free(c);
 }

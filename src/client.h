@@ -74,8 +74,7 @@ struct ts_client {
 	size_t body_bytes;
 
 	struct ts_ledger *led;
-	char *hold_buf, *page_buf;
-	struct ts_store_entry *hold_e, *page_e;
+	struct ts_ledger_config lc;	/* its buffers are ours to free */
 	int backfilling;		/* a backfill is under way */
 	int64_t bf_started;
 

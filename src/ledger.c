@@ -695,21 +695,19 @@ ts_ledger_connected(struct ts_ledger *l, const char *games)
 int
 ts_ledger_disconnected(struct ts_ledger *l)
 {
-	if (!l->holding)
-		return 0;
-	return discard(l, "stream lost during the backfill");
+	return l->holding ? discard(l, "stream lost during the backfill") : 0;
 }
 
 int
-ts_ledger_fetch(struct ts_ledger *l, const char *slug, size_t slen,
-    const char *since, size_t n)
+ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since)
 {
-	struct ts_ledger_game *g = ts_ledger_game(l, slug, slen, 1);
+	struct ts_ledger_game *g = ts_ledger_game(l, slug, strlen(slug), 1);
 
 	if (g == NULL)
 		return TS_ERR_ROUND_FIELD;
 	mark_clear(&g->cur);
-	if (n > 0 && ts_ledger_mark_set(&g->cur, since, n) < 0)
+	if (since != NULL && since[0] != '\0' &&
+	    ts_ledger_mark_set(&g->cur, since, strlen(since)) < 0)
 		return TS_ERR_ROUND_FIELD;
 	g->tail = 1;
 	return 0;
@@ -858,13 +856,12 @@ ts_ledger_page_done(struct ts_ledger *l)
 	if ((src == TAIL && !g->tail) || src >= g->ngaps)
 		return 0;
 	ts_store_sort(&l->page);
-	for (i = 0; i < l->page.n; i++) {
+	/* A page is the oldest rows from since: after its end, the rest of
+	 * the page is past it too (same instant, later round_index). */
+	for (i = 0; i < l->page.n && !beyond; i++) {
 		e = &l->page.e[i];
 		ts_store_info(&l->page, e, &ri);
-		/* A page is the oldest rows from since: after its end, the
-		 * rest of the page is past it too (same instant, later
-		 * round_index). */
-		rc = beyond ? D_BEYOND : door(l, &ri, e->sec, e->nsec, src);
+		rc = door(l, &ri, e->sec, e->nsec, src);
 		if (rc < 0)
 			return -1;
 		fresh += rc == D_NEW;

@@ -201,13 +201,12 @@ int
 ts_ledger_disconnected(struct ts_ledger *l);
 
 /*
- * ts_ledger_fetch: `tsino rounds`: owe a tail for slug from since (n
- * bytes, inclusive; n == 0: the API's default), no hold.  0 or
- * TS_ERR_ROUND_FIELD for a bad since.
+ * ts_ledger_fetch: `tsino rounds`: owe a tail for slug from since
+ * (inclusive; NULL or "": the API's default), no hold.  0 or
+ * TS_ERR_ROUND_FIELD for a bad slug or since.
  */
 int
-ts_ledger_fetch(struct ts_ledger *l, const char *slug, size_t slen,
-    const char *since, size_t n);
+ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since);
 
 /*
  * ts_ledger_live: a finalised live round (the caller skips others):
