@@ -223,6 +223,16 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
 	return 0;
 }
 
+/* The length of the first item of a comma-separated list (strcspn,
+ * which the pure-core check does not allow). */
+static size_t
+item_len(const char *list)
+{
+	const char *end = strchr(list, ',');
+
+	return end != NULL ? (size_t)(end - list) : strlen(list);
+}
+
 void
 ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 {
@@ -232,7 +242,7 @@ ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 
 	ts_round_time_write(t, sizeof(t), sec, 0, 0);
 	while (games != NULL && games[0] != '\0') {
-		n = strcspn(games, ",");
+		n = item_len(games);
 		g = ts_ledger_game(l, games, n, 1);
 		if (g != NULL && g->cur.text[0] == '\0' && g->ngaps == 0) {
 			mark_move(&g->cur, t, strlen(t), sec, 0);
@@ -253,7 +263,7 @@ listed(const char *list, const char *slug)
 	if (list == NULL || list[0] == '\0')
 		return 1;
 	for (;;) {
-		n = strcspn(list, ",");
+		n = item_len(list);
 		if (n == len && memcmp(list, slug, len) == 0)
 			return 1;
 		if (list[n] == '\0')
