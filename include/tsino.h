@@ -199,20 +199,16 @@ struct ts_round_info {
 	size_t multiplier_len;
 	const char *finalized_at;	/* RFC 3339 */
 	size_t finalized_at_len;
-	int backfilled;			/* 1 if it came over REST */
-	int late;			/* 1 if printed after newer rounds */
+	/* backfilled: 1 if it came over REST; late: 1 if printed after
+	   newer rounds */
+	int backfilled, late;
 };
 
-enum ts_log_level {
-	TS_LOG_ERROR = 0,
-	TS_LOG_INFO = 1,
-	TS_LOG_DEBUG = 2
-};
+enum ts_log_level { TS_LOG_ERROR = 0, TS_LOG_INFO = 1, TS_LOG_DEBUG = 2 };
 
-enum ts_mode {
-	TS_MODE_STREAM = 0,	/* subscribe, backfill gaps, forever */
-	TS_MODE_ROUNDS = 1	/* one REST fetch of one game, then done */
-};
+/* STREAM: subscribe, backfill gaps, forever.  ROUNDS: one REST fetch of
+ * one game, then done. */
+enum ts_mode { TS_MODE_STREAM = 0, TS_MODE_ROUNDS = 1 };
 
 /*
  * What the client is to do.  Every string is NUL-terminated, owned by
@@ -228,16 +224,16 @@ struct ts_config {
 					   "https://api.trackersino.com/v1-beta" */
 	const char *key;		/* the API key (required) */
 	const char *games;		/* comma-separated slugs or NULL/"" */
-	const char *game;		/* TS_MODE_ROUNDS: the one game */
-	const char *since;		/* TS_MODE_ROUNDS: RFC 3339 or NULL */
+	/* TS_MODE_ROUNDS: the one game, and since (RFC 3339) or NULL */
+	const char *game, *since;
 	const char *ca_file;		/* PEM trust anchors; NULL: system */
 	const char *state_file;		/* resume file or NULL */
 	const char *above;		/* print only multipliers > this */
-	double heartbeat;		/* seconds (25) */
-	double connect_timeout;		/* seconds (10) */
-	size_t max_message;		/* bytes (1048576) */
-	size_t max_held;		/* live rounds held in a backfill (10000) */
-	size_t max_page;		/* bytes of one REST page (8 MiB) */
+	/* heartbeat (25) and connect_timeout (10), in seconds */
+	double heartbeat, connect_timeout;
+	/* max_message: bytes (1048576); max_held: live rounds held in a
+	   backfill (10000); max_page: bytes of one REST page (8 MiB) */
+	size_t max_message, max_held, max_page;
 	int insecure_plaintext;		/* allow the key over ws:// / http:// */
 	int verbosity;			/* highest level passed to on_log */
 

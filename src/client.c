@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base.h"
 #include "client.h"
 
 void
@@ -60,41 +61,6 @@ ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
 	return c->fatal;
 }
 
-/* The length of a valid UTF-8 character at p (n bytes), or 0. */
-static size_t
-utf8_char(const unsigned char *p, size_t n)
-{
-	size_t k, i;
-	uint32_t cp;
-
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	k = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (n < k)
-		return 0;
-	cp = p[0] & (0x7f >> k);
-	for (i = 1; i < k; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return k;
-}
-
-/* Is the key (or, at the end of in, a start of it of 4+ bytes) at i? */
-static size_t
-key_at(const char *key, size_t klen, const char *in, size_t n, size_t i)
-{
-	size_t m = n - i < klen ? n - i : klen;
-
-	if (klen == 0 || (m < klen && m < 4) || memcmp(in + i, key, m) != 0)
-		return 0;
-	return m;
-}
-
 size_t
 ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
     const char *in, size_t n)
@@ -105,13 +71,16 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 	if (outlen < 8)
 		return 0;
 	while (i < n && o + 8 < outlen) {
-		if ((k = key_at(c->cfg.key, klen, in, n, i)) > 0) {
+		/* The key, or at the end of in a start of it of 4+ bytes. */
+		k = n - i < klen ? n - i : klen;
+		if (klen > 0 && (k == klen || k >= 4) &&
+		    memcmp(in + i, c->cfg.key, k) == 0) {
 			memcpy(out + o, "***", 3);
 			o += 3;
 			i += k;
 		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
 			out[o++] = (char)p[i++];
-		} else if (p[i] >= 0x80 && (k = utf8_char(p + i, n - i)) > 0 &&
+		} else if ((k = ts_utf8_char(p + i, n - i)) > 0 &&
 		    o + k + 8 < outlen) {
 			memcpy(out + o, in + i, k);
 			o += k;
@@ -127,12 +96,6 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 	}
 	out[o] = '\0';
 	return o;
-}
-
-int
-ts_client_ms(double seconds)
-{
-	return (int)(seconds * 1000.0 + 0.5);
 }
 
 static void flush(struct ts_client *c);
@@ -171,11 +134,8 @@ static int64_t
 backoff_ms(struct link *l)
 {
 	uint32_t r = 0;
-	int64_t cap = BACKOFF_BASE_MS;
-	int i;
+	int64_t cap = (int64_t)BACKOFF_BASE_MS << l->attempt;	/* <= 30 */
 
-	for (i = 0; i < l->attempt && cap < BACKOFF_CAP_MS; i++)
-		cap *= 2;
 	if (cap > BACKOFF_CAP_MS)
 		cap = BACKOFF_CAP_MS;
 	if (l->attempt < 30)
@@ -202,7 +162,7 @@ retry_after_ms(const struct ts_http *h)
 	ms = delay * 1000;
 	/* An HTTP-date names a whole second: count from now, not from the
 	 * start of the current second. */
-	if (h->retry_after[0] < '0' || h->retry_after[0] > '9')
+	if (!ts_is_digit(h->retry_after[0]))
 		ms -= ts.tv_nsec / 1000000;
 	return ms < 0 ? 0 : ms;
 }
@@ -269,7 +229,6 @@ rest_head(void *arg, struct ts_exchange *x)
 	(void)x;
 	ts_round_init(&c->body, c->body_buf, c->round_buflen, TS_ROUND_BODY);
 	ts_round_set_game(&c->body, w->slug, strlen(w->slug));
-	ts_ledger_page_begin(c->led);
 	c->body_bytes = 0;
 	return 0;
 }
@@ -384,7 +343,7 @@ rest_next(struct ts_client *c)
 	    w.since[0] ? w.since : "(API default)");
 	/* one lookup per backfill: the pages reuse its addresses */
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
-	    ts_client_ms(c->cfg.connect_timeout), c->rest.resolved) < 0) {
+	    c->connect_ms, c->rest.resolved) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
 			return ts_client_fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
 		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
@@ -422,12 +381,19 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 
 /* ---- public API ---- */
 
+/* url (len bytes, or the builder's error) into u, fit for the key. */
 static int
-check_url(struct ts_client *c, const char *what, const char *url,
+check_url(struct ts_client *c, const char *what, const char *url, int len,
     struct ts_url *u, char *why, size_t whylen)
 {
-	int rc = ts_url_parse(u, url, strlen(url));
+	int rc;
 
+	if (len < 0) {
+		snprintf(why, whylen, "--api %s: %s", c->cfg.api,
+		    ts_strerror(len));
+		return len;
+	}
+	rc = ts_url_parse(u, url, (size_t)len);
 	if (rc < 0) {
 		snprintf(why, whylen, "%s %s: %s", what, url, ts_strerror(rc));
 		return rc;
@@ -504,29 +470,18 @@ setup(struct ts_client *c, char *why, size_t whylen)
 {
 	char url[TS_URL_BUFSIZE];
 	const char *ca;
-	int rc, n;
+	int rc, len, n;
 
 	if (c->cfg.mode == TS_MODE_STREAM) {
-		rc = ts_url_stream(url, sizeof(url), c->cfg.api,
-		    c->cfg.games);
-		if (rc < 0) {
-			snprintf(why, whylen, "--api %s: %s", c->cfg.api,
-			    ts_strerror(rc));
-			return rc;
-		}
-		rc = check_url(c, "stream URL", url, &c->stream.url, why,
+		len = ts_url_stream(url, sizeof(url), c->cfg.api, c->cfg.games);
+		rc = check_url(c, "stream URL", url, len, &c->stream.url, why,
 		    whylen);
 		if (rc < 0)
 			return rc;
 	}
-	rc = ts_url_rest(url, sizeof(url), c->cfg.api,
+	len = ts_url_rest(url, sizeof(url), c->cfg.api,
 	    c->cfg.game ? c->cfg.game : "x", NULL);
-	if (rc < 0) {
-		snprintf(why, whylen, "--api %s: %s", c->cfg.api,
-		    ts_strerror(rc));
-		return rc;
-	}
-	rc = check_url(c, "REST URL", url, &c->rest.url, why, whylen);
+	rc = check_url(c, "REST URL", url, len, &c->rest.url, why, whylen);
 	if (rc < 0)
 		return rc;
 	rc = check_key_room(c, why, whylen);
@@ -545,9 +500,7 @@ setup(struct ts_client *c, char *why, size_t whylen)
 		c->have_trust = 1;
 	}
 	if (c->cfg.mode == TS_MODE_ROUNDS) {
-		rc = ts_ledger_fetch(c->led, c->cfg.game, strlen(c->cfg.game),
-		    c->cfg.since ? c->cfg.since : "",
-		    c->cfg.since ? strlen(c->cfg.since) : 0);
+		rc = ts_ledger_fetch(c->led, c->cfg.game, c->cfg.since);
 		if (rc < 0)
 			snprintf(why, whylen, "bad game or --since");
 		return rc;
@@ -567,7 +520,7 @@ setup(struct ts_client *c, char *why, size_t whylen)
 	return 0;
 }
 
-/* Seconds that ms() can turn into an int: 0 (default) or (0, 1 day]. */
+/* Seconds that fit an int of ms: 0 (default) or (0, 1 day]. */
 static int
 seconds_ok(double v)
 {
@@ -576,7 +529,7 @@ seconds_ok(double v)
 
 /*
  * 0 means the default; anything else outside these bounds is refused,
- * before it can overflow a conversion (ms(), a 32-bit length) or ask
+ * before it can overflow a conversion (to ms, a 32-bit length) or ask
  * for memory no one meant.
  */
 static int
@@ -588,12 +541,12 @@ check_config(const struct ts_config *cfg, char *why, size_t whylen)
 		what = "heartbeat must be seconds in (0, 86400]";
 	else if (!seconds_ok(cfg->connect_timeout))
 		what = "connect_timeout must be seconds in (0, 86400]";
-	else if (cfg->max_message > MAX_MESSAGE_LIMIT)
+	else if (cfg->max_message > ((size_t)1 << 30))
 		what = "max_message must be at most 1 GiB";
-	else if (cfg->max_held > MAX_HELD_LIMIT)
+	else if (cfg->max_held > 1000000)
 		what = "max_held must be at most 1000000 rounds";
 	else if (cfg->max_page != 0 && (cfg->max_page < 4096 ||
-	    cfg->max_page > MAX_PAGE_LIMIT))
+	    cfg->max_page > ((size_t)1 << 30)))
 		what = "max_page must be 4 KiB to 1 GiB";
 	if (what == NULL)
 		return 0;
@@ -620,42 +573,35 @@ defaults(struct ts_config *cfg)
 static int
 allocate(struct ts_client *c)
 {
-	struct ts_ledger_config lc;
-	size_t page_rows = c->cfg.max_page / PAGE_ROW_MIN + 1;
+	struct ts_ledger_config *lc = &c->lc;	/* zeroed by calloc */
 
 	c->round_buflen = c->cfg.max_message + TS_ROUND_HEADROOM;
 	c->conns = malloc(2 * sizeof(struct ts_conn));
 	c->live_buf = malloc(c->round_buflen);
 	c->body_buf = malloc(c->round_buflen);
 	c->led = malloc(sizeof(*c->led));
-	c->hold_buf = malloc(HOLD_BYTES);
-	c->hold_e = malloc(c->cfg.max_held * sizeof(*c->hold_e));
+	lc->hold_cap = HOLD_BYTES;
+	lc->hold_ecap = lc->hold_max = c->cfg.max_held;
 	/* a row's decoded members can take as much room again as the row */
-	c->page_buf = malloc(2 * c->cfg.max_page);
-	c->page_e = malloc(page_rows * sizeof(*c->page_e));
+	lc->page_cap = 2 * c->cfg.max_page;
+	lc->page_ecap = c->cfg.max_page / PAGE_ROW_MIN + 1;
+	lc->hold_buf = malloc(lc->hold_cap);
+	lc->hold_e = malloc(lc->hold_ecap * sizeof(*lc->hold_e));
+	lc->page_buf = malloc(lc->page_cap);
+	lc->page_e = malloc(lc->page_ecap * sizeof(*lc->page_e));
 	if (c->conns == NULL || c->live_buf == NULL || c->body_buf == NULL ||
-	    c->led == NULL || c->hold_buf == NULL || c->hold_e == NULL ||
-	    c->page_buf == NULL || c->page_e == NULL)
+	    c->led == NULL || lc->hold_buf == NULL || lc->hold_e == NULL ||
+	    lc->page_buf == NULL || lc->page_e == NULL)
 		return TS_ERR_NOMEM;
-	memset(&lc, 0, sizeof(lc));
-	lc.emit = emit;
-	lc.log = ts_client_log_line;
-	lc.arg = c;
-	lc.games = c->cfg.games;
-	lc.hold_buf = c->hold_buf;
-	lc.hold_cap = HOLD_BYTES;
-	lc.hold_e = c->hold_e;
-	lc.hold_ecap = c->cfg.max_held;
-	lc.hold_max = c->cfg.max_held;
-	lc.page_buf = c->page_buf;
-	lc.page_cap = 2 * c->cfg.max_page;
-	lc.page_e = c->page_e;
-	lc.page_ecap = page_rows;
+	lc->emit = emit;
+	lc->log = ts_client_log_line;
+	lc->arg = c;
+	lc->games = c->cfg.games;
 	ts_exchange_init(&c->stream.x, "stream", &c->conns[0], &c->trust,
 	    &ts_stream_role, c);
 	ts_exchange_init(&c->rest.x, "rest", &c->conns[1], &c->trust,
 	    &rest_role, c);
-	return ts_ledger_init(c->led, &lc);
+	return ts_ledger_init(c->led, lc);
 }
 
 int
@@ -686,14 +632,15 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
 	}
 	c->cfg = *cfg;
 	defaults(&c->cfg);
+	/* in (0, 86400] s: an int of ms, rounded */
+	c->hb_ms = (int)(c->cfg.heartbeat * 1000.0 + 0.5);
+	c->connect_ms = (int)(c->cfg.connect_timeout * 1000.0 + 0.5);
 	c->state.lock_fd = -1;
 	rc = allocate(c);
-	if (rc < 0) {
-		ts_client_free(c);
+	if (rc < 0)
 		snprintf(why, whylen, "out of memory");
-		return rc;
-	}
-	rc = setup(c, why, whylen);
+	else
+		rc = setup(c, why, whylen);
 	if (rc < 0) {
 		ts_client_free(c);
 		return rc;
@@ -708,12 +655,10 @@ int
 ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
     int *timeout_ms)
 {
-	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = ts_client_ms(c->cfg.heartbeat);
-	struct link *l[2];
+	int64_t now = ts_net_now(), t = INT64_MAX, u, hb = c->hb_ms;
+	struct link *l[2] = { &c->stream, &c->rest };
 	int n = 0, i;
 
-	l[0] = &c->stream;
-	l[1] = &c->rest;
 	for (i = 0; i < 2; i++) {
 		n += ts_exchange_pollfds(&l[i]->x, pfd + n, max - n);
 		u = l[i]->waiting ? l[i]->wake :
@@ -722,9 +667,9 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 			t = u;
 	}
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
-		u = c->closing ? c->close_by : c->last_rx + 2 * hb;
-		if (!c->closing && !c->ping_sent && c->last_rx + hb < u)
-			u = c->last_rx + hb;
+		/* the close's wait, else our ping, else the drop */
+		u = c->closing ? c->close_by : c->last_rx + (c->ping_sent ?
+		    2 * hb : hb);
 		if (u < t)
 			t = u;
 	}
@@ -789,7 +734,7 @@ ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n)
 	if (c->stream.x.phase == TS_EXCHANGE_OPEN && c->now > t0)
 		c->last_rx += c->now - t0;
 	if (c->fatal) {
-		ts_stream_close(c, 1000);
+		ts_stream_stop(c);	/* our close 1000, if open */
 		ts_exchange_close(&c->stream.x);
 		ts_exchange_close(&c->rest.x);
 		return c->fatal;
@@ -842,9 +787,9 @@ ts_client_free(struct ts_client *c)
 	free(c->live_buf);
 	free(c->body_buf);
 	free(c->led);
-	free(c->hold_buf);
-	free(c->hold_e);
-	free(c->page_buf);
-	free(c->page_e);
+	free(c->lc.hold_buf);
+	free(c->lc.hold_e);
+	free(c->lc.page_buf);
+	free(c->lc.page_e);
 	free(c);
 }

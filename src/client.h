@@ -6,13 +6,8 @@
 #ifndef TS_CLIENT_H
 #define TS_CLIENT_H
 
-#include <poll.h>
-#include <stdint.h>
-
-#include "tsino.h"
-#include "exchange.h"
-#include "ledger.h"
-#include "round.h"
+#include "exchange.h"		/* and <poll.h>, <stdint.h> */
+#include "ledger.h"		/* and round.h, tsino.h */
 #include "state.h"
 #include "ws.h"
 
@@ -29,9 +24,6 @@
 #define RETRY_AFTER_CAP_S 300
 #define CLOSING_MS 2000			/* wait for the server's close */
 #define FLUSH_BYTES (32u << 10)		/* flush and save a batch this big */
-#define MAX_MESSAGE_LIMIT ((size_t)1 << 30)	/* config bounds */
-#define MAX_HELD_LIMIT 1000000
-#define MAX_PAGE_LIMIT ((size_t)1 << 30)
 
 /* A link: one exchange at a time, and the wait before the next. */
 struct link {
@@ -51,9 +43,9 @@ struct ts_client {
 	int have_state;
 	char why[512];
 	int fatal;			/* sticky step result when < 0 */
-	int stopping;
-	int finished;
+	int stopping, finished;
 	int64_t now;			/* of the current step */
+	int hb_ms, connect_ms;		/* heartbeat, connect_timeout */
 
 	struct link stream, rest;
 	struct ts_conn *conns;		/* [0] stream, [1] rest */
@@ -82,8 +74,7 @@ struct ts_client {
 	size_t body_bytes;
 
 	struct ts_ledger *led;
-	char *hold_buf, *page_buf;
-	struct ts_store_entry *hold_e, *page_e;
+	struct ts_ledger_config lc;	/* its buffers are ours to free */
 	int backfilling;		/* a backfill is under way */
 	int64_t bf_started;
 
@@ -114,10 +105,6 @@ size_t
 ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
     const char *in, size_t n);
 
-/* Seconds to milliseconds, rounded. */
-int
-ts_client_ms(double seconds);
-
 /* Close l's exchange and wait delay ms (< 0: backoff), logging reason. */
 void
 ts_client_retry(struct ts_client *c, struct link *l, int64_t delay,
@@ -133,10 +120,6 @@ extern const struct ts_exchange_role ts_stream_role;
 
 int
 ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n);
-
-/* Send close code on an open stream (best effort). */
-void
-ts_stream_close(struct ts_client *c, int code);
 
 /* A clean stop: close 1000 and wait for the server's, or stop waiting. */
 void

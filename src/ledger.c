@@ -57,15 +57,22 @@ mark_cmp(const struct ts_ledger_mark *m, int64_t sec, uint32_t nsec)
 	return ts_store_instant_cmp(sec, nsec, m->sec, m->nsec);
 }
 
+/* Is key among ids[0..n)? */
 static int
-mark_has(const struct ts_ledger_mark *m, uint64_t key)
+has_key(const uint64_t *ids, int n, uint64_t key)
 {
 	int i;
 
-	for (i = 0; i < m->nids; i++)
-		if (m->ids[i] == key)
+	for (i = 0; i < n; i++)
+		if (ids[i] == key)
 			return 1;
 	return 0;
+}
+
+static int
+mark_has(const struct ts_ledger_mark *m, uint64_t key)
+{
+	return has_key(m->ids, m->nids, key);
 }
 
 /* Move m to a new instant whose text is t (n bytes), with no ids. */
@@ -172,19 +179,11 @@ ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 		l->games_full_warned = 1;
 		return NULL;
 	}
+	/* Zeroed: no cursor, gaps, tail, drops, index or paged keys. */
 	g = &l->games[l->ngames++];
+	memset(g, 0, sizeof(*g));
 	memcpy(g->slug, slug, n);
-	g->slug[n] = '\0';
 	g->slug_len = n;
-	mark_clear(&g->cur);
-	mark_clear(&g->hold_to);
-	g->ngaps = 0;
-	g->tail = 0;
-	g->dropped = 0;
-	g->cur_index_len = 0;
-	memset(g->paged, 0, sizeof(g->paged));
-	g->npaged = 0;
-	g->full_warned = 0;
 	return g;
 }
 
@@ -195,27 +194,16 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	    cfg->page_buf == NULL || cfg->page_e == NULL ||
 	    cfg->hold_max == 0 || cfg->hold_max > cfg->hold_ecap)
 		return TS_ERR_CLIENT_CONFIG;
+	/* games[] is set up as each is added: only games in use are read. */
 	l->cfg = *cfg;
-	l->ngames = 0;
-	l->last_game = 0;
-	l->first = 0;
-	l->holding = 0;
-	l->hold.buf = cfg->hold_buf;
-	l->hold.cap = cfg->hold_cap;
-	l->hold.e = cfg->hold_e;
-	l->hold.ecap = cfg->hold_ecap;
-	l->hold.len = l->hold.n = 0;
-	l->page.buf = cfg->page_buf;
-	l->page.cap = cfg->page_cap;
-	l->page.e = cfg->page_e;
-	l->page.ecap = cfg->page_ecap;
-	l->page.len = l->page.n = 0;
-	l->working = 0;
+	l->ngames = l->last_game = l->first = l->holding = l->working = 0;
+	l->dirty = l->games_full_warned = 0;
 	l->max_page_rows = 0;
-	l->dirty = 0;
-	l->games_full_warned = 0;
-	l->live = l->backfilled = l->late = l->dups = 0;
-	l->pages = l->overflows = l->bf_rounds = l->bf_pages = 0;
+	l->overflows = l->bf_rounds = l->bf_pages = 0;
+	l->hold = (struct ts_store){ .buf = cfg->hold_buf,
+	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_ecap };
+	l->page = (struct ts_store){ .buf = cfg->page_buf,
+	    .cap = cfg->page_cap, .e = cfg->page_e, .ecap = cfg->page_ecap };
 	ts_recent_init(&l->recent);
 	return 0;
 }
@@ -226,51 +214,61 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
     int ngaps)
 {
 	struct ts_ledger_game *g = ts_ledger_game(l, slug, strlen(slug), 1);
-	int i;
 
 	if (g == NULL || ngaps < 0 || ngaps > TS_LEDGER_GAPS)
 		return TS_ERR_STATE_CORRUPT;
 	g->cur = *cur;
-	for (i = 0; i < ngaps; i++)
-		g->gap[i] = gaps[i];
+	memcpy(g->gap, gaps, (size_t)ngaps * sizeof(*gaps));
 	g->ngaps = ngaps;
 	return 0;
 }
 
-void
-ts_ledger_floor(struct ts_ledger *l, const char *slug, size_t n, int64_t sec)
+/* The length of the first item of a comma-separated list (strcspn,
+ * which the pure-core check does not allow). */
+static size_t
+item_len(const char *list)
 {
-	struct ts_ledger_game *g = ts_ledger_game(l, slug, n, 1);
+	const char *end = strchr(list, ',');
 
-	if (g == NULL || g->cur.text[0] != '\0' || g->ngaps > 0)
-		return;
-	ts_round_time_write(g->cur.text, sizeof(g->cur.text), sec, 0, 0);
-	g->cur.sec = sec;
-	g->cur.nsec = 0;
-	g->cur.nids = 0;
-	l->dirty = 1;
-	say(l, TS_LOG_DEBUG, "%s: no round yet, resume point %s", g->slug,
-	    g->cur.text);
+	return end != NULL ? (size_t)(end - list) : strlen(list);
+}
+
+void
+ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
+{
+	struct ts_ledger_game *g;
+	char t[TS_LEDGER_TIME_MAX];
+	size_t n;
+
+	ts_round_time_write(t, sizeof(t), sec, 0, 0);
+	while (games != NULL && games[0] != '\0') {
+		n = item_len(games);
+		g = ts_ledger_game(l, games, n, 1);
+		if (g != NULL && g->cur.text[0] == '\0' && g->ngaps == 0) {
+			mark_move(&g->cur, t, strlen(t), sec, 0);
+			l->dirty = 1;
+			say(l, TS_LOG_DEBUG, "%s: no round yet, resume point "
+			    "%s", g->slug, t);
+		}
+		games += n + (games[n] == ',');
+	}
 }
 
 /* Is slug in the comma-separated list (every game is, if it is empty)? */
 static int
 listed(const char *list, const char *slug)
 {
-	size_t len = strlen(slug);
-	const char *end;
+	size_t len = strlen(slug), n;
 
 	if (list == NULL || list[0] == '\0')
 		return 1;
 	for (;;) {
-		end = strchr(list, ',');
-		if (end == NULL)
-			end = list + strlen(list);
-		if ((size_t)(end - list) == len && memcmp(list, slug, len) == 0)
+		n = item_len(list);
+		if (n == len && memcmp(list, slug, len) == 0)
 			return 1;
-		if (*end == '\0')
+		if (list[n] == '\0')
 			return 0;
-		list = end + 1;
+		list += n + 1;
 	}
 }
 
@@ -347,22 +345,9 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 		 * again, nor a neighbour's that meets it there. */
 		if (mark_cmp(&gp->from, sec, nsec) == 0)
 			mark_add(l, g, &gp->from, key);
-		if (gp->to.text[0] != '\0' &&
-		    mark_cmp(&gp->to, sec, nsec) == 0)
+		if (mark_cmp(&gp->to, sec, nsec) == 0)
 			mark_add(l, g, &gp->to, key);
 	}
-}
-
-/* Was key among the last keys of g that pages brought? */
-static int
-paged(const struct ts_ledger_game *g, uint64_t key)
-{
-	int i;
-
-	for (i = 0; i < TS_LEDGER_PAGED; i++)
-		if (g->paged[i] == key)
-			return 1;
-	return 0;
 }
 
 /* Does r lie inside an open gap [from, to) of g?  Its page will bring
@@ -376,8 +361,8 @@ inside_gap(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec,
 
 	for (i = 0; i < g->ngaps; i++) {
 		gp = &g->gap[i];
-		if (gp->to.text[0] == '\0' || mark_cmp(&gp->to, sec, nsec) >= 0)
-			continue;
+		if (mark_cmp(&gp->to, sec, nsec) >= 0)
+			continue;	/* at or past its end, or no end yet */
 		c = mark_cmp(&gp->from, sec, nsec);
 		if (c > 0 || (c == 0 && !mark_has(&gp->from, key)))
 			return 1;
@@ -407,7 +392,7 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 	 * older than the cursor the page moved: the game's last page keys
 	 * know it, whatever the recent window has forgotten since. */
 	if (src == LIVE && mark_cmp(&g->cur, sec, nsec) < 0 &&
-	    paged(g, key))
+	    has_key(g->paged, TS_LEDGER_PAGED, key))
 		return D_DUP;
 	/* A live round after the cursor and no later than a round dropped
 	 * from the hold (sent twice) is fetched with the dropped ones. */
@@ -420,12 +405,9 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 	c = mark_cmp(from, sec, nsec);
 	if (c < 0 || (c == 0 && mark_has(from, key)))
 		return D_DUP;
-	if (to->text[0] != '\0') {
-		c = mark_cmp(to, sec, nsec);
-		if (c > 0 || (c == 0 && mark_has(to, key)))
-			return D_BEYOND;
-	}
-	return D_NEW;
+	c = mark_cmp(to, sec, nsec);
+	return to->text[0] != '\0' && (c > 0 || (c == 0 &&
+	    mark_has(to, key))) ? D_BEYOND : D_NEW;
 }
 
 /*
@@ -445,15 +427,12 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	key = ts_recent_key(r->game_id, r->game_id_len, r->round_id,
 	    r->round_id_len);
 	rc = admit(l, g, r, sec, nsec, key, src);
-	if (rc != D_NEW) {
-		if (rc == D_DUP) {
-			l->dups++;
-			say(l, TS_LOG_DEBUG, "round %.*s of %.*s already "
-			    "handled", (int)r->round_id_len, r->round_id,
-			    (int)r->game_id_len, r->game_id);
-		}
+	if (rc == D_DUP)
+		say(l, TS_LOG_DEBUG, "round %.*s of %.*s already handled",
+		    (int)r->round_id_len, r->round_id, (int)r->game_id_len,
+		    r->game_id);
+	if (rc != D_NEW)
 		return rc;
-	}
 	r->backfilled = src != LIVE;
 	if (g != NULL) {
 		c = mark_cmp(&g->cur, sec, nsec);
@@ -466,11 +445,6 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	if (l->cfg.emit(l->cfg.arg, r) < 0)
 		return -1;
 	ts_recent_add(&l->recent, key, r);
-	if (r->backfilled)
-		l->backfilled++;
-	else
-		l->live++;
-	l->late += (unsigned long)r->late;
 	if (g != NULL)
 		record(l, g, r, sec, nsec, key, src);
 	return D_NEW;
@@ -478,20 +452,28 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 
 /* ---- the hold ---- */
 
-/* A round entered the hold: the first held round of a game ends its
- * tail, and so do the others held at that instant. */
-/* A round of g was dropped from the hold: its tail must reach it. */
+/*
+ * A round of g (finalized_at t, n bytes) left to the backfill: dropped
+ * from the hold, or bigger than the hold.  g owes a tail that must reach
+ * it; a cold game (no cursor before) starts at the oldest round left.
+ */
 static void
-note_dropped(struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
+leave(struct ts_ledger_game *g, int cold, const char *t, size_t n,
+    int64_t sec, uint32_t nsec)
 {
-	if (!g->dropped ||
-	    ts_store_instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) > 0) {
+	if (cold && (g->cur.text[0] == '\0' ||
+	    mark_cmp(&g->cur, sec, nsec) < 0))
+		mark_move(&g->cur, t, n, sec, nsec);
+	if (!before_drop(g, sec, nsec)) {
 		g->drop_sec = sec;
 		g->drop_nsec = nsec;
 	}
 	g->dropped = 1;
+	g->tail = 1;
 }
 
+/* A round entered the hold: the first held round of a game ends its
+ * tail, and so do the others held at that instant. */
 static void
 note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 {
@@ -505,8 +487,7 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 	 * dropped from the hold (sent twice) is fetched again: neither can
 	 * end the tail. */
 	if (g == NULL || !g->tail || mark_cmp(&g->cur, e->sec, e->nsec) < 0 ||
-	    (g->dropped && ts_store_instant_cmp(e->sec, e->nsec, g->drop_sec,
-	    g->drop_nsec) <= 0))
+	    before_drop(g, e->sec, e->nsec))
 		return;
 	if (g->hold_to.text[0] == '\0')
 		mark_move(&g->hold_to, ri.finalized_at, ri.finalized_at_len,
@@ -523,19 +504,6 @@ any_tail(const struct ts_ledger *l)
 
 	for (i = 0; i < l->ngames; i++)
 		if (l->games[i].tail)
-			return 1;
-	return 0;
-}
-
-int
-ts_ledger_owed(const struct ts_ledger *l)
-{
-	int i;
-
-	if (l->holding)
-		return 1;
-	for (i = 0; i < l->ngames; i++)
-		if (l->games[i].tail || l->games[i].ngaps > 0)
 			return 1;
 	return 0;
 }
@@ -598,21 +566,13 @@ discard(struct ts_ledger *l, const char *why)
 		if (g == NULL)
 			continue;
 		k = (int)(g - l->games);
-		if (k < (int)sizeof(had) && had[k] &&
-		    mark_cmp(&g->cur, e->sec, e->nsec) < 0) {
+		if (had[k] && mark_cmp(&g->cur, e->sec, e->nsec) < 0) {
 			if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
 				return -1;
 			continue;
 		}
-		note_dropped(g, e->sec, e->nsec);
-		if (k >= (int)sizeof(had) || !had[k]) {
-			/* First seen in the hold: from its oldest round. */
-			if (mark_cmp(&g->cur, e->sec, e->nsec) < 0 ||
-			    g->cur.text[0] == '\0')
-				mark_move(&g->cur, ri.finalized_at,
-				    ri.finalized_at_len, e->sec, e->nsec);
-		}
-		g->tail = 1;
+		leave(g, !had[k], ri.finalized_at, ri.finalized_at_len,
+		    e->sec, e->nsec);
 		l->dirty = 1;
 	}
 	l->holding = any_tail(l);
@@ -693,12 +653,8 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	    1) : NULL;
 	if (g != NULL) {
 		/* Bigger than the whole hold: left to the backfill. */
-		if (g->cur.text[0] == '\0')
-			mark_move(&g->cur, r->finalized_at.ptr,
-			    r->finalized_at.len, r->finalized_sec,
-			    r->finalized_nsec);
-		note_dropped(g, r->finalized_sec, r->finalized_nsec);
-		g->tail = 1;
+		leave(g, g->cur.text[0] == '\0', r->finalized_at.ptr,
+		    r->finalized_at.len, r->finalized_sec, r->finalized_nsec);
 		say(l, TS_LOG_INFO, "hold full: round %.*s left to the "
 		    "backfill", (int)r->round_id.len, r->round_id.ptr);
 		return 0;
@@ -749,21 +705,19 @@ ts_ledger_connected(struct ts_ledger *l, const char *games)
 int
 ts_ledger_disconnected(struct ts_ledger *l)
 {
-	if (!l->holding)
-		return 0;
-	return discard(l, "stream lost during the backfill");
+	return l->holding ? discard(l, "stream lost during the backfill") : 0;
 }
 
 int
-ts_ledger_fetch(struct ts_ledger *l, const char *slug, size_t slen,
-    const char *since, size_t n)
+ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since)
 {
-	struct ts_ledger_game *g = ts_ledger_game(l, slug, slen, 1);
+	struct ts_ledger_game *g = ts_ledger_game(l, slug, strlen(slug), 1);
 
 	if (g == NULL)
 		return TS_ERR_ROUND_FIELD;
 	mark_clear(&g->cur);
-	if (n > 0 && ts_ledger_mark_set(&g->cur, since, n) < 0)
+	if (since != NULL && since[0] != '\0' &&
+	    ts_ledger_mark_set(&g->cur, since, strlen(since)) < 0)
 		return TS_ERR_ROUND_FIELD;
 	g->tail = 1;
 	return 0;
@@ -773,10 +727,11 @@ int
 ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 {
 	struct ts_ledger_game *g;
-	const struct ts_ledger_mark *from;
+	const struct ts_ledger_mark *from = NULL;
 	int i = 0, k;
 
 	l->working = 0;
+	l->page.n = l->page.len = 0;
 	if (l->holding && !any_tail(l) && release(l) < 0)
 		return -1;
 	/* Open gaps first, oldest first: they are the oldest rounds owed.
@@ -791,21 +746,20 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 		 * first one to be becomes its end. */
 		if (g->ngaps > 0 && listed(l->cfg.games, g->slug)) {
 			w->gap = 0;
-			w->since = g->gap[0].from.text;
+			from = &g->gap[0].from;
 			break;
 		}
 		if (g->tail) {
 			w->gap = TAIL;
-			w->since = g->cur.text;
+			from = &g->cur;
 			break;
 		}
 	}
-	if (k == l->ngames)
+	if (from == NULL)
 		return 0;
 	w->game = i;
-	w->slug = l->games[i].slug;
-	g = &l->games[i];
-	from = w->gap >= 0 ? &g->gap[w->gap].from : &g->cur;
+	w->slug = g->slug;
+	w->since = from->text;
 	l->since_set = from->text[0] != '\0';
 	l->since_sec = from->sec;
 	l->since_nsec = from->nsec;
@@ -820,12 +774,6 @@ ts_ledger_page_failed(struct ts_ledger *l)
 	if (l->working && l->ngames > 0)
 		l->first = (l->work.game + 1) % l->ngames;
 	l->working = 0;
-}
-
-void
-ts_ledger_page_begin(struct ts_ledger *l)
-{
-	l->page.n = l->page.len = 0;
 }
 
 int
@@ -918,19 +866,17 @@ ts_ledger_page_done(struct ts_ledger *l)
 	if ((src == TAIL && !g->tail) || src >= g->ngaps)
 		return 0;
 	ts_store_sort(&l->page);
-	for (i = 0; i < l->page.n; i++) {
+	/* A page is the oldest rows from since: after its end, the rest of
+	 * the page is past it too (same instant, later round_index). */
+	for (i = 0; i < l->page.n && !beyond; i++) {
 		e = &l->page.e[i];
 		ts_store_info(&l->page, e, &ri);
-		/* A page is the oldest rows from since: after its end, the
-		 * rest of the page is past it too (same instant, later
-		 * round_index). */
-		rc = beyond ? D_BEYOND : door(l, &ri, e->sec, e->nsec, src);
+		rc = door(l, &ri, e->sec, e->nsec, src);
 		if (rc < 0)
 			return -1;
 		fresh += rc == D_NEW;
 		beyond |= rc == D_BEYOND;
 	}
-	l->pages++;
 	l->bf_pages++;
 	l->bf_rounds += fresh;
 	check_page_limit(l, g);

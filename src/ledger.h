@@ -35,13 +35,8 @@
 #ifndef TS_LEDGER_H
 #define TS_LEDGER_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "tsino.h"
-#include "round.h"
 #include "recent.h"
-#include "store.h"
+#include "store.h"		/* and round.h, tsino.h, <stdint.h> */
 
 #define TS_LEDGER_GAMES 64	/* games tracked */
 #define TS_LEDGER_SLUG_MAX 64	/* bytes of a slug, NUL included */
@@ -57,8 +52,8 @@ struct ts_ledger_mark {
 	char text[TS_LEDGER_TIME_MAX];	/* "" when not set */
 	int64_t sec;
 	uint32_t nsec;
-	int nids;
-	int ids_full;			/* more ids came than fit (warned) */
+	int nids, ids_full;		/* ids used; more came than fit
+					   (warned) */
 	uint64_t ids[TS_LEDGER_IDS];
 };
 
@@ -95,7 +90,8 @@ struct ts_ledger_game {
  * round was written, 0 if it was passed over (--above), -1 if the output
  * failed (the round is then not handled and the door reports -1).  log
  * receives one line (enum ts_log_level).  The buffers are the caller's,
- * must outlive the ledger and are never freed by it; hold_max is the
+ * must outlive the ledger and are never freed by it: the hold and the
+ * page, each cap bytes in buf and ecap entries in e; hold_max is the
  * most rounds held (at most hold_ecap).
  */
 struct ts_ledger_config {
@@ -104,23 +100,16 @@ struct ts_ledger_config {
 	void *arg;
 	const char *games;		/* --games: the only games whose gaps
 					   are fetched; NULL or "" = all */
-	char *hold_buf;
-	size_t hold_cap;
-	struct ts_store_entry *hold_e;
-	size_t hold_ecap;
-	size_t hold_max;
-	char *page_buf;
-	size_t page_cap;
-	struct ts_store_entry *page_e;
-	size_t page_ecap;
+	char *hold_buf, *page_buf;
+	struct ts_store_entry *hold_e, *page_e;
+	size_t hold_cap, hold_ecap, hold_max, page_cap, page_ecap;
 };
 
-/* What to fetch next: GET rounds of slug since since ("" = no since). */
+/* What to fetch next: GET rounds of slug since since ("" = no since);
+ * game is its index in games, gap the index in its gaps (-1: the tail). */
 struct ts_ledger_work {
-	int game;			/* index in games */
-	int gap;			/* index in its gaps, or -1: the tail */
-	const char *slug;
-	const char *since;
+	int game, gap;
+	const char *slug, *since;
 };
 
 /*
@@ -131,9 +120,9 @@ struct ts_ledger_work {
 struct ts_ledger {
 	struct ts_ledger_config cfg;
 	struct ts_ledger_game games[TS_LEDGER_GAMES];
-	int ngames;
-	int last_game;			/* where the last lookup found it */
-	int first;			/* next() looks from this game on */
+	/* games[0..ngames) in use; last_game: where the last lookup found
+	 * it; first: next() looks from this game on */
+	int ngames, last_game, first;
 	int holding;			/* live rounds go to the hold */
 	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
@@ -142,11 +131,10 @@ struct ts_ledger {
 	int64_t since_sec;
 	uint32_t since_nsec;
 	size_t max_page_rows;		/* largest page seen */
-	int dirty;			/* changed since ts_ledger_saved() */
+	int dirty;			/* changed since the caller cleared it */
 	int games_full_warned;
-	/* counters, for logs and status */
-	unsigned long live, backfilled, late, dups, pages, overflows;
-	unsigned long bf_rounds, bf_pages;	/* this backfill */
+	/* hold overflows; rounds and pages of this backfill */
+	unsigned long overflows, bf_rounds, bf_pages;
 	struct ts_recent recent;		/* the guard at the edges */
 };
 
@@ -184,12 +172,13 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
     int ngaps);
 
 /*
- * ts_ledger_floor: a game named by --games with no cursor yet resumes
- * from sec (the subscription time), so that a gap before its first round
- * is backfilled too.
+ * ts_ledger_floor: each game of games (a comma-separated list, as
+ * --games; NULL or "" = none) with no cursor yet resumes from sec (the
+ * subscription time), so that a gap before its first round is
+ * backfilled too.
  */
 void
-ts_ledger_floor(struct ts_ledger *l, const char *slug, size_t n, int64_t sec);
+ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec);
 
 /*
  * ts_ledger_connected: the stream is (re)subscribed.  Every game with a
@@ -212,13 +201,12 @@ int
 ts_ledger_disconnected(struct ts_ledger *l);
 
 /*
- * ts_ledger_fetch: `tsino rounds`: owe a tail for slug from since (n
- * bytes, inclusive; n == 0: the API's default), no hold.  0 or
- * TS_ERR_ROUND_FIELD for a bad since.
+ * ts_ledger_fetch: `tsino rounds`: owe a tail for slug from since
+ * (inclusive; NULL or "": the API's default), no hold.  0 or
+ * TS_ERR_ROUND_FIELD for a bad slug or since.
  */
 int
-ts_ledger_fetch(struct ts_ledger *l, const char *slug, size_t slen,
-    const char *since, size_t n);
+ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since);
 
 /*
  * ts_ledger_live: a finalised live round (the caller skips others):
@@ -230,9 +218,10 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r);
 
 /*
  * ts_ledger_next: the next page to fetch into *w (valid until the next
- * call): the oldest open gap of each game first, then its tail.  When
- * no tail is owed any more the hold is released through the door.
- * Returns 1 with *w, 0 when nothing is owed, -1 if the output failed.
+ * call), its page empty: the oldest open gap of each game first, then
+ * its tail.  When no tail is owed any more the hold is released through
+ * the door.  Returns 1 with *w, 0 when nothing is owed, -1 if the output
+ * failed.
  */
 int
 ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w);
@@ -242,11 +231,9 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w);
 void
 ts_ledger_page_failed(struct ts_ledger *l);
 
-/* The page of the current work: empty it, add rows (a finalised round
- * each; 0 or TS_ERR_ROUND_TOO_BIG when the page store is full). */
-void
-ts_ledger_page_begin(struct ts_ledger *l);
-
+/* A row of the current work's page, a finalised round (the page starts
+ * empty at each ts_ledger_next()).  0, or TS_ERR_ROUND_TOO_BIG when the
+ * page store is full. */
 int
 ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r);
 
@@ -269,9 +256,5 @@ ts_ledger_page_done(struct ts_ledger *l);
  */
 int
 ts_ledger_stop(struct ts_ledger *l);
-
-/* Is a backfill (tail or gap) owed?  Are rounds held? */
-int
-ts_ledger_owed(const struct ts_ledger *l);
 
 #endif /* TS_LEDGER_H */

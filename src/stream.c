@@ -7,7 +7,6 @@
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "client.h"
@@ -80,26 +79,6 @@ stream_header(void *arg, const struct ts_http *h)
 	ts_ws_hs_header(&c->hs, h->name, h->name_len, h->value, h->value_len);
 }
 
-/* A game named by --games with no cursor resumes from the time of the
- * subscription (the server's Date, else our clock). */
-static void
-floor_games(struct ts_client *c, int64_t date)
-{
-	const char *p = c->cfg.games, *end;
-	int64_t t = date > 0 ? date : (int64_t)time(NULL);
-
-	if (p == NULL || p[0] == '\0')
-		return;
-	for (;;) {
-		end = strchr(p, ',');
-		ts_ledger_floor(c->led, p, end ? (size_t)(end - p) : strlen(p),
-		    t);
-		if (end == NULL)
-			return;
-		p = end + 1;
-	}
-}
-
 /* The upgrade's answer: check it, and the stream is open. */
 static int
 stream_head(void *arg, struct ts_exchange *x)
@@ -113,16 +92,15 @@ stream_head(void *arg, struct ts_exchange *x)
 	c->ws.max_message = c->cfg.max_message;
 	ts_round_init(&c->live, c->live_buf, c->round_buflen,
 	    TS_ROUND_MESSAGE);
-	c->live_bad = 0;
-	c->last_rx = c->now;
-	c->ping_sent = 0;
-	c->opened_at = c->now;
-	c->closing = 0;
-	c->draining = 0;
+	c->last_rx = c->opened_at = c->now;
+	c->live_bad = c->ping_sent = c->closing = c->draining = 0;
 	ts_client_log(c, TS_LOG_INFO, "stream: connected to %s%s%s", x->url.host,
 	    x->url.tls ? " (TLS" : "", x->url.tls ? (x->conn->resumed ?
 	    ", resumed)" : ")") : "");
-	floor_games(c, x->date);
+	/* A game named by --games with no cursor resumes from the time of
+	 * the subscription (the server's Date, else our clock). */
+	ts_ledger_floor(c->led, c->cfg.games, x->date > 0 ? x->date :
+	    (int64_t)time(NULL));
 	if (ts_ledger_connected(c->led, c->cfg.games) > 0 &&
 	    !c->backfilling) {
 		c->backfilling = 1;
@@ -136,11 +114,9 @@ message_end(struct ts_client *c)
 {
 	int rc, ev;
 
-	if (c->ws.msg_opcode != TS_WS_OP_TEXT) {
+	if (c->ws.msg_opcode != TS_WS_OP_TEXT)
 		ts_client_log(c, TS_LOG_DEBUG, "stream: binary message skipped");
-		goto next;
-	}
-	if (c->live_bad)
+	if (c->ws.msg_opcode != TS_WS_OP_TEXT || c->live_bad)
 		goto next;
 	rc = ts_round_finish(&c->live);
 	while ((ev = ts_round_event(&c->live)) > 0) {
@@ -271,18 +247,17 @@ stream_down(struct ts_client *c, const char *reason)
 	c->draining = 0;
 	if (ts_ledger_disconnected(c->led) < 0)
 		return;
-	if (c->stopping) {
+	if (c->stopping)
 		l->waiting = 0;
-		return;
-	}
-	ts_client_retry(c, l, -1, reason);
+	else
+		ts_client_retry(c, l, -1, reason);
 }
 
 int
 ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 {
 	struct link *l = &c->stream;
-	int64_t hb = ts_client_ms(c->cfg.heartbeat);
+	int64_t hb = c->hb_ms;
 	int rc;
 
 	if (l->waiting && c->now >= l->wake) {
@@ -292,24 +267,21 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		ts_client_log(c, TS_LOG_DEBUG, "stream: connecting to %s port %u",
 		    l->url.host, l->url.port);
 		if (ts_exchange_start(&l->x, &l->url, c->cfg.key, 101,
-		    ts_client_ms(c->cfg.connect_timeout), 0) < 0) {
+		    c->connect_ms, 0) < 0)
 			stream_down(c, l->x.why);
-			return c->fatal ? -1 : 0;
-		}
 	}
+	/* c->fatal: only stream_down (the hold's output) can have set it */
 	if (l->x.phase == TS_EXCHANGE_IDLE)
-		return 0;
+		return c->fatal ? -1 : 0;
 	rc = ts_exchange_step(&l->x, pfd, n, c->now);
 	if (c->fatal)
 		return -1;
 	if (rc == 1)
 		return ts_client_refused(c, l) < 0 ? -1 : 0;
-	if (rc < 0) {
-		stream_down(c, l->x.why);
-		return c->fatal ? -1 : 0;
-	}
+	if (rc < 0)
+		stream_down(c, l->x.why);	/* IDLE now */
 	if (l->x.phase != TS_EXCHANGE_OPEN)
-		return 0;
+		return c->fatal ? -1 : 0;
 	if (c->now - c->opened_at >= HEALTHY_MS)
 		l->attempt = 0;
 	if (c->draining && c->now >= c->close_by) {
@@ -329,13 +301,6 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		c->ping_sent = 1;
 	}
 	return c->fatal ? -1 : 0;
-}
-
-void
-ts_stream_close(struct ts_client *c, int code)
-{
-	if (c->stream.x.phase == TS_EXCHANGE_OPEN && !c->closing)
-		send_ws(c, TS_WS_OP_CLOSE, code);
 }
 
 void

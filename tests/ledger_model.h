@@ -51,7 +51,7 @@
  * server's whole second F, start = its first round at or after F).
  * After the final phase (a restart without --games if the last process
  * left games out, connected to all games, no new rounds, REST always
- * works, until ts_ledger_next() returns 0 and ts_ledger_owed() is 0) every
+ * works, until ts_ledger_next() returns 0 and nothing is owed) every
  * round of the game from start on must have been handled (emitted:
  * printed or passed over) exactly once.  Rounds before start may be
  * handled (at most once) or not.  Checked at every emit: no round
@@ -1275,8 +1275,7 @@ lm_subscribe(struct lm *m, unsigned sub, int named)
 			if (lg != NULL && (lg->cur.text[0] != '\0' ||
 			    lg->ngaps > 0))
 				continue;
-			ts_ledger_floor(m->l, m->g[gi].slug,
-			    strlen(m->g[gi].slug), m->now_sec);
+			ts_ledger_floor(m->l, m->g[gi].slug, m->now_sec);
 			p = lm_first_at(&m->g[gi], m->now_sec, 0);
 			if (m->g[gi].start == LM_NONE || p < m->g[gi].start)
 				m->g[gi].start = p;
@@ -1555,7 +1554,6 @@ lm_rest(struct lm *m, int ok)
 		return;
 	fail = ok ? 0 : m->outage ? lm_chance(m, 15, 16) : lm_chance(m, 1, 8);
 	lm_page_plan(m, fail);
-	ts_ledger_page_begin(m->l);
 	m->inflight = 1;
 	m->touched = 0;
 	if (ok || m->no_inflight || lm_chance(m, 1, 2))
@@ -1675,6 +1673,20 @@ lm_step(struct lm *m)
 	}
 }
 
+/* Is a backfill (a tail or a gap) owed, or are rounds held? */
+static int
+lm_owed(const struct ts_ledger *l)
+{
+	int i;
+
+	if (l->holding)
+		return 1;
+	for (i = 0; i < l->ngames; i++)
+		if (l->games[i].tail || l->games[i].ngaps > 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The final phase: connected to every game (after a restart without
  * --games if the process had a list that left some out), REST always
@@ -1707,8 +1719,7 @@ lm_final(struct lm *m)
 		if (m->failed || lm_next(m, &w) != 1)
 			break;
 		lm_page_plan(m, 0);
-		ts_ledger_page_begin(m->l);
-		m->inflight = 1;
+			m->inflight = 1;
 		lm_page_feed(m, m->nrows);
 		lm_check(m);
 	}
@@ -1717,8 +1728,8 @@ lm_final(struct lm *m)
 	if (i == LM_FINAL_LIMIT)
 		lm_fail(m, "final phase: still owed after %d pages",
 		    LM_FINAL_LIMIT);
-	else if (ts_ledger_owed(m->l))
-		lm_fail(m, "final phase: ts_ledger_owed is still 1");
+	else if (lm_owed(m->l))
+		lm_fail(m, "final phase: a backfill is still owed");
 	lm_check(m);
 }
 
@@ -1863,7 +1874,6 @@ lm_page_rows(struct lm *m, int gi, const size_t *pos, size_t n, int ok)
 	m->added = 0;
 	m->fate_fail = !ok;
 	m->fail_at = i;
-	ts_ledger_page_begin(m->l);
 	m->inflight = 1;
 	m->touched = 0;
 	lm_page_feed(m, i);
@@ -1880,12 +1890,11 @@ lm_drain(struct lm *m)
 		if (lm_next(m, &w) != 1)
 			break;
 		lm_page_plan(m, 0);
-		ts_ledger_page_begin(m->l);
-		m->inflight = 1;
+			m->inflight = 1;
 		lm_page_feed(m, m->nrows);
 		lm_check(m);
 	}
-	if (!m->failed && ts_ledger_owed(m->l))
+	if (!m->failed && lm_owed(m->l))
 		lm_fail(m, "drain: still owed");
 }
 

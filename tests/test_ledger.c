@@ -617,7 +617,6 @@ page_from_before_connect(void)
 	CHECK_INT(lm_next(&m, &w), 1);
 	m.stamp++;
 	m.g[0].h[0].page = m.stamp;
-	ts_ledger_page_begin(m.l);
 	CHECK_INT(ts_ledger_page_add(m.l, &m.g[0].h[0].r), 0);
 	/* the request is on its way; the stream drops and comes back */
 	lm_disconnect(&m);
@@ -676,7 +675,6 @@ redelivered_not_gap_end(void)
 	CHECK_INT(lm_next(&m, &w), 1);	/* the first gap, closed */
 	CHECK_INT(w.gap, 0);
 	lm_page_plan(&m, 0);
-	ts_ledger_page_begin(m.l);
 	m.inflight = 1;
 	lm_page_feed(&m, m.nrows);
 	CHECK_INT(m.l->games[0].ngaps, TS_LEDGER_GAPS - 1);
@@ -711,7 +709,6 @@ redelivered_printed_twice(void)
 	CHECK_INT(lm_next(&m, &w), 1);	/* the first gap, closed */
 	CHECK_INT(w.gap, 0);
 	lm_page_plan(&m, 0);
-	ts_ledger_page_begin(m.l);
 	m.inflight = 1;
 	lm_page_feed(&m, m.nrows);
 	CHECK_INT(m.l->games[0].ngaps, TS_LEDGER_GAPS - 1);
@@ -788,7 +785,6 @@ adjacent_gaps_one_instant(void)
 	CHECK_INT(lm_next(&m, &w), 1);
 	CHECK_INT(w.gap, 0);
 	lm_page_plan(&m, 0);
-	ts_ledger_page_begin(m.l);
 	m.inflight = 1;
 	lm_page_feed(&m, m.nrows);
 	CHECK_INT(m.g[0].h[2].handled, 1);
