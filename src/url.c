@@ -34,6 +34,7 @@ struct out {
 	char *buf;
 	size_t cap;
 	size_t need;		/* bytes asked for so far, without the NUL */
+	size_t target;		/* where the request target starts */
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
@@ -199,7 +200,7 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 		len = i - start;
 		if (len == 0) {
 			/* only the root label after a trailing dot is empty */
-			if (i == n && last_len > 0)
+			if (i == n)
 				break;
 			return TS_ERR_URL_HOST;
 		}
@@ -358,16 +359,15 @@ ts_url_is_loopback(const struct ts_url *u)
 	static const unsigned char one[16] = {
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
 	};
-	static const unsigned char mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
 
 	switch (u->addr_len) {
 	case 4:
 		return u->addr[0] == 127;
 	case 16:
+		/* ::1, or ten zero bytes, ffff and 127 (::ffff:127.0.0.0/104) */
 		return memcmp(u->addr, one, 16) == 0 ||
-		    (memcmp(u->addr, mapped, 12) == 0 && u->addr[12] == 127);
+		    (memcmp(u->addr, one, 10) == 0 && u->addr[10] == 0xff &&
+		    u->addr[11] == 0xff && u->addr[12] == 127);
 	default:
 		/* a name, lower-cased already */
 		return strcmp(u->host, "localhost") == 0 ||
@@ -422,10 +422,15 @@ put_encoded(struct out *o, const char *v, int keep_commas)
 	return 0;
 }
 
-/* NUL-terminate, or clear out and fail if it did not all fit. */
+/*
+ * NUL-terminate, or clear out and fail if it did not all fit.  The
+ * request target must fit a ts_url, or the URL would not parse back.
+ */
 static int
 finish(struct out *o, int err)
 {
+	if (err == 0 && o->need - o->target > TS_URL_TARGET_MAX)
+		err = TS_ERR_URL_TOO_LONG;
 	if (err == 0 && o->need >= o->cap)
 		err = TS_ERR_URL_BUF_TOO_SMALL;
 	if (err != 0) {
@@ -440,11 +445,11 @@ finish(struct out *o, int err)
 /*
  * Parse the base and write scheme "://" authority path, without the
  * path's trailing slashes, with the scheme mapped to its ws (stream) or
- * http (REST) form of the same security.  Sets *target to where the
- * request target starts in the output.
+ * http (REST) form of the same security; the request target starts
+ * after the authority.
  */
 static int
-put_base(struct out *o, const char *base, int stream, size_t *target)
+put_base(struct out *o, const char *base, int stream)
 {
 	struct ts_url b;
 	char port[6];
@@ -477,19 +482,12 @@ put_base(struct out *o, const char *base, int stream, size_t *target)
 		port[--i] = ':';
 		put(o, port + i, sizeof(port) - i);
 	}
-	*target = o->need;
+	o->target = o->need;
 	plen = b.path_len;
 	while (plen > 0 && b.target[plen - 1] == '/')
 		plen--;
 	put(o, b.target, plen);
 	return 0;
-}
-
-/* The request target must fit a ts_url, or the URL would not parse back. */
-static int
-check_target(const struct out *o, size_t target)
-{
-	return o->need - target > TS_URL_TARGET_MAX ? TS_ERR_URL_TOO_LONG : 0;
 }
 
 /* ",a", "a,,b" or "a,": an empty item in a comma-separated list */
@@ -508,11 +506,10 @@ has_empty_item(const char *list)
 int
 ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 {
-	struct out o = { out, outlen, 0 };
-	size_t target;
+	struct out o = { out, outlen, 0, 0 };
 	int err;
 
-	if ((err = put_base(&o, base, 1, &target)) != 0)
+	if ((err = put_base(&o, base, 1)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/stream");
 	if (games != NULL && games[0] != '\0') {
@@ -523,22 +520,21 @@ ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 		if ((err = put_encoded(&o, games, 1)) != 0)
 			return finish(&o, err);
 	}
-	return finish(&o, check_target(&o, target));
+	return finish(&o, 0);
 }
 
 int
 ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,
     const char *since)
 {
-	struct out o = { out, outlen, 0 };
-	size_t target;
+	struct out o = { out, outlen, 0, 0 };
 	int err;
 
 	/* "." and ".." would be removed as dot-segments (RFC 3986 §5.2.4) */
 	if (slug == NULL || slug[0] == '\0' || strcmp(slug, ".") == 0 ||
 	    strcmp(slug, "..") == 0)
 		return finish(&o, TS_ERR_URL_SLUG);
-	if ((err = put_base(&o, base, 0, &target)) != 0)
+	if ((err = put_base(&o, base, 0)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/games/");
 	if ((err = put_encoded(&o, slug, 0)) != 0)
@@ -549,5 +545,5 @@ ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,
 		if ((err = put_encoded(&o, since, 0)) != 0)
 			return finish(&o, err);
 	}
-	return finish(&o, check_target(&o, target));
+	return finish(&o, 0);
 }
