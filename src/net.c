@@ -344,9 +344,8 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	if (any_inflight(n) || n->next < n->naddr) {
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] >= 0)
-				say(n, "no answer from %s before the "
-				    "connect timeout",
-				    addr_at(n, i, addr));
+				say(n, "no answer from %s before the connect "
+				    "timeout", addr_at(n, i, addr));
 		ts_net_abort(n);
 		snprintf(n->why, sizeof(n->why),
 		    "connect timed out after %g s", n->timeout_ms / 1000.0);
