@@ -4,11 +4,13 @@
  * the first byte chooses the entry point:
  *
  *	0	ts_url_parse on the rest; on success the fields must be sane,
- *		IP literals must agree with inet_pton(), and formatting then
- *		parsing again must give the same fields
+ *		IP literals must agree with inet_pton(), and writing the
+ *		fields back as a URL then parsing it must give the same fields
  *	1	ts_url_stream, rest split at NUL bytes into base and games
  *	2	ts_url_rest, rest split into base, slug and since
- *	3	ts_url_encode on the rest, decoded back and compared
+ *	3	a query value percent-encoded by a builder (a games list by
+ *		ts_url_stream if the next byte is odd, else a since value by
+ *		ts_url_rest), decoded back and compared
  *
  * Builders run once with a full buffer and once with a small one chosen
  * by the second byte; the small run must agree and never write past its
@@ -16,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,31 +55,20 @@ check_fields(const struct ts_url *u)
 	check(u->host[u->host_len] == '\0' && strlen(u->host) == u->host_len);
 	check(u->port >= 1 && u->port <= 65535);
 	if (!u->port_explicit)
-		check(u->port == ts_url_default_port(u->scheme));
+		check(u->port == (u->tls ? 443u : 80u));
 	check(u->target_len >= 1 && u->target_len <= TS_URL_TARGET_MAX);
 	check(u->target[0] == '/');
 	check(u->target[u->target_len] == '\0');
 	check(strlen(u->target) == u->target_len);
 	check(u->path_len >= 1 && u->path_len <= u->target_len);
 	check(memchr(u->target, '?', u->path_len) == NULL);
-	check(u->has_query == (u->path_len < u->target_len));
-	if (u->has_query)
+	if (u->path_len < u->target_len)
 		check(u->target[u->path_len] == '?');
 	check(strchr(u->target, '#') == NULL);
-	switch (u->host_kind) {
-	case TS_URL_HOST_NAME:
-		check(u->addr_len == 0);
-		break;
-	case TS_URL_HOST_IPV4:
-		check(u->addr_len == 4);
+	check(u->addr_len == 0 || u->addr_len == 4 || u->addr_len == 16);
+	check(ts_url_is_ip_literal(u) == (u->addr_len != 0));
+	if (u->addr_len == 4)
 		check(ts_url_is_loopback(u) == (u->addr[0] == 127));
-		break;
-	case TS_URL_HOST_IPV6:
-		check(u->addr_len == 16);
-		break;
-	default:
-		check(0);
-	}
 }
 
 /* Whatever we take for an address, the C library must take the same. */
@@ -85,10 +77,10 @@ check_literal(const struct ts_url *u)
 {
 	unsigned char a[16];
 
-	if (u->host_kind == TS_URL_HOST_IPV4) {
+	if (u->addr_len == 4) {
 		check(inet_pton(AF_INET, u->host, a) == 1);
 		check(memcmp(a, u->addr, 4) == 0);
-	} else if (u->host_kind == TS_URL_HOST_IPV6) {
+	} else if (u->addr_len == 16) {
 		check(inet_pton(AF_INET6, u->host, a) == 1);
 		check(memcmp(a, u->addr, 16) == 0);
 	}
@@ -98,7 +90,6 @@ static void
 check_same(const struct ts_url *a, const struct ts_url *b)
 {
 	check(a->scheme == b->scheme && a->tls == b->tls);
-	check(a->host_kind == b->host_kind);
 	check(a->host_len == b->host_len);
 	check(memcmp(a->host, b->host, a->host_len + 1) == 0);
 	check(a->addr_len == b->addr_len);
@@ -106,8 +97,22 @@ check_same(const struct ts_url *a, const struct ts_url *b)
 	check(a->port == b->port && a->port_explicit == b->port_explicit);
 	check(a->target_len == b->target_len && a->path_len == b->path_len);
 	check(memcmp(a->target, b->target, a->target_len + 1) == 0);
-	check(a->has_query == b->has_query);
 	check(ts_url_is_loopback(a) == ts_url_is_loopback(b));
+}
+
+/* The fields written back as a URL: scheme, host, explicit port, target. */
+static int
+format(const struct ts_url *u, char *out, size_t outlen)
+{
+	static const char *const names[] = { "ws", "wss", "http", "https" };
+	int len;
+
+	len = snprintf(out, outlen, "%s://%s%s%s", names[u->scheme - 1],
+	    u->addr_len == 16 ? "[" : "", u->host, u->addr_len == 16 ? "]" : "");
+	if (u->port_explicit)
+		len += snprintf(out + len, outlen - (size_t)len, ":%u", u->port);
+	len += snprintf(out + len, outlen - (size_t)len, "%s", u->target);
+	return len;
 }
 
 static void
@@ -126,12 +131,10 @@ drive_parse(const uint8_t *d, size_t n)
 	}
 	check_fields(&u);
 	check_literal(&u);
-	len = ts_url_format(&u, out, sizeof(out));
+	len = format(&u, out, sizeof(out));
 	check(len > 0 && (size_t)len < sizeof(out) && (size_t)len <= n + 8);
 	check(ts_url_parse(&v, out, (size_t)len) == 0);
 	check_same(&u, &v);
-	len = ts_url_authority(&u, out, sizeof(out));
-	check(len >= (int)u.host_len);
 }
 
 /*
@@ -162,7 +165,7 @@ check_built(const char *out, int len, const char *base, int stream,
 	const char *tail = stream ? "/stream" : "/rounds";
 	size_t tl = strlen(tail);
 
-	check(len > 0 && (size_t)len <= TS_URL_MAX);
+	check(len > 0 && (size_t)len < TS_URL_BUFSIZE);
 	check(strlen(out) == (size_t)len);
 	check(ts_url_parse(&u, out, (size_t)len) == 0);
 	check_fields(&u);
@@ -179,7 +182,7 @@ check_built(const char *out, int len, const char *base, int stream,
 	/* no "//" made where the base path met ours */
 	if (stream)
 		check(u.path_len == tl || u.target[u.path_len - tl - 1] != '/');
-	check(u.has_query == has_query);
+	check((u.path_len < u.target_len) == has_query);
 }
 
 /* Run a builder into a small buffer too: same answer or "too small". */
@@ -238,43 +241,50 @@ drive_builder(const uint8_t *d, size_t n, int stream)
 static void
 drive_encode(const uint8_t *d, size_t n)
 {
-	static char out[3 * 4096 + 1 + 16];
-	size_t i, j, outlen;
-	int keep, len;
+	static char value[4096 + 1], out[TS_URL_BUFSIZE];
+	const char *prefix;
+	size_t i, j, len, pre;
+	int keep, r;
 
-	if (n < 2 || n - 2 > 4096)
+	if (n < 1 || n - 1 > 4096)
 		return;
 	keep = d[0] & 1;
-	outlen = d[1] == 0xff ? sizeof(out) - 16 : d[1];
-	memset(out, CANARY, sizeof(out));
-	len = ts_url_encode(out, outlen, (const char *)d + 2, n - 2, keep);
-	for (i = outlen; i < outlen + 16; i++)
-		check((unsigned char)out[i] == CANARY);
-	if (len < 0) {
-		check(len == TS_ERR_URL_VALUE ||
-		    len == TS_ERR_URL_BUF_TOO_SMALL);
-		if (outlen > 0)
-			check(out[0] == '\0');
+	memcpy(value, d + 1, n - 1);
+	value[n - 1] = '\0';
+	len = strlen(value);
+	if (keep) {
+		prefix = "ws://h/stream?games=";
+		r = ts_url_stream(out, sizeof(out), "http://h", value);
+	} else {
+		prefix = "http://h/games/s/rounds?since=";
+		r = ts_url_rest(out, sizeof(out), "http://h", "s", value);
+	}
+	if (r < 0) {
+		check(r == TS_ERR_URL_VALUE || r == TS_ERR_URL_TOO_LONG ||
+		    (keep && r == TS_ERR_URL_SLUG));
+		check(out[0] == '\0');
 		return;
 	}
-	check((size_t)len < outlen && strlen(out) == (size_t)len);
+	check(strlen(out) == (size_t)r);
+	pre = len == 0 ? strlen(prefix) - 7 : strlen(prefix);
+	check((size_t)r >= pre && memcmp(out, prefix, pre) == 0);
 	/* decode and compare; only the kept characters appear bare */
-	for (i = 0, j = 2; i < (size_t)len; j++) {
+	for (i = pre, j = 0; i < (size_t)r; j++) {
 		if (out[i] == '%') {
-			check(i + 2 < (size_t)len);
+			check(i + 2 < (size_t)r);
 			check(is_hex_upper(out[i + 1]) &&
 			    is_hex_upper(out[i + 2]));
-			check(j < n && d[j] == hexval(out[i + 1]) * 16 +
-			    hexval(out[i + 2]));
+			check(j < len && (uint8_t)value[j] ==
+			    hexval(out[i + 1]) * 16 + hexval(out[i + 2]));
 			i += 3;
 		} else {
 			check(strchr("&=+#%; /?", out[i]) == NULL);
 			check(out[i] != ',' || keep);
-			check(j < n && d[j] == (uint8_t)out[i]);
+			check(j < len && value[j] == out[i]);
 			i++;
 		}
 	}
-	check(j == n);
+	check(j == len);
 }
 
 int

@@ -115,6 +115,7 @@ struct run {
 	size_t ping_len;
 	int have_ping;
 	int client_closed;
+	int server_closed;		/* its close event came */
 	int answer;
 };
 
@@ -203,14 +204,12 @@ drain(struct ts_ws *ws, struct run *r, int *count)
 			must(ts_ws_fail_code(ws) == 1002 ||
 			    ts_ws_fail_code(ws) == 1007 ||
 			    ts_ws_fail_code(ws) == 1009);
-			must(!ts_ws_want_read(ws));
 			must(ts_ws_want_write(ws) == !r->client_closed);
 			add_int(r, ts_ws_fail_code(ws));
 		} else if (ev == TS_WS_EV_DATA) {
 			must(ws->data_len > 0);
 			must(ws->data >= r->pushed && ws->data_len <=
 			    r->pushed_len - (size_t)(ws->data - r->pushed));
-			must(ws->data_first == !r->in_msg);
 			must(ws->msg_opcode == TS_WS_OP_TEXT ||
 			    ws->msg_opcode == TS_WS_OP_BINARY);
 			must(ws->data_len <= ws->max_message - r->msg_total);
@@ -223,9 +222,9 @@ drain(struct ts_ws *ws, struct run *r, int *count)
 				r->checked += b;
 			}
 			r->msg_total += ws->data_len;
-			r->in_msg = 1;
-			if (ws->data_first || !r->last_data)
+			if (!r->in_msg || !r->last_data)
 				add_int(r, 100 + ws->msg_opcode);
+			r->in_msg = 1;
 			add(r, ws->data, ws->data_len);
 		} else if (ev == TS_WS_EV_MESSAGE) {
 			must(ws->msg_opcode == TS_WS_OP_TEXT ||
@@ -252,6 +251,7 @@ drain(struct ts_ws *ws, struct run *r, int *count)
 			must(check_utf8(ws->ctl, ws->ctl_len, 0, &b) == 0);
 			must(ts_ws_want_write(ws) == !r->client_closed);
 			r->have_ping = 0;
+			r->server_closed = 1;
 			add_int(r, ws->close_code);
 			add(r, ws->ctl, ws->ctl_len);
 		} else {
@@ -312,12 +312,11 @@ decode(struct ts_ws *ws, struct run *r, const uint8_t *cfg,
 	count = 0;
 	drain(ws, r, &count);
 done:
-	add_int(r, ts_ws_want_read(ws));
 	add_int(r, ts_ws_want_write(ws));
 	add_int(r, ts_ws_fail_code(ws));
 	if (ts_ws_fail_code(ws) == 0 && !r->client_closed)
 		must(ts_ws_send(ws, out, sizeof(out), TS_WS_OP_PING, "", 0,
-		    fmask) == (ws->recv_close ? TS_ERR_WS_CLOSED : 6));
+		    fmask) == (r->server_closed ? TS_ERR_WS_CLOSED : 6));
 }
 
 static void
@@ -416,7 +415,7 @@ handshake(const uint8_t *data, size_t size)
 		return;
 	/* Success: 101, one accept with the right value, nothing offered
 	 * that we did not ask for. */
-	ts_ws_accept(expect, key);
+	memcpy(expect, fwd.expect, sizeof(expect));
 	must(status == 101);
 	for (i = 0; i < lines; i++) {
 		if (named(name[i], nlen[i], "sec-websocket-accept")) {

@@ -14,7 +14,6 @@
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,26 +36,6 @@ ts_net_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void
-ts_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, outlen, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(out, outlen, "%s:%u", ip, ntohs(s4->sin_port));
-	} else {
-		snprintf(out, outlen, "(unknown address family)");
-	}
-}
-
 /* One line to the caller's note hook, if it set one (-v). */
 static void
 say(const struct ts_net *n, const char *fmt, ...)
@@ -72,11 +51,24 @@ say(const struct ts_net *n, const char *fmt, ...)
 	n->note(n->note_arg, line);
 }
 
-/* Address i of n's list in words, into out (64 bytes). */
+/*
+ * Address i of n's list in words, "127.0.0.1:8443" or "[::1]:8443", into
+ * out.  The list holds IPv4 and IPv6 addresses only.
+ */
 static const char *
-addr_at(const struct ts_net *n, int i, char *out, size_t outlen)
+addr_at(const struct ts_net *n, int i, char out[64])
 {
-	ts_net_addr_str((const struct sockaddr *)&n->addr[i], out, outlen);
+	const struct sockaddr_in6 *s6 = (const void *)&n->addr[i];
+	const struct sockaddr_in *s4 = (const void *)&n->addr[i];
+	char ip[INET6_ADDRSTRLEN];
+
+	if (n->addr[i].ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(out, 64, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else {
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(out, 64, "%s:%u", ip, ntohs(s4->sin_port));
+	}
 	return out;
 }
 
@@ -104,13 +96,13 @@ void
 ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 {
 	const struct addrinfo *a, *b;
-	int first = 0, other;
+	int first, other;
 
 	n->naddr = 0;
-	for (a = res; a != NULL && first == 0; a = a->ai_next)
+	for (a = res; a != NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET6 || a->ai_family == AF_INET)
-			first = a->ai_family;
-	if (first == 0)
+			break;
+	if (a == NULL)
 		return;
 	/*
 	 * RFC 8305 §4: "Whichever address family is first in the list
@@ -118,8 +110,8 @@ ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 	 * getaddrinfo has already sorted by RFC 6724 and /etc/gai.conf: its
 	 * first address is the one to try first.
 	 */
+	first = a->ai_family;
 	other = first == AF_INET6 ? AF_INET : AF_INET6;
-	a = next_of(res, first);
 	b = next_of(res, other);
 	while ((a != NULL || b != NULL) && n->naddr < TS_NET_MAX_ADDRS) {
 		if (a != NULL) {
@@ -170,21 +162,37 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	return 0;
 }
 
+static int
+error_for(int errnum)
+{
+	switch (errnum) {
+	case ECONNREFUSED:
+		return TS_ERR_NET_REFUSED;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT:
+		return TS_ERR_NET_UNREACHABLE;
+	default:
+		return TS_ERR_NET_IO;
+	}
+}
+
 /*
- * The attempt at index i failed: close it, say so to the note hook, and
- * keep its error if it is the most telling so far.  The code and the
- * words always describe the same failure, and the hook hears the same
- * words.  RFC 8305 §5: the next attempt need not wait for the
- * Connection Attempt Delay once this one has failed, so it may start now.
+ * The attempt at index i failed with errnum: close it, say so to the
+ * note hook, and keep its error if it is the most telling so far.  The
+ * code and the words always describe the same failure, and the hook
+ * hears the same words.  RFC 8305 §5: the next attempt need not wait
+ * for the Connection Attempt Delay once this one has failed, so it may
+ * start now.
  */
 static void
-fail(struct ts_net *n, int i, int err, int errnum)
+fail(struct ts_net *n, int i, int errnum)
 {
 	char addr[64], words[sizeof(n->why)];
+	int err = error_for(errnum);
 
-	if (errnum == ECONNREFUSED)
-		err = TS_ERR_NET_REFUSED;
-	addr_at(n, i, addr, sizeof(addr));
+	addr_at(n, i, addr);
 	if (err == TS_ERR_NET_REFUSED)
 		snprintf(words, sizeof(words), "connection refused by %s",
 		    addr);
@@ -203,47 +211,26 @@ fail(struct ts_net *n, int i, int err, int errnum)
 	n->next_at = 0;
 }
 
-static int
-error_for(int errnum)
-{
-	switch (errnum) {
-	case ECONNREFUSED:
-		return TS_ERR_NET_REFUSED;
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EADDRNOTAVAIL:
-	case EAFNOSUPPORT:
-		return TS_ERR_NET_UNREACHABLE;
-	default:
-		return TS_ERR_NET_IO;
-	}
-}
-
 static void
 start_next(struct ts_net *n, int64_t now)
 {
-	int i = n->next, fd, flags;
+	int i = n->next, fd;
 	char addr[64];
 
 	n->next++;
 	n->next_at = now + TS_NET_STAGGER_MS;
-	say(n, "connecting to %s", addr_at(n, i, addr, sizeof(addr)));
-	fd = socket(n->addr[i].ss_family, SOCK_STREAM, 0);
+	say(n, "connecting to %s", addr_at(n, i, addr));
+	fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		fail(n, i, error_for(errno), errno);
+		fail(n, i, errno);
 		return;
 	}
 	n->inflight[i] = fd;
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		fail(n, i, TS_ERR_NET_IO, errno);
-		return;
-	}
 	if (connect(fd, (struct sockaddr *)&n->addr[i], n->addrlen[i]) == 0 ||
 	    errno == EINPROGRESS)
 		return;
-	fail(n, i, error_for(errno), errno);
+	fail(n, i, errno);
 }
 
 void
@@ -320,12 +307,12 @@ check_connected(struct ts_net *n, int i)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		soerr = errno;
 	if (soerr != 0) {
-		fail(n, i, error_for(soerr), soerr);
+		fail(n, i, soerr);
 		return 0;
 	}
 	/* Rounds are small and latency matters more than segment count. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	say(n, "connected to %s", addr_at(n, i, addr, sizeof(addr)));
+	say(n, "connected to %s", addr_at(n, i, addr));
 	n->inflight[i] = -1;
 	n->fd = fd;
 	ts_net_abort(n);
@@ -357,9 +344,8 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	if (any_inflight(n) || n->next < n->naddr) {
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] >= 0)
-				say(n, "no answer from %s before the "
-				    "connect timeout",
-				    addr_at(n, i, addr, sizeof(addr)));
+				say(n, "no answer from %s before the connect "
+				    "timeout", addr_at(n, i, addr));
 		ts_net_abort(n);
 		snprintf(n->why, sizeof(n->why),
 		    "connect timed out after %g s", n->timeout_ms / 1000.0);

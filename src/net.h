@@ -119,8 +119,4 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 void
 ts_net_abort(struct ts_net *n);
 
-/* "127.0.0.1:8443" or "[::1]:8443" for log lines; out holds 64 bytes. */
-void
-ts_net_addr_str(const struct sockaddr *sa, char *out, size_t outlen);
-
 #endif /* TS_NET_H */

@@ -34,6 +34,7 @@ struct out {
 	char *buf;
 	size_t cap;
 	size_t need;		/* bytes asked for so far, without the NUL */
+	size_t target;		/* where the request target starts */
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
@@ -61,7 +62,7 @@ is_pchar(int c)
 static int
 parse_ipv4(const char *a, size_t n, unsigned char out[4])
 {
-	size_t i = 0, digits;
+	size_t i = 0, start;
 	unsigned v;
 	int part;
 
@@ -71,18 +72,12 @@ parse_ipv4(const char *a, size_t n, unsigned char out[4])
 				return -1;
 			i++;
 		}
+		/* a fourth digit is then neither a '.' nor the end */
 		v = 0;
-		digits = 0;
-		while (i < n && ts_is_digit(a[i])) {
-			if (digits == 3)
-				return -1;
+		for (start = i; i < n && i - start < 3 && ts_is_digit(a[i]); i++)
 			v = v * 10 + (unsigned)(a[i] - '0');
-			digits++;
-			i++;
-		}
 		/* "0" is a dec-octet, "01" is not (it would read as octal) */
-		if (digits == 0 || v > 255 || (digits > 1 && a[i - digits] ==
-		    '0'))
+		if (i == start || v > 255 || (i - start > 1 && a[start] == '0'))
 			return -1;
 		out[part] = (unsigned char)v;
 	}
@@ -92,75 +87,62 @@ parse_ipv4(const char *a, size_t n, unsigned char out[4])
 /*
  * IPv6 text, RFC 4291 §2.2: eight groups of 1 to 4 hex digits; "::" once
  * for one or more zero groups; the last 32 bits may be a dotted quad.
- * No zone id (RFC 6874), no IPvFuture.  Returns 0 or -1.
+ * No zone id (RFC 6874), no IPvFuture.  The groups before and after the
+ * "::" go into t[0..tp), gap marks where the "::" stood; the bytes after
+ * it are then moved to the end.  Returns 0 or -1.
  */
 static int
 parse_ipv6(const char *a, size_t n, unsigned char out[16])
 {
-	unsigned g[8];
-	unsigned char v4[4];
-	size_t ng = 0, i = 0, j, k, tail;
+	unsigned char t[16];
+	size_t i, tp = 0, group = 0, digits = 0, tail;
 	int gap = -1, h;
-	unsigned v;
+	unsigned v = 0;
 
-	if (n < 2)
+	/* a leading ':' is only the first half of a leading "::" */
+	if (n < 2 || (a[0] == ':' && a[1] != ':'))
 		return -1;
-	if (a[0] == ':') {
-		if (a[1] != ':')
-			return -1;
-		gap = 0;
-		i = 2;
-	}
-	while (i < n) {
-		for (j = i; j < n && a[j] != ':'; j++)
-			continue;
-		if (j == i)
-			return -1;	/* ":::" or a lone ':' */
-		if (memchr(a + i, '.', j - i) != NULL) {
-			/* the embedded IPv4 tail ends the address */
-			if (j != n || ng > 6 || parse_ipv4(a + i, j - i, v4))
+	for (i = a[0] == ':' ? 1 : 0; i < n; i++) {
+		if ((h = ts_hex_value(a[i])) >= 0) {
+			/* at most eight groups of at most four digits */
+			if (tp == 16 || ++digits > 4)
 				return -1;
-			g[ng++] = (unsigned)v4[0] << 8 | v4[1];
-			g[ng++] = (unsigned)v4[2] << 8 | v4[3];
-			break;
-		}
-		if (j - i > 4 || ng == 8)
-			return -1;
-		v = 0;
-		for (k = i; k < j; k++) {
-			if ((h = ts_hex_value(a[k])) < 0)
-				return -1;
-			v = v * 16 + (unsigned)h;
-		}
-		g[ng++] = v;
-		if (j == n)
-			break;
-		if (j + 1 < n && a[j + 1] == ':') {
+			v = v << 4 | (unsigned)h;
+		} else if (a[i] == ':' && digits == 0) {
 			/* RFC 4291: "The "::" can only appear once" */
 			if (gap >= 0)
 				return -1;
-			gap = (int)ng;
-			i = j + 2;
-		} else {
-			i = j + 1;
-			if (i == n)
+			gap = (int)tp;
+			group = i + 1;
+		} else if (a[i] == ':') {
+			if (i + 1 == n)
 				return -1;	/* trailing single ':' */
+			t[tp++] = (unsigned char)(v >> 8);
+			t[tp++] = (unsigned char)v;
+			v = 0;
+			digits = 0;
+			group = i + 1;
+		} else if (a[i] == '.' && tp <= 12 &&
+		    parse_ipv4(a + group, n - group, t + tp) == 0) {
+			/* the embedded IPv4 tail ends the address */
+			tp += 4;
+			digits = 0;
+			break;
+		} else {
+			return -1;
 		}
 	}
+	if (digits > 0) {
+		t[tp++] = (unsigned char)(v >> 8);
+		t[tp++] = (unsigned char)v;
+	}
 	/* "::" stands for at least one group, so at most seven are written */
-	if (gap < 0 ? ng != 8 : ng > 7)
+	if (gap < 0 ? tp != 16 : tp == 16)
 		return -1;
+	tail = gap < 0 ? 0 : tp - (size_t)gap;
 	memset(out, 0, 16);
-	tail = gap < 0 ? 0 : ng - (size_t)gap;
-	for (k = 0; k < ng - tail; k++) {
-		out[2 * k] = (unsigned char)(g[k] >> 8);
-		out[2 * k + 1] = (unsigned char)g[k];
-	}
-	for (k = 0; k < tail; k++) {
-		v = g[ng - tail + k];
-		out[2 * (8 - tail + k)] = (unsigned char)(v >> 8);
-		out[2 * (8 - tail + k) + 1] = (unsigned char)v;
-	}
+	memcpy(out, t, tp - tail);
+	memcpy(out + 16 - tail, t + tp - tail, tail);
 	return 0;
 }
 
@@ -168,23 +150,18 @@ parse_ipv6(const char *a, size_t n, unsigned char out[16])
 static int
 is_numeric_label(const char *a, size_t n)
 {
-	size_t i = 0;
+	int hex = n >= 2 && a[0] == '0' && ts_lower(a[1]) == 'x';
+	size_t i;
 
-	if (n >= 2 && a[0] == '0' && (a[1] == 'x' || a[1] == 'X')) {
-		for (i = 2; i < n; i++)
-			if (ts_hex_value(a[i]) < 0)
-				return 0;
-		return 1;
-	}
-	for (i = 0; i < n; i++)
-		if (!ts_is_digit(a[i]))
+	for (i = hex ? 2 : 0; i < n; i++)
+		if (hex ? ts_hex_value(a[i]) < 0 : !ts_is_digit(a[i]))
 			return 0;
 	return n > 0;
 }
 
 /* Copy n bytes lower-cased and NUL-terminate; n <= TS_URL_HOST_MAX. */
 static void
-set_host(struct ts_url *u, const char *a, size_t n, int kind)
+set_host(struct ts_url *u, const char *a, size_t n)
 {
 	size_t i;
 
@@ -192,7 +169,6 @@ set_host(struct ts_url *u, const char *a, size_t n, int kind)
 		u->host[i] = (char)ts_lower((unsigned char)a[i]);
 	u->host[n] = '\0';
 	u->host_len = n;
-	u->host_kind = kind;
 }
 
 /*
@@ -210,9 +186,9 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 		return TS_ERR_URL_HOST;
 	if (n > TS_URL_HOST_MAX)
 		return TS_ERR_URL_TOO_LONG;
+	set_host(u, a, n);
 	if (parse_ipv4(a, n, u->addr) == 0) {
 		u->addr_len = 4;
-		set_host(u, a, n, TS_URL_HOST_IPV4);
 		return 0;
 	}
 	for (i = 0; i <= n; i++) {
@@ -224,7 +200,7 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 		len = i - start;
 		if (len == 0) {
 			/* only the root label after a trailing dot is empty */
-			if (i == n && n > 0 && last_len > 0)
+			if (i == n)
 				break;
 			return TS_ERR_URL_HOST;
 		}
@@ -239,10 +215,7 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 	 * addresses: refuse them rather than let the socket layer connect
 	 * to something the loopback check did not see.
 	 */
-	if (is_numeric_label(a + last, last_len))
-		return TS_ERR_URL_HOST;
-	set_host(u, a, n, TS_URL_HOST_NAME);
-	return 0;
+	return is_numeric_label(a + last, last_len) ? TS_ERR_URL_HOST : 0;
 }
 
 /* RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5 digits, 1..65535. */
@@ -281,7 +254,7 @@ parse_authority(struct ts_url *u, const char *a, size_t n)
 		if (parse_ipv6(a + 1, hlen, u->addr) != 0)
 			return TS_ERR_URL_IPV6;
 		u->addr_len = 16;
-		set_host(u, a + 1, hlen, TS_URL_HOST_IPV6);
+		set_host(u, a + 1, hlen);
 		rest = hlen + 2;
 		if (rest < n && a[rest] != ':')
 			return TS_ERR_URL_HOST;
@@ -292,16 +265,11 @@ parse_authority(struct ts_url *u, const char *a, size_t n)
 			return err;
 		rest = hlen;
 	}
-	if (rest < n) {
-		/* a[rest] is ':' */
-		if ((err = parse_port(a + rest + 1, n - rest - 1, &u->port))
-		    != 0)
-			return err;
-		u->port_explicit = 1;
-	} else {
-		u->port = ts_url_default_port(u->scheme);
-	}
-	return 0;
+	if (rest == n)
+		return 0;
+	/* a[rest] is ':' */
+	u->port_explicit = 1;
+	return parse_port(a + rest + 1, n - rest - 1, &u->port);
 }
 
 /*
@@ -312,7 +280,7 @@ static int
 parse_target(struct ts_url *u, const char *t, size_t n)
 {
 	size_t i, pre, qstart = n;
-	int in_query = 0, c;
+	int c;
 
 	pre = (n == 0 || t[0] == '?') ? 1 : 0;
 	if (n + pre > TS_URL_TARGET_MAX)
@@ -325,8 +293,7 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 			    ts_hex_value(t[i + 2]) < 0)
 				return TS_ERR_URL_PERCENT;
 			i += 2;
-		} else if (c == '?' && !in_query) {
-			in_query = 1;
+		} else if (c == '?' && qstart == n) {
 			qstart = i;
 		} else if (!is_pchar(c) && c != '/' && c != '?') {
 			return TS_ERR_URL_PATH;
@@ -338,28 +305,16 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 	u->target[pre + n] = '\0';
 	u->target_len = pre + n;
 	u->path_len = pre + qstart;
-	u->has_query = in_query;
 	return 0;
-}
-
-static int
-scheme_is(const char *s, size_t n, const char *name)
-{
-	size_t i;
-
-	if (strlen(name) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (ts_lower((unsigned char)s[i]) != name[i])
-			return 0;
-	return 1;
 }
 
 int
 ts_url_parse(struct ts_url *u, const char *s, size_t len)
 {
+	/* in the order of enum ts_url_scheme, which starts at 1 */
+	static const char *const schemes[] = { "ws", "wss", "http", "https" };
 	size_t i, colon, auth;
-	int c, err;
+	int c, k, err;
 
 	memset(u, 0, sizeof(*u));
 	if (len == 0)
@@ -376,17 +331,13 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 	/* RFC 3986 §3.1: "schemes are case-insensitive" */
 	for (colon = 0; colon < len && s[colon] != ':'; colon++)
 		continue;
-	if (scheme_is(s, colon, "ws"))
-		u->scheme = TS_URL_WS;
-	else if (scheme_is(s, colon, "wss"))
-		u->scheme = TS_URL_WSS;
-	else if (scheme_is(s, colon, "http"))
-		u->scheme = TS_URL_HTTP;
-	else if (scheme_is(s, colon, "https"))
-		u->scheme = TS_URL_HTTPS;
-	else
+	for (k = 0; k < 4 && !ts_iequal(s, colon, schemes[k]); k++)
+		continue;
+	if (k == 4)
 		return TS_ERR_URL_SCHEME;
+	u->scheme = TS_URL_WS + k;
 	u->tls = u->scheme == TS_URL_WSS || u->scheme == TS_URL_HTTPS;
+	u->port = u->tls ? 443 : 80;
 	/* all four schemes need an authority: "//" host */
 	if (len - colon < 3 || s[colon + 1] != '/' || s[colon + 2] != '/')
 		return TS_ERR_URL_HOST;
@@ -408,45 +359,26 @@ ts_url_is_loopback(const struct ts_url *u)
 	static const unsigned char one[16] = {
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
 	};
-	static const unsigned char mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-	};
 
-	switch (u->host_kind) {
-	case TS_URL_HOST_NAME:
-		/* the host is lower-cased already */
+	switch (u->addr_len) {
+	case 4:
+		return u->addr[0] == 127;
+	case 16:
+		/* ::1, or ten zero bytes, ffff and 127 (::ffff:127.0.0.0/104) */
+		return memcmp(u->addr, one, 16) == 0 ||
+		    (memcmp(u->addr, one, 10) == 0 && u->addr[10] == 0xff &&
+		    u->addr[11] == 0xff && u->addr[12] == 127);
+	default:
+		/* a name, lower-cased already */
 		return strcmp(u->host, "localhost") == 0 ||
 		    strcmp(u->host, "localhost.") == 0;
-	case TS_URL_HOST_IPV4:
-		return u->addr[0] == 127;
-	case TS_URL_HOST_IPV6:
-		return memcmp(u->addr, one, 16) == 0 ||
-		    (memcmp(u->addr, mapped, 12) == 0 && u->addr[12] == 127);
-	default:
-		return 0;
 	}
 }
 
 int
 ts_url_is_ip_literal(const struct ts_url *u)
 {
-	return u->host_kind == TS_URL_HOST_IPV4 ||
-	    u->host_kind == TS_URL_HOST_IPV6;
-}
-
-unsigned
-ts_url_default_port(int scheme)
-{
-	switch (scheme) {
-	case TS_URL_WS:
-	case TS_URL_HTTP:
-		return 80;
-	case TS_URL_WSS:
-	case TS_URL_HTTPS:
-		return 443;
-	default:
-		return 0;
-	}
+	return u->addr_len != 0;
 }
 
 static void
@@ -463,48 +395,23 @@ put_str(struct out *o, const char *s)
 	put(o, s, strlen(s));
 }
 
-static void
-put_port(struct out *o, unsigned port)
-{
-	char d[5];
-	size_t n = 0;
-
-	do {
-		d[sizeof(d) - 1 - n++] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port > 0 && n < sizeof(d));
-	put(o, d + sizeof(d) - n, n);
-}
-
-static void
-put_host(struct out *o, const struct ts_url *u)
-{
-	if (u->host_kind == TS_URL_HOST_IPV6)
-		put(o, "[", 1);
-	put(o, u->host, u->host_len);
-	if (u->host_kind == TS_URL_HOST_IPV6)
-		put(o, "]", 1);
-}
-
 /*
  * Percent-encode into o.  RFC 3986 §2.1: "For consistency, URI producers
  * and normalizers should use uppercase hexadecimal digits" (we do).
  */
 static int
-put_encoded(struct out *o, const char *v, size_t n, int keep_commas)
+put_encoded(struct out *o, const char *v, int keep_commas)
 {
 	char esc[3];
-	size_t i;
 	int c;
 
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)v[i];
+	for (; *v != '\0'; v++) {
+		c = (unsigned char)*v;
 		if (c < 0x20 || c == 0x7f)
 			return TS_ERR_URL_VALUE;
-		if (is_unreserved(c) || (c != 0 && strchr("!$'()*:@", c) !=
-		    NULL) || (c == ',' && keep_commas)) {
-			esc[0] = (char)c;
-			put(o, esc, 1);
+		if (is_unreserved(c) || strchr("!$'()*:@", c) != NULL ||
+		    (c == ',' && keep_commas)) {
+			put(o, v, 1);
 		} else {
 			esc[0] = '%';
 			esc[1] = hexdigits[c >> 4];
@@ -515,11 +422,14 @@ put_encoded(struct out *o, const char *v, size_t n, int keep_commas)
 	return 0;
 }
 
-/* NUL-terminate, or clear out and fail if it did not all fit. */
+/*
+ * NUL-terminate, or clear out and fail if it did not all fit.  The
+ * request target must fit a ts_url, or the URL would not parse back.
+ */
 static int
 finish(struct out *o, int err)
 {
-	if (err == 0 && o->need > 0x7fffffff)
+	if (err == 0 && o->need - o->target > TS_URL_TARGET_MAX)
 		err = TS_ERR_URL_TOO_LONG;
 	if (err == 0 && o->need >= o->cap)
 		err = TS_ERR_URL_BUF_TOO_SMALL;
@@ -532,88 +442,47 @@ finish(struct out *o, int err)
 	return (int)o->need;
 }
 
-int
-ts_url_authority(const struct ts_url *u, char *out, size_t outlen)
-{
-	struct out o = { out, outlen, 0 };
-
-	put_host(&o, u);
-	/* RFC 3986 §3.2.3: "should omit the port" if it is the default */
-	if (u->port != ts_url_default_port(u->scheme)) {
-		put(&o, ":", 1);
-		put_port(&o, u->port);
-	}
-	return finish(&o, 0);
-}
-
-static const char *
-scheme_name(int scheme)
-{
-	switch (scheme) {
-	case TS_URL_WS:
-		return "ws";
-	case TS_URL_WSS:
-		return "wss";
-	case TS_URL_HTTP:
-		return "http";
-	default:
-		return "https";
-	}
-}
-
-int
-ts_url_format(const struct ts_url *u, char *out, size_t outlen)
-{
-	struct out o = { out, outlen, 0 };
-
-	put_str(&o, scheme_name(u->scheme));
-	put(&o, "://", 3);
-	put_host(&o, u);
-	if (u->port_explicit) {
-		put(&o, ":", 1);
-		put_port(&o, u->port);
-	}
-	put(&o, u->target, u->target_len);
-	return finish(&o, 0);
-}
-
-int
-ts_url_encode(char *out, size_t outlen, const char *value, size_t len,
-    int keep_commas)
-{
-	struct out o = { out, outlen, 0 };
-
-	return finish(&o, put_encoded(&o, value, len, keep_commas));
-}
-
 /*
  * Parse the base and write scheme "://" authority path, without the
  * path's trailing slashes, with the scheme mapped to its ws (stream) or
- * http (REST) form of the same security.  Sets *target to where the
- * request target starts in the output.
+ * http (REST) form of the same security; the request target starts
+ * after the authority.
  */
 static int
-put_base(struct out *o, const char *base, int stream, size_t *target)
+put_base(struct out *o, const char *base, int stream)
 {
 	struct ts_url b;
-	size_t plen;
+	char port[6];
+	size_t plen, i;
+	unsigned v;
 	int err;
 
 	err = ts_url_parse(&b, base, base != NULL ? strlen(base) : 0);
 	if (err != 0)
 		return err;
-	if (b.has_query)
+	if (b.path_len < b.target_len)
 		return TS_ERR_URL_BASE;
 	if (stream)
 		put_str(o, b.tls ? "wss://" : "ws://");
 	else
 		put_str(o, b.tls ? "https://" : "http://");
-	put_host(o, &b);
+	if (b.addr_len == 16)
+		put(o, "[", 1);
+	put(o, b.host, b.host_len);
+	if (b.addr_len == 16)
+		put(o, "]", 1);
 	if (b.port_explicit) {
-		put(o, ":", 1);
-		put_port(o, b.port);
+		/* ":" and the digits, written backwards from the end */
+		i = sizeof(port);
+		v = b.port;
+		do {
+			port[--i] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		port[--i] = ':';
+		put(o, port + i, sizeof(port) - i);
 	}
-	*target = o->need;
+	o->target = o->need;
 	plen = b.path_len;
 	while (plen > 0 && b.target[plen - 1] == '/')
 		plen--;
@@ -621,23 +490,15 @@ put_base(struct out *o, const char *base, int stream, size_t *target)
 	return 0;
 }
 
-/* The request target must fit a ts_url, or the URL would not parse back. */
-static int
-check_target(const struct out *o, size_t target)
-{
-	return o->need - target > TS_URL_TARGET_MAX ? TS_ERR_URL_TOO_LONG : 0;
-}
-
 /* ",a", "a,,b" or "a,": an empty item in a comma-separated list */
 static int
-has_empty_item(const char *list, size_t n)
+has_empty_item(const char *list)
 {
 	size_t i;
 
-	if (list[0] == ',' || list[n - 1] == ',')
-		return 1;
-	for (i = 1; i < n; i++)
-		if (list[i] == ',' && list[i - 1] == ',')
+	for (i = 0; list[i] != '\0'; i++)
+		if (list[i] == ',' && (i == 0 || list[i - 1] == ',' ||
+		    list[i + 1] == '\0'))
 			return 1;
 	return 0;
 }
@@ -645,47 +506,44 @@ has_empty_item(const char *list, size_t n)
 int
 ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 {
-	struct out o = { out, outlen, 0 };
-	size_t target, n;
+	struct out o = { out, outlen, 0, 0 };
 	int err;
 
-	if ((err = put_base(&o, base, 1, &target)) != 0)
+	if ((err = put_base(&o, base, 1)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/stream");
 	if (games != NULL && games[0] != '\0') {
 		/* every comma-separated item must be a non-empty slug */
-		n = strlen(games);
-		if (has_empty_item(games, n))
+		if (has_empty_item(games))
 			return finish(&o, TS_ERR_URL_SLUG);
 		put_str(&o, "?games=");
-		if ((err = put_encoded(&o, games, n, 1)) != 0)
+		if ((err = put_encoded(&o, games, 1)) != 0)
 			return finish(&o, err);
 	}
-	return finish(&o, check_target(&o, target));
+	return finish(&o, 0);
 }
 
 int
 ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,
     const char *since)
 {
-	struct out o = { out, outlen, 0 };
-	size_t target;
+	struct out o = { out, outlen, 0, 0 };
 	int err;
 
 	/* "." and ".." would be removed as dot-segments (RFC 3986 §5.2.4) */
 	if (slug == NULL || slug[0] == '\0' || strcmp(slug, ".") == 0 ||
 	    strcmp(slug, "..") == 0)
 		return finish(&o, TS_ERR_URL_SLUG);
-	if ((err = put_base(&o, base, 0, &target)) != 0)
+	if ((err = put_base(&o, base, 0)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/games/");
-	if ((err = put_encoded(&o, slug, strlen(slug), 0)) != 0)
+	if ((err = put_encoded(&o, slug, 0)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/rounds");
 	if (since != NULL && since[0] != '\0') {
 		put_str(&o, "?since=");
-		if ((err = put_encoded(&o, since, strlen(since), 0)) != 0)
+		if ((err = put_encoded(&o, since, 0)) != 0)
 			return finish(&o, err);
 	}
-	return finish(&o, check_target(&o, target));
+	return finish(&o, 0);
 }

@@ -14,12 +14,11 @@
 /* Longest request target (path and query), in bytes, without the NUL. */
 #define TS_URL_TARGET_MAX 2048
 /*
- * Longest URL ts_url_parse() can accept once its parts are within their
- * limits ("https://", a host, ":65535", a target), and so the longest
- * one the builders produce; TS_URL_BUFSIZE bytes always hold it.
+ * Room for the longest URL ts_url_parse() can accept once its parts are
+ * within their limits ("https://", a host, ":65535", a target) and a
+ * NUL, and so for the longest one the builders produce.
  */
-#define TS_URL_MAX (8 + TS_URL_HOST_MAX + 6 + TS_URL_TARGET_MAX)
-#define TS_URL_BUFSIZE (TS_URL_MAX + 1)
+#define TS_URL_BUFSIZE (8 + TS_URL_HOST_MAX + 6 + TS_URL_TARGET_MAX + 1)
 
 /* The scheme, lower-cased; the value order is fixed, tests rely on it. */
 enum ts_url_scheme {
@@ -29,34 +28,33 @@ enum ts_url_scheme {
 	TS_URL_HTTPS = 4
 };
 
-/* What the host is, as written. */
-enum ts_url_host_kind {
-	TS_URL_HOST_NAME = 1,	/* a DNS name, lower-cased */
-	TS_URL_HOST_IPV4 = 2,	/* a strict dotted quad */
-	TS_URL_HOST_IPV6 = 3	/* a bracketed literal, kept without brackets */
-};
-
 struct ts_url {
 	int scheme;		/* enum ts_url_scheme */
 	int tls;		/* 1 for wss and https */
-	int host_kind;		/* enum ts_url_host_kind */
-	/* NUL-terminated; names and IPv6 hex digits lower-cased */
+	/*
+	 * NUL-terminated; a DNS name lower-cased, a strict dotted quad, or
+	 * an IPv6 literal without its brackets, hex digits lower-cased
+	 */
 	char host[TS_URL_HOST_MAX + 1];
 	size_t host_len;
-	/* IP literals only: the address in network order, 4 or 16 bytes */
+	/*
+	 * What the host is, as written: 0 for a name, else an IP literal
+	 * whose address addr holds in network order, 4 bytes for IPv4, 16
+	 * for IPv6
+	 */
 	unsigned char addr[16];
-	size_t addr_len;	/* 0 for names, 4 for IPv4, 16 for IPv6 */
+	size_t addr_len;
 	unsigned port;		/* 1..65535; the scheme's default if none */
 	int port_explicit;	/* 1 if the URL spelt a port out */
 	/*
 	 * The request target: the path ("/" when the URL had none) and, if
-	 * the URL had a '?', the '?' and the query, exactly as written.
-	 * NUL-terminated.  The query (with its '?') starts at path_len.
+	 * the URL had a '?' (even "?" alone), the '?' and the query, exactly
+	 * as written.  NUL-terminated.  The query (with its '?') starts at
+	 * path_len: there is one if path_len < target_len.
 	 */
 	char target[TS_URL_TARGET_MAX + 1];
 	size_t target_len;
 	size_t path_len;
-	int has_query;		/* 1 if the URL had a '?' (even "?" alone) */
 };
 
 /*
@@ -103,58 +101,17 @@ int
 ts_url_is_ip_literal(const struct ts_url *u);
 
 /*
- * ts_url_default_port: 443 for wss/https, 80 for ws/http (the scheme is
- * an enum ts_url_scheme), 0 for anything else.
- */
-unsigned
-ts_url_default_port(int scheme);
-
-/*
- * ts_url_authority: write the authority as an HTTP Host field value wants
- * it (RFC 9110 §7.2): the host, in brackets if IPv6, then ":port" only if
- * the port is not the scheme's default.  Writes a NUL-terminated string to
- * out (outlen bytes owned by the caller) and returns its length, or
- * TS_ERR_URL_BUF_TOO_SMALL if it does not fit (out is then "" if outlen
- * is at least 1).
- */
-int
-ts_url_authority(const struct ts_url *u, char *out, size_t outlen);
-
-/*
- * ts_url_format: write the whole URL back as text: lower-case scheme,
- * "://", the host (IPv6 in brackets), ":port" if the port was explicit,
- * the target.  Parsing the result gives the same fields.  Return and
- * buffer rules as ts_url_authority(); TS_URL_BUFSIZE bytes always do.
- */
-int
-ts_url_format(const struct ts_url *u, char *out, size_t outlen);
-
-/*
- * ts_url_encode: percent-encode the len bytes at value for use as a query
- * value (RFC 3986 §2.1, upper-case hex).  Kept as they are: unreserved
- * characters (letters, digits, '-', '.', '_', '~') and ! $ ' ( ) * : @,
- * and ',' too if keep_commas is non-zero.  Everything else is encoded,
- * '&', '=', '+', '#', '%', ';', '/', '?', space and non-ASCII bytes
- * included, so "+02:00" becomes "%2B02:00".  Control bytes (0x00-0x1f,
- * 0x7f) have no business in a slug or a timestamp and are refused with
- * TS_ERR_URL_VALUE.  The result is safe as a path segment as well.
- *
- * Writes a NUL-terminated string to out (outlen bytes owned by the
- * caller) and returns its length; TS_ERR_URL_BUF_TOO_SMALL if it does not
- * fit.  Never writes past outlen; on any error out is "" if outlen >= 1.
- */
-int
-ts_url_encode(char *out, size_t outlen, const char *value, size_t len,
-    int keep_commas);
-
-/*
  * ts_url_stream: the stream URL for the API base (SPEC §1, §7.6):
  * BASE/stream with https mapped to wss and http to ws (a base already
  * written as wss or ws is kept as it is), and "?games=LIST" with the
  * commas literal, left out when games is NULL or "".  Each comma-
- * separated item is percent-encoded as ts_url_encode() does; an empty
- * item (",a", "a,,b", "a,") is refused with TS_ERR_URL_SLUG.  Trailing
- * '/' on BASE never give "//".
+ * separated item is percent-encoded (RFC 3986 §2.1, upper-case hex):
+ * kept as they are are the unreserved characters (letters, digits, '-',
+ * '.', '_', '~') and ! $ ' ( ) * : @; everything else is encoded, '&',
+ * '=', '+', '#', '%', ';', '/', '?', space and non-ASCII bytes included,
+ * so "+02:00" becomes "%2B02:00".  An empty item (",a", "a,,b", "a,") is
+ * refused with TS_ERR_URL_SLUG, a control byte (0x00-0x1f, 0x7f) with
+ * TS_ERR_URL_VALUE.  Trailing '/' on BASE never give "//".
  *
  * base is a NUL-terminated URL; it is parsed first (any ts_url_parse()
  * error comes back as is) and may not have a query (TS_ERR_URL_BASE).
@@ -162,20 +119,20 @@ ts_url_encode(char *out, size_t outlen, const char *value, size_t len,
  * Writes a NUL-terminated URL to out and returns its length, or a
  * negative code: TS_ERR_URL_TOO_LONG if the result would not parse back
  * (target over TS_URL_TARGET_MAX), TS_ERR_URL_BUF_TOO_SMALL if it does
- * not fit outlen (TS_URL_BUFSIZE always does), TS_ERR_URL_VALUE for a
- * control byte in games.  Never writes past outlen; on any error out is
- * "" if outlen >= 1.
+ * not fit outlen (TS_URL_BUFSIZE always does).  Never writes past
+ * outlen; on any error out is "" if outlen >= 1.
  */
 int
 ts_url_stream(char *out, size_t outlen, const char *base, const char *games);
 
 /*
  * ts_url_rest: the REST URL BASE/games/{slug}/rounds, with "?since=TIME"
- * (TIME percent-encoded by ts_url_encode(), commas encoded too) when since
- * is neither NULL nor "".  The scheme maps the other way: wss to https,
- * ws to http; https and http stay.  slug is percent-encoded as a path
- * segment; an empty slug, ".", ".." or NULL is TS_ERR_URL_SLUG.  Base,
- * buffer, return and error rules as ts_url_stream().
+ * when since is neither NULL nor "".  The scheme maps the other way: wss
+ * to https, ws to http; https and http stay.  slug and TIME are
+ * percent-encoded as ts_url_stream() encodes an item, commas encoded too
+ * (so the slug is safe as a path segment); an empty slug, ".", ".." or
+ * NULL is TS_ERR_URL_SLUG.  Base, buffer, return and error rules as
+ * ts_url_stream().
  */
 int
 ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,

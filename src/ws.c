@@ -13,8 +13,9 @@
  *
  *   frame layer: header_byte() takes the frame header one byte at a time
  *	and checks what a single frame must satisfy (RSV bits, opcode,
- *	mask bit, length encoding, control frame size and FIN);
- *   message layer: begin_frame(), the payload loop in advance() and
+ *	mask bit, length encoding, control frame size and FIN), gathering
+ *	the payload length in ws->remaining;
+ *   message layer: begin_frame(), the payload loop in ts_ws_push() and
  *	end_frame() keep the message state (fragments, size limit, UTF-8,
  *	control frames between fragments, the close frame).
  *
@@ -85,6 +86,13 @@
 #define TS_WS_ST_PAYLOAD 1
 #define TS_WS_ST_CLOSED 2
 
+/* Close status codes the decoder names in fail_code (§7.4.1). */
+#define TS_WS_CLOSE_NORMAL 1000
+#define TS_WS_CLOSE_PROTOCOL 1002
+#define TS_WS_CLOSE_NO_STATUS 1005
+#define TS_WS_CLOSE_BAD_DATA 1007
+#define TS_WS_CLOSE_TOO_BIG 1009
+
 #define TS_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 static const char b64chars[] =
@@ -99,28 +107,18 @@ static void
 base64(char *out, const unsigned char *in, size_t n)
 {
 	unsigned long v;
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
-		    in[i + 2];
-		*out++ = b64chars[v >> 18 & 63];
-		*out++ = b64chars[v >> 12 & 63];
-		*out++ = b64chars[v >> 6 & 63];
-		*out++ = b64chars[v & 63];
-	}
-	if (n - i == 1) {
+	for (i = 0; i < n; i += 3) {
 		v = (unsigned long)in[i] << 16;
-		*out++ = b64chars[v >> 18 & 63];
-		*out++ = b64chars[v >> 12 & 63];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (n - i == 2) {
-		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8;
-		*out++ = b64chars[v >> 18 & 63];
-		*out++ = b64chars[v >> 12 & 63];
-		*out++ = b64chars[v >> 6 & 63];
-		*out++ = '=';
+		if (i + 1 < n)
+			v |= (unsigned long)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		/* r bytes left give r + 1 characters, then '=' up to four */
+		for (k = 0; k < 4; k++)
+			*out++ = k <= n - i ? b64chars[v >> (18 - 6 * k) & 63] :
+			    '=';
 	}
 	*out = '\0';
 }
@@ -134,29 +132,26 @@ ts_ws_key(char out[25], const unsigned char nonce[16])
 }
 
 void
-ts_ws_accept(char out[29], const char *key)
+ts_ws_hs_init(struct ts_ws_hs *hs, const char *key)
 {
 	br_sha1_context sha;
 	unsigned char digest[br_sha1_SIZE];
 
+	memset(hs, 0, sizeof(*hs));
+	/* §4.1: the base64 of the SHA-1 of the key and the GUID */
 	br_sha1_init(&sha);
 	br_sha1_update(&sha, key, strlen(key));
 	br_sha1_update(&sha, TS_WS_GUID, sizeof(TS_WS_GUID) - 1);
 	br_sha1_out(&sha, digest);
-	base64(out, digest, sizeof(digest));
-}
-
-void
-ts_ws_hs_init(struct ts_ws_hs *hs, const char *key)
-{
-	memset(hs, 0, sizeof(*hs));
-	ts_ws_accept(hs->expect, key);
+	base64(hs->expect, digest, sizeof(digest));
 }
 
 void
 ts_ws_hs_header(struct ts_ws_hs *hs, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
+	int ok;
+
 	value = ts_trim(value, &vlen);
 	if (ts_iequal(name, nlen, "upgrade")) {
 		if (ts_list_has(value, vlen, "websocket"))
@@ -167,10 +162,9 @@ ts_ws_hs_header(struct ts_ws_hs *hs, const char *name, size_t nlen,
 	} else if (ts_iequal(name, nlen, "sec-websocket-accept")) {
 		/* §11.3.3: "The |Sec-WebSocket-Accept| header field MUST NOT
 		 * appear more than once in an HTTP response." */
-		hs->accepts++;
-		if (hs->accepts == 1)
-			hs->accept_ok = vlen == sizeof(hs->expect) - 1 &&
-			    memcmp(value, hs->expect, vlen) == 0;
+		ok = vlen == sizeof(hs->expect) - 1 &&
+		    memcmp(value, hs->expect, vlen) == 0;
+		hs->accept = hs->accept == 0 && ok ? 1 : -1;
 	} else if (ts_iequal(name, nlen, "sec-websocket-extensions")) {
 		hs->extension = 1;
 	} else if (ts_iequal(name, nlen, "sec-websocket-protocol")) {
@@ -195,7 +189,7 @@ ts_ws_hs_finish(const struct ts_ws_hs *hs, int status)
 		return TS_ERR_WS_CONNECTION;
 	/* §4.1: "If the response lacks a |Sec-WebSocket-Accept| header field
 	 * or [it has another value] the client MUST _Fail ..._" */
-	if (hs->accepts != 1 || !hs->accept_ok)
+	if (hs->accept != 1)
 		return TS_ERR_WS_ACCEPT;
 	/* §4.1: "[an extension] that was not present in the client's
 	 * handshake ..., the client MUST _Fail the WebSocket Connection_." */
@@ -216,8 +210,8 @@ void
 ts_ws_init(struct ts_ws *ws)
 {
 	memset(ws, 0, sizeof(*ws));
-	ws->max_message = TS_WS_MAX_MESSAGE;
-	ws->max_fragments = TS_WS_MAX_FRAGMENTS;
+	ws->max_message = 1048576;	/* 1 MiB */
+	ws->max_fragments = 1024;
 	ws->state = TS_WS_ST_HEADER;
 	ws->hdr_need = 2;
 }
@@ -287,7 +281,6 @@ begin_frame(struct ts_ws *ws, uint64_t len)
 		ws->msg_opcode = ws->opcode;
 		ws->msg_len = 0;
 		ws->msg_frames = 0;
-		ws->msg_data_seen = 0;
 		memset(&ws->utf8, 0, sizeof(ws->utf8));
 	}
 	/* Our limits: the client cannot hold an endless message. */
@@ -313,11 +306,9 @@ begin_frame(struct ts_ws *ws, uint64_t len)
 static void
 header_byte(struct ts_ws *ws, unsigned char b)
 {
-	uint64_t len;
-	size_t i;
 	int len7;
 
-	ws->hdr[ws->hdr_have++] = b;
+	ws->hdr_have++;
 	if (ws->hdr_have == 1) {
 		ws->fin = b >> 7;
 		ws->opcode = b & 0x0F;
@@ -356,44 +347,34 @@ header_byte(struct ts_ws *ws, unsigned char b)
 			return;
 		}
 		ws->hdr_need = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
+		/* the length, or 0 for the extended length to follow */
+		ws->remaining = len7 < 126 ? (uint64_t)len7 : 0;
 	} else if (ws->hdr_have == 3 && ws->hdr_need == 10 && (b & 0x80)) {
 		/* §5.2: 64-bit length "(the most significant bit MUST be
 		 * 0)" */
 		fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
 		return;
+	} else {
+		/* the extended length, big-endian */
+		ws->remaining = ws->remaining << 8 | b;
 	}
 	if (ws->hdr_have < ws->hdr_need)
 		return;
-
-	if (ws->hdr_need == 2) {
-		len = ws->hdr[1] & 0x7F;
-	} else if (ws->hdr_need == 4) {
-		len = (uint64_t)ws->hdr[2] << 8 | ws->hdr[3];
-		/* §5.2: "the minimal number of bytes MUST be used to encode
-		 * the length" */
-		if (len < 126) {
-			fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
-	} else {
-		len = 0;
-		for (i = 2; i < 10; i++)
-			len = len << 8 | ws->hdr[i];
-		/* §5.2: "the minimal number of bytes MUST be used to encode
-		 * the length" */
-		if (len < 65536) {
-			fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
+	/* §5.2: "the minimal number of bytes MUST be used to encode the
+	 * length" */
+	if (ws->hdr_need > 2 &&
+	    ws->remaining < (ws->hdr_need == 4 ? 126 : 65536)) {
+		fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
+		return;
 	}
-	begin_frame(ws, len);
+	begin_frame(ws, ws->remaining);
 }
 
 /* Message layer: the server's close frame, whole in ws->ctl. */
 static void
 close_frame(struct ts_ws *ws)
 {
-	struct ts_utf8 u;
+	struct ts_utf8 u = { 0, 0, 0 };
 	int code;
 
 	if (ws->ctl_len == 0) {
@@ -414,7 +395,6 @@ close_frame(struct ts_ws *ws)
 		 * UTF-8 but finds that the byte stream is not, in fact, a
 		 * valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
 		 * Connection_." (the reason is UTF-8, §5.5.1) */
-		memset(&u, 0, sizeof(u));
 		if (ts_utf8_run(&u, ws->ctl + 2, ws->ctl_len - 2) !=
 		    ws->ctl_len - 2 || u.need != 0) {
 			fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
@@ -424,18 +404,15 @@ close_frame(struct ts_ws *ws)
 		ws->ctl_len -= 2;
 	}
 	ws->close_code = code;
-	ws->recv_close = 1;
 	/* §5.5.2: a pong is due "unless it already received a Close
 	 * frame". */
 	ws->pong_pending = 0;
 	/* §5.5.1: "If an endpoint receives a Close frame and did not
 	 * previously send a Close frame, the endpoint MUST send a Close
 	 * frame in response." */
-	if (!ws->sent_close) {
-		ws->reply_pending = 1;
+	if (!ws->sent_close)
 		ws->reply_code = code == TS_WS_CLOSE_NO_STATUS ?
 		    TS_WS_CLOSE_NORMAL : code;
-	}
 	ws->state = TS_WS_ST_CLOSED;
 	ws->event = TS_WS_EV_CLOSE;
 }
@@ -479,13 +456,15 @@ end_frame(struct ts_ws *ws)
 }
 
 /*
- * Run the decoder over p[0..n) until an event, an error or the end of
- * the input; returns the bytes consumed.  With n == 0 it still makes
- * the moves that need no input (the end of a frame).
+ * Run the decoder over data[0..n) until an event, an error or the end
+ * of the input; returns the bytes consumed (none while an event waits
+ * or after an error).  With n == 0 it still makes the moves that need
+ * no input (the end of a frame).
  */
-static size_t
-advance(struct ts_ws *ws, const unsigned char *p, size_t n)
+size_t
+ts_ws_push(struct ts_ws *ws, const void *data, size_t n)
 {
+	const unsigned char *p = data;
 	size_t used = 0, take, ok;
 
 	while (ws->event == 0 && ws->err == 0) {
@@ -517,36 +496,25 @@ advance(struct ts_ws *ws, const unsigned char *p, size_t n)
 			/* At most 125 bytes: header_byte() saw to it. */
 			memcpy(ws->ctl + ws->ctl_len, p + used, take);
 			ws->ctl_len += take;
-			ws->remaining -= take;
-			used += take;
-			continue;
-		}
-		if (ws->msg_opcode == TS_WS_OP_TEXT) {
-			/* §8.1, checked before the bytes are handed out. */
-			ok = ts_utf8_run(&ws->utf8, p + used, take);
-			if (ok == 0) {
-				fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
-				break;
+		} else {
+			if (ws->msg_opcode == TS_WS_OP_TEXT) {
+				/* §8.1, checked before the bytes go out. */
+				ok = ts_utf8_run(&ws->utf8, p + used, take);
+				if (ok == 0) {
+					fail(ws, TS_ERR_WS_UTF8,
+					    TS_WS_CLOSE_BAD_DATA);
+					break;
+				}
+				take = ok;
 			}
-			take = ok;
+			ws->data = p + used;
+			ws->data_len = take;
+			ws->event = TS_WS_EV_DATA;
 		}
-		ws->data = p + used;
-		ws->data_len = take;
-		ws->data_first = !ws->msg_data_seen;
-		ws->msg_data_seen = 1;
 		ws->remaining -= take;
 		used += take;
-		ws->event = TS_WS_EV_DATA;
 	}
 	return used;
-}
-
-size_t
-ts_ws_push(struct ts_ws *ws, const void *data, size_t len)
-{
-	if (ws->err != 0 || ws->event != 0)
-		return 0;
-	return advance(ws, data, len);
 }
 
 int
@@ -555,7 +523,7 @@ ts_ws_event(struct ts_ws *ws)
 	int ev;
 
 	if (ws->event == 0 && ws->err == 0)
-		advance(ws, NULL, 0);
+		ts_ws_push(ws, NULL, 0);
 	if (ws->err != 0)
 		return ws->err;
 	ev = ws->event;
@@ -566,24 +534,26 @@ ts_ws_event(struct ts_ws *ws)
 int
 ts_ws_fail_code(const struct ts_ws *ws)
 {
-	return ws->err != 0 ? ws->fail_code : 0;
+	return ws->fail_code;	/* set with the error, never before */
 }
 
 /* ---------------------------------------------------------------- */
 /* Encoder and close handshake                                       */
 /* ---------------------------------------------------------------- */
 
-int
-ts_ws_frame(unsigned char *out, size_t outlen, int opcode,
-    const void *payload, size_t len, const unsigned char mask[4])
+/*
+ * One frame with FIN set: payload[0..len) masked with mask into
+ * out[0..outlen), which must not overlap payload.  Returns the bytes
+ * written (at most len + 14), TS_ERR_WS_CONTROL_TOO_LONG, or
+ * TS_ERR_WS_BUF_TOO_SMALL (also when the frame would not fit an int).
+ */
+static int
+frame(unsigned char *out, size_t outlen, int opcode, const void *payload,
+    size_t len, const unsigned char mask[4])
 {
 	const unsigned char *p = payload;
 	size_t hlen, i;
 
-	if (opcode != TS_WS_OP_CONT && opcode != TS_WS_OP_TEXT &&
-	    opcode != TS_WS_OP_BINARY && opcode != TS_WS_OP_CLOSE &&
-	    opcode != TS_WS_OP_PING && opcode != TS_WS_OP_PONG)
-		return TS_ERR_WS_OPCODE;
 	if (is_control(opcode) && len > TS_WS_CONTROL_MAX)
 		return TS_ERR_WS_CONTROL_TOO_LONG;
 	hlen = len < 126 ? 6 : len < 65536 ? 8 : 14;
@@ -591,19 +561,12 @@ ts_ws_frame(unsigned char *out, size_t outlen, int opcode,
 		return TS_ERR_WS_BUF_TOO_SMALL;
 	out[0] = (unsigned char)(0x80 | opcode);
 	/* §5.1: "a client MUST mask all frames that it sends to the
-	 * server" (MASK set in every frame); §5.2: the minimal length. */
-	if (len < 126) {
-		out[1] = (unsigned char)(0x80 | len);
-	} else if (len < 65536) {
-		out[1] = 0x80 | 126;
-		out[2] = (unsigned char)(len >> 8);
-		out[3] = (unsigned char)len;
-	} else {
-		out[1] = 0x80 | 127;
-		for (i = 0; i < 8; i++)
-			out[2 + i] = (unsigned char)((uint64_t)len >>
-			    (56 - 8 * i));
-	}
+	 * server" (MASK set in every frame); §5.2: the minimal length,
+	 * in 7 bits or after 126 in 16 or after 127 in 64, big-endian. */
+	out[1] = (unsigned char)(0x80 | (hlen == 6 ? len : hlen == 8 ? 126 :
+	    127));
+	for (i = 2; i < hlen - 4; i++)
+		out[i] = (unsigned char)((uint64_t)len >> (8 * (hlen - 5 - i)));
 	memcpy(out + hlen - 4, mask, 4);
 	for (i = 0; i < len; i++)
 		out[hlen + i] = p[i] ^ mask[i & 3];
@@ -620,19 +583,13 @@ write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 
 	body[0] = (unsigned char)(code >> 8);
 	body[1] = (unsigned char)code;
-	r = ts_ws_frame(out, outlen, TS_WS_OP_CLOSE, body, 2, mask);
+	r = frame(out, outlen, TS_WS_OP_CLOSE, body, 2, mask);
 	if (r > 0) {
 		ws->sent_close = 1;
-		ws->reply_pending = 0;
+		ws->reply_code = 0;
 		ws->pong_pending = 0;
 	}
 	return r;
-}
-
-int
-ts_ws_want_read(const struct ts_ws *ws)
-{
-	return ws->err == 0 && !(ws->recv_close && ws->sent_close);
 }
 
 int
@@ -640,7 +597,7 @@ ts_ws_want_write(const struct ts_ws *ws)
 {
 	if (ws->sent_close)
 		return 0;
-	return ws->err != 0 || ws->reply_pending || ws->pong_pending;
+	return ws->err != 0 || ws->reply_code != 0 || ws->pong_pending;
 }
 
 int
@@ -657,10 +614,11 @@ ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
 	 * appropriate status code" when it fails the connection. */
 	if (ws->err != 0)
 		return write_close(ws, out, outlen, ws->fail_code, mask);
-	if (ws->reply_pending)
+	/* §5.5.1: our answer to the server's close */
+	if (ws->reply_code != 0)
 		return write_close(ws, out, outlen, ws->reply_code, mask);
 	if (ws->pong_pending) {
-		r = ts_ws_frame(out, outlen, TS_WS_OP_PONG, ws->pong,
+		r = frame(out, outlen, TS_WS_OP_PONG, ws->pong,
 		    ws->pong_len, mask);
 		if (r > 0)
 			ws->pong_pending = 0;
@@ -688,10 +646,10 @@ ts_ws_send(struct ts_ws *ws, unsigned char *out, size_t outlen, int opcode,
 {
 	/* After an error only the failing close may go out; after either
 	 * close, no more data (§5.5.1). */
-	if (ws->err != 0 || ws->sent_close || ws->recv_close)
+	if (ws->err != 0 || ws->sent_close || ws->state == TS_WS_ST_CLOSED)
 		return TS_ERR_WS_CLOSED;
 	if (opcode != TS_WS_OP_TEXT && opcode != TS_WS_OP_BINARY &&
 	    opcode != TS_WS_OP_PING && opcode != TS_WS_OP_PONG)
 		return TS_ERR_WS_OPCODE;
-	return ts_ws_frame(out, outlen, opcode, payload, len, mask);
+	return frame(out, outlen, opcode, payload, len, mask);
 }

@@ -19,11 +19,8 @@
 #ifndef TS_WS_H
 #define TS_WS_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "tsino.h"
-#include "base.h"
+#include "tsino.h"		/* the TS_ERR_WS_* codes */
+#include "base.h"		/* also size_t and uint64_t */
 
 /* Opcodes (RFC 6455 §5.2). */
 #define TS_WS_OP_CONT 0x0
@@ -42,21 +39,8 @@
 
 /* A control frame carries at most this many payload bytes (§5.5). */
 #define TS_WS_CONTROL_MAX 125
-/* The longest client frame header: 2 + 8 (64-bit length) + 4 (mask). */
-#define TS_WS_HEADER_MAX 14
 /* Room for any control frame the client sends: 2 + 4 + 125. */
 #define TS_WS_CONTROL_FRAME_MAX 131
-
-/* Defaults set by ts_ws_init(). */
-#define TS_WS_MAX_MESSAGE 1048576
-#define TS_WS_MAX_FRAGMENTS 1024
-
-/* Close status codes the decoder names in fail_code (RFC 6455 §7.4.1). */
-#define TS_WS_CLOSE_NORMAL 1000
-#define TS_WS_CLOSE_PROTOCOL 1002
-#define TS_WS_CLOSE_NO_STATUS 1005
-#define TS_WS_CLOSE_BAD_DATA 1007
-#define TS_WS_CLOSE_TOO_BIG 1009
 
 /*
  * ts_ws_key: the Sec-WebSocket-Key header value for 16 random bytes.
@@ -67,26 +51,20 @@ void
 ts_ws_key(char out[25], const unsigned char nonce[16]);
 
 /*
- * ts_ws_accept: the Sec-WebSocket-Accept value a server must answer to
- * `key` (a NUL-terminated Sec-WebSocket-Key value): the base64 of the
- * SHA-1 of the key followed by the RFC 6455 GUID.  out receives 28
- * characters and a NUL.
- */
-void
-ts_ws_accept(char out[29], const char *key);
-
-/*
  * The handshake checker.  ts_ws_hs_init() with the key the client sent;
  * ts_ws_hs_header() once for each header field of the server's response,
  * in any order; ts_ws_hs_finish() with the status code.  No pointer is
  * kept: name and value are copied from or compared at once.
  */
 struct ts_ws_hs {
-	char expect[29];	/* the Sec-WebSocket-Accept we want */
+	/*
+	 * The Sec-WebSocket-Accept we want: the base64 of the SHA-1 of the
+	 * key followed by the RFC 6455 GUID
+	 */
+	char expect[29];
 	int upgrade;		/* an Upgrade field holds "websocket" */
 	int connection;		/* a Connection field holds "upgrade" */
-	int accepts;		/* how many Sec-WebSocket-Accept fields */
-	int accept_ok;		/* the (first) one matched */
+	int accept;		/* 0 none yet, 1 one that matched, else -1 */
 	int extension;		/* a Sec-WebSocket-Extensions field came */
 	int protocol;		/* a Sec-WebSocket-Protocol field came */
 };
@@ -123,13 +101,12 @@ ts_ws_hs_finish(const struct ts_ws_hs *hs, int status);
  */
 struct ts_ws {
 	/* limits */
-	size_t max_message;		/* bytes in one message */
-	unsigned long max_fragments;	/* frames in one message */
+	size_t max_message;		/* bytes in one message; 1 MiB */
+	unsigned long max_fragments;	/* frames in one message; 1024 */
 
 	/* TS_WS_EV_DATA: a piece of the current message */
 	const unsigned char *data;	/* into the caller's pushed bytes */
 	size_t data_len;		/* > 0 */
-	int data_first;			/* 1 on the message's first piece */
 	int msg_opcode;			/* TS_WS_OP_TEXT or TS_WS_OP_BINARY */
 
 	/* TS_WS_EV_PING, _PONG: payload; TS_WS_EV_CLOSE: the reason */
@@ -141,7 +118,6 @@ struct ts_ws {
 
 	/* private: frame layer */
 	int state;
-	unsigned char hdr[10];
 	size_t hdr_have, hdr_need;
 	int fin, opcode;
 	uint64_t remaining;		/* payload bytes left in this frame */
@@ -150,14 +126,13 @@ struct ts_ws {
 	int in_message;
 	uint64_t msg_len;
 	unsigned long msg_frames;
-	int msg_data_seen;
 	struct ts_utf8 utf8;
 	int event;
 	int err;
 
 	/* private: close handshake and replies */
-	int recv_close, sent_close;
-	int reply_pending, reply_code;
+	int sent_close;
+	int reply_code;			/* our answer to the server's close */
 	int pong_pending;
 	unsigned char pong[TS_WS_CONTROL_MAX];
 	size_t pong_len;
@@ -185,8 +160,7 @@ ts_ws_push(struct ts_ws *ws, const void *data, size_t len);
  * returns it, and ts_ws_fail_code() names the close status to send).
  *
  * TS_WS_EV_DATA: data[0..data_len) is the next piece of the current
- * message (msg_opcode says text or binary; data_first marks the first
- * piece).  Text is UTF-8-checked before it is handed out; a piece may
+ * message (msg_opcode says text or binary).  Text is UTF-8-checked before it is handed out; a piece may
  * end inside a character.  Valid until the next push.
  * TS_WS_EV_MESSAGE: the message is complete (also for an empty one:
  * msg_opcode is set, and there was no data event).
@@ -202,13 +176,6 @@ ts_ws_event(struct ts_ws *ws);
 /* After an error: the close status to send (1002, 1007, 1009); else 0. */
 int
 ts_ws_fail_code(const struct ts_ws *ws);
-
-/*
- * 1 while more input is expected: false after an error and once both
- * closes (the server's and ours) are done.
- */
-int
-ts_ws_want_read(const struct ts_ws *ws);
 
 /*
  * 1 if a reply is pending that ts_ws_pending() would write: the close
@@ -244,23 +211,13 @@ ts_ws_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
  * _BINARY, _PING or _PONG, payload[0..len).  Returns the bytes written,
  * TS_ERR_WS_CLOSED once a close was sent or received or after an error,
  * TS_ERR_WS_OPCODE for another opcode, TS_ERR_WS_CONTROL_TOO_LONG for a
- * ping or pong over 125 bytes, TS_ERR_WS_BUF_TOO_SMALL.  A text payload
- * is the caller's to keep valid UTF-8.
+ * ping or pong over 125 bytes, TS_ERR_WS_BUF_TOO_SMALL (also when the
+ * frame would not fit an int).  The frame has FIN set and is masked with
+ * mask; out must not overlap payload, and len + 14 bytes always do.  A
+ * text payload is the caller's to keep valid UTF-8.
  */
 int
 ts_ws_send(struct ts_ws *ws, unsigned char *out, size_t outlen, int opcode,
-    const void *payload, size_t len, const unsigned char mask[4]);
-
-/*
- * The frame encoder under ts_ws_send(): one frame with FIN set, opcode
- * (continuation, text, binary, close, ping or pong, else TS_ERR_WS_OPCODE),
- * payload[0..len) masked with mask into out[0..outlen), which must not
- * overlap payload.  Returns the bytes written (at most len + 14), or
- * TS_ERR_WS_BUF_TOO_SMALL (also when the frame would not fit an int), or
- * TS_ERR_WS_CONTROL_TOO_LONG.  Keeps no state.
- */
-int
-ts_ws_frame(unsigned char *out, size_t outlen, int opcode,
     const void *payload, size_t len, const unsigned char mask[4]);
 
 #endif /* TS_WS_H */

@@ -612,19 +612,22 @@ static void
 resolve_literals(void)
 {
 	struct ts_net n;
-	char s[64];
+	const struct sockaddr_in *s4 = (const void *)&n.addr[0];
+	const struct sockaddr_in6 *s6 = (const void *)&n.addr[0];
 
 	empty(&n);
 	CHECK_INT(ts_net_resolve(&n, "127.0.0.1", 8443), 0);
 	CHECK_INT(n.naddr, 1);
-	ts_net_addr_str((struct sockaddr *)&n.addr[0], s, sizeof(s));
-	CHECK_STR(s, "127.0.0.1:8443");
+	CHECK_INT(s4->sin_family, AF_INET);
+	CHECK_INT(s4->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	CHECK_INT(s4->sin_port, htons(8443));
 	CHECK_INT(n.fd, -1);
 	CHECK_INT(n.inflight[0], -1);
 	CHECK_INT(ts_net_resolve(&n, "::1", 443), 0);
 	CHECK_INT(n.naddr, 1);
-	ts_net_addr_str((struct sockaddr *)&n.addr[0], s, sizeof(s));
-	CHECK_STR(s, "[::1]:443");
+	CHECK_INT(s6->sin6_family, AF_INET6);
+	CHECK(memcmp(&s6->sin6_addr, &in6addr_loopback, 16) == 0);
+	CHECK_INT(s6->sin6_port, htons(443));
 	CHECK_INT(ts_net_resolve(&n, "[::1]", 443), TS_ERR_NET_RESOLVE);
 }
 
