@@ -61,19 +61,19 @@ static const char usage[] =
 "  --format ndjson|text    output format (ndjson)\n"
 "  -v, -q                  more or fewer log lines on stderr\n";
 
+struct out {
+	char buf[OUTBUF_SIZE];
+	size_t len;
+	int text;			/* --format text */
+	int epipe;
+};
+
 /* What the command line sets: the client's config, and main's own. */
 struct opts {
 	struct ts_config cfg;
 	const char *cmd, *key_file;
 	const char *stream_only;	/* first option `rounds` refuses */
-	int text;			/* --format text */
-};
-
-struct out {
-	char buf[OUTBUF_SIZE];
-	size_t len;
-	int text;
-	int epipe;
+	struct out out;			/* its text is set by --format */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -223,7 +223,7 @@ static const struct optdef optdefs[] = {
 	{"--connect-timeout", OPT_SECONDS, AT(cfg.connect_timeout), 0, 1},
 	{"--insecure-plaintext", OPT_FLAG, AT(cfg.insecure_plaintext), 1, 0},
 	{"--since", OPT_TIME, AT(cfg.since), 0, 1},
-	{"--format", OPT_FORMAT, AT(text), 0, 1},
+	{"--format", OPT_FORMAT, AT(out.text), 0, 1},
 	{"-v", OPT_FLAG, AT(cfg.verbosity), TS_LOG_DEBUG, 1},
 	{"-q", OPT_FLAG, AT(cfg.verbosity), TS_LOG_ERROR, 1},
 };
@@ -458,17 +458,6 @@ setup_signals(void)
 	return 0;
 }
 
-static void
-no_core_dumps(void)
-{
-	struct rlimit rl = {0, 0};
-
-	setrlimit(RLIMIT_CORE, &rl);
-#ifdef __linux__
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-}
-
 static int
 exit_for(int err, int setup)
 {
@@ -534,15 +523,18 @@ run(struct ts_client *c, struct out *o)
 int
 main(int argc, char **argv)
 {
-	static struct out out;
-	struct opts o;
+	static struct opts o;
+	struct rlimit no_core = {0, 0};
 	struct ts_client *c;
 	char key[KEY_MAX], why[512];
 	const char *env;
 	int rc;
 
-	no_core_dumps();
-	memset(&o, 0, sizeof(o));
+	/* The key must not end up in a core file. */
+	setrlimit(RLIMIT_CORE, &no_core);
+#ifdef __linux__
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 	o.cfg.verbosity = TS_LOG_INFO;
 	rc = parse_args(argc, argv, &o);
 	if (rc != 0)
@@ -560,8 +552,7 @@ main(int argc, char **argv)
 	o.cfg.on_round = on_round;
 	o.cfg.on_flush = on_flush;
 	o.cfg.on_log = logline;
-	o.cfg.arg = &out;
-	out.text = o.text;
+	o.cfg.arg = &o.out;
 	if (setup_signals() < 0) {
 		say("cannot set up signals: %s", strerror(errno));
 		return EXIT_FATAL;
@@ -572,7 +563,7 @@ main(int argc, char **argv)
 		ts_wipe(key, sizeof(key));
 		return exit_for(rc, 1);
 	}
-	rc = run(c, &out);
+	rc = run(c, &o.out);
 	ts_client_free(c);
 	ts_wipe(key, sizeof(key));
 	return rc;
