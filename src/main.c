@@ -482,17 +482,13 @@ run(struct ts_client *c, struct out *o)
 			ts_client_stop(c);	/* once: it is idempotent */
 		n = ts_client_pollfds(c, pfd, TS_CLIENT_MAX_POLLFDS,
 		    &timeout);
-		pfd[n].fd = sig_pipe[0];
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
+		pfd[n] = (struct pollfd){.fd = sig_pipe[0], .events = POLLIN};
 		/*
 		 * stdout with no events asked: a pipe whose reader has gone
 		 * reports POLLERR, so `| head` ends us now, not at the next
 		 * round (SPEC §7.12); once seen, it is not watched again.
 		 */
-		pfd[n + 1].fd = watch ? STDOUT_FILENO : -1;
-		pfd[n + 1].events = 0;
-		pfd[n + 1].revents = 0;
+		pfd[n + 1] = (struct pollfd){.fd = watch ? STDOUT_FILENO : -1};
 		if (poll(pfd, (nfds_t)n + 2, timeout) < 0) {
 			if (errno != EINTR) {
 				say("poll: %s", strerror(errno));
