@@ -407,8 +407,7 @@ read_key(const char *file, char *key, size_t keylen)
 		key[i] = '\0';
 	}
 	i = strlen(key);
-	while (i > 0 && (key[i - 1] == '\n' || key[i - 1] == '\r' ||
-	    key[i - 1] == ' ' || key[i - 1] == '\t'))
+	while (i > 0 && strchr("\n\r \t", key[i - 1]) != NULL)
 		key[--i] = '\0';
 	if (key[0] == '\0') {
 		say("no API key: set TRACKERSINO_API_KEY or use --key-file");
@@ -438,7 +437,7 @@ on_signal(int sig)
 static int
 setup_signals(void)
 {
-	struct sigaction sa;
+	struct sigaction sa = {.sa_handler = on_signal};
 	int i;
 
 	if (pipe(sig_pipe) < 0)
@@ -447,8 +446,6 @@ setup_signals(void)
 		fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
 		fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
