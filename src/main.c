@@ -61,19 +61,19 @@ static const char usage[] =
 "  --format ndjson|text    output format (ndjson)\n"
 "  -v, -q                  more or fewer log lines on stderr\n";
 
+struct out {
+	char buf[OUTBUF_SIZE];
+	size_t len;
+	int text;			/* --format text */
+	int epipe;
+};
+
 /* What the command line sets: the client's config, and main's own. */
 struct opts {
 	struct ts_config cfg;
 	const char *cmd, *key_file;
 	const char *stream_only;	/* first option `rounds` refuses */
-	int text;			/* --format text */
-};
-
-struct out {
-	char buf[OUTBUF_SIZE];
-	size_t len;
-	int text;
-	int epipe;
+	struct out out;			/* its text is set by --format */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -223,7 +223,7 @@ static const struct optdef optdefs[] = {
 	{"--connect-timeout", OPT_SECONDS, AT(cfg.connect_timeout), 0, 1},
 	{"--insecure-plaintext", OPT_FLAG, AT(cfg.insecure_plaintext), 1, 0},
 	{"--since", OPT_TIME, AT(cfg.since), 0, 1},
-	{"--format", OPT_FORMAT, AT(text), 0, 1},
+	{"--format", OPT_FORMAT, AT(out.text), 0, 1},
 	{"-v", OPT_FLAG, AT(cfg.verbosity), TS_LOG_DEBUG, 1},
 	{"-q", OPT_FLAG, AT(cfg.verbosity), TS_LOG_ERROR, 1},
 };
@@ -407,8 +407,7 @@ read_key(const char *file, char *key, size_t keylen)
 		key[i] = '\0';
 	}
 	i = strlen(key);
-	while (i > 0 && (key[i - 1] == '\n' || key[i - 1] == '\r' ||
-	    key[i - 1] == ' ' || key[i - 1] == '\t'))
+	while (i > 0 && strchr("\n\r \t", key[i - 1]) != NULL)
 		key[--i] = '\0';
 	if (key[0] == '\0') {
 		say("no API key: set TRACKERSINO_API_KEY or use --key-file");
@@ -438,7 +437,7 @@ on_signal(int sig)
 static int
 setup_signals(void)
 {
-	struct sigaction sa;
+	struct sigaction sa = {.sa_handler = on_signal};
 	int i;
 
 	if (pipe(sig_pipe) < 0)
@@ -447,8 +446,6 @@ setup_signals(void)
 		fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
 		fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -456,17 +453,6 @@ setup_signals(void)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	return 0;
-}
-
-static void
-no_core_dumps(void)
-{
-	struct rlimit rl = {0, 0};
-
-	setrlimit(RLIMIT_CORE, &rl);
-#ifdef __linux__
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
 }
 
 static int
@@ -493,17 +479,13 @@ run(struct ts_client *c, struct out *o)
 			ts_client_stop(c);	/* once: it is idempotent */
 		n = ts_client_pollfds(c, pfd, TS_CLIENT_MAX_POLLFDS,
 		    &timeout);
-		pfd[n].fd = sig_pipe[0];
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
+		pfd[n] = (struct pollfd){.fd = sig_pipe[0], .events = POLLIN};
 		/*
 		 * stdout with no events asked: a pipe whose reader has gone
 		 * reports POLLERR, so `| head` ends us now, not at the next
 		 * round (SPEC §7.12); once seen, it is not watched again.
 		 */
-		pfd[n + 1].fd = watch ? STDOUT_FILENO : -1;
-		pfd[n + 1].events = 0;
-		pfd[n + 1].revents = 0;
+		pfd[n + 1] = (struct pollfd){.fd = watch ? STDOUT_FILENO : -1};
 		if (poll(pfd, (nfds_t)n + 2, timeout) < 0) {
 			if (errno != EINTR) {
 				say("poll: %s", strerror(errno));
@@ -534,15 +516,18 @@ run(struct ts_client *c, struct out *o)
 int
 main(int argc, char **argv)
 {
-	static struct out out;
-	struct opts o;
+	static struct opts o;
+	struct rlimit no_core = {0, 0};
 	struct ts_client *c;
 	char key[KEY_MAX], why[512];
 	const char *env;
 	int rc;
 
-	no_core_dumps();
-	memset(&o, 0, sizeof(o));
+	/* The key must not end up in a core file. */
+	setrlimit(RLIMIT_CORE, &no_core);
+#ifdef __linux__
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 	o.cfg.verbosity = TS_LOG_INFO;
 	rc = parse_args(argc, argv, &o);
 	if (rc != 0)
@@ -560,8 +545,7 @@ main(int argc, char **argv)
 	o.cfg.on_round = on_round;
 	o.cfg.on_flush = on_flush;
 	o.cfg.on_log = logline;
-	o.cfg.arg = &out;
-	out.text = o.text;
+	o.cfg.arg = &o.out;
 	if (setup_signals() < 0) {
 		say("cannot set up signals: %s", strerror(errno));
 		return EXIT_FATAL;
@@ -572,7 +556,7 @@ main(int argc, char **argv)
 		ts_wipe(key, sizeof(key));
 		return exit_for(rc, 1);
 	}
-	rc = run(c, &out);
+	rc = run(c, &o.out);
 	ts_client_free(c);
 	ts_wipe(key, sizeof(key));
 	return rc;

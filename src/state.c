@@ -504,25 +504,26 @@ put_ids(struct out *o, const struct ts_ledger_mark *m)
 	}
 }
 
-/* Every line of the file into o; -1 (nothing useful written) if a game
- * cannot be stored. */
+/*
+ * Every line of the file into o; -1 if a game cannot be stored (what is
+ * written by then is thrown away: save removes its temporary file).
+ */
 static int
 format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 {
 	const struct ts_ledger_game *g;
 	const struct ts_ledger_gap *gp;
 	char field[64];
-	int i, lines = 0;
+	int lines = 0;
 
-	for (i = 0; i < l->ngames; i++)
-		if (!storable(&l->games[i])) {
-			snprintf(why, whylen, "game %d has a value the state "
-			    "file cannot hold", i + 1);
-			return -1;
-		}
 	o->hash = TS_FNV_BASIS;
 	out_put(o, "tsino-state 2\n");
 	for (g = l->games; g < l->games + l->ngames; g++) {
+		if (!storable(g)) {
+			snprintf(why, whylen, "game %d has a value the state "
+			    "file cannot hold", (int)(g - l->games) + 1);
+			return -1;
+		}
 		out_put(o, "game\t");
 		put_slug(o, g->slug);
 		put_time(o, &g->cur);
