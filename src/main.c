@@ -548,6 +548,7 @@ main(int argc, char **argv)
 	o.cfg.arg = &o.out;
 	if (setup_signals() < 0) {
 		say("cannot set up signals: %s", strerror(errno));
+		ts_wipe(key, sizeof(key));
 		return EXIT_FATAL;
 	}
 	rc = ts_client_new(&c, &o.cfg, why, sizeof(why));
