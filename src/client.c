@@ -645,8 +645,7 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
 		ts_client_free(c);
 		return rc;
 	}
-	c->stream.waiting = c->cfg.mode == TS_MODE_STREAM;
-	c->stream.wake = 0;
+	c->stream.waiting = c->cfg.mode == TS_MODE_STREAM;	/* wake 0 */
 	*out = c;
 	return 0;
 }
@@ -773,10 +772,9 @@ ts_client_free(struct ts_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->conns != NULL) {
-		ts_exchange_close(&c->stream.x);
-		ts_exchange_close(&c->rest.x);
-	}
+	/* calloc'd, so closing an exchange never set up is harmless */
+	ts_exchange_close(&c->stream.x);
+	ts_exchange_close(&c->rest.x);
 	if (c->have_state) {
 		save_state(c);
 		ts_state_close(&c->state);

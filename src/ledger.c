@@ -21,6 +21,7 @@
  * buffers, the recent ids (recent.c) in struct ts_ledger.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -195,11 +196,8 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	    cfg->hold_max == 0 || cfg->hold_max > cfg->hold_ecap)
 		return TS_ERR_CLIENT_CONFIG;
 	/* games[] is set up as each is added: only games in use are read. */
+	memset(l, 0, offsetof(struct ts_ledger, games));
 	l->cfg = *cfg;
-	l->ngames = l->last_game = l->first = l->holding = l->working = 0;
-	l->dirty = l->games_full_warned = 0;
-	l->max_page_rows = 0;
-	l->overflows = l->bf_rounds = l->bf_pages = 0;
 	l->hold = (struct ts_store){ .buf = cfg->hold_buf,
 	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_ecap };
 	l->page = (struct ts_store){ .buf = cfg->page_buf,
@@ -639,16 +637,14 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	struct ts_round_info ri;
 	struct ts_ledger_game *g;
 
-	if (l->holding) {
-		if (l->hold.n < l->cfg.hold_max &&
-		    ts_store_add(&l->hold, r) == 0)
-			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
-		/* Full, in rounds or in bytes. */
-		if (l->hold.n > 0 && overflow(l) < 0)
-			return -1;
-		if (l->holding && ts_store_add(&l->hold, r) == 0)
-			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
-	}
+	if (l->holding && l->hold.n < l->cfg.hold_max &&
+	    ts_store_add(&l->hold, r) == 0)
+		return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
+	/* Full, in rounds or in bytes: an overflow, then try again. */
+	if (l->holding && l->hold.n > 0 && overflow(l) < 0)
+		return -1;
+	if (l->holding && ts_store_add(&l->hold, r) == 0)
+		return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
 	g = l->holding ? ts_ledger_game(l, r->game_id.ptr, r->game_id.len,
 	    1) : NULL;
 	if (g != NULL) {
