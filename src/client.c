@@ -497,7 +497,6 @@ setup(struct ts_client *c, char *why, size_t whylen)
 		rc = ts_trust_load(&c->trust, ca, trust_note, c, why, whylen);
 		if (rc < 0)
 			return rc;
-		c->have_trust = 1;
 	}
 	if (c->cfg.mode == TS_MODE_ROUNDS) {
 		rc = ts_ledger_fetch(c->led, c->cfg.game, c->cfg.since);
@@ -779,8 +778,7 @@ ts_client_free(struct ts_client *c)
 		save_state(c);
 		ts_state_close(&c->state);
 	}
-	if (c->have_trust)
-		ts_trust_free(&c->trust);
+	ts_trust_free(&c->trust);	/* a no-op on an empty store */
 	free(c->conns);
 	free(c->live_buf);
 	free(c->body_buf);

@@ -269,9 +269,8 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		    c->connect_ms, 0) < 0)
 			stream_down(c, l->x.why);
 	}
-	/* c->fatal: only stream_down (the hold's output) can have set it */
-	if (l->x.phase == TS_EXCHANGE_IDLE)
-		return c->fatal ? -1 : 0;
+	/* An idle exchange's step is 0; c->fatal: only stream_down (the
+	 * hold's output) can have set it then. */
 	rc = ts_exchange_step(&l->x, pfd, n, c->now);
 	if (c->fatal)
 		return -1;
