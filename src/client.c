@@ -144,15 +144,15 @@ backoff_ms(struct link *l)
 	return (int64_t)(r % (uint32_t)(cap + 1));
 }
 
-/* Retry-After of the last response as a delay in ms, or -1. */
+/* Retry-After of the last response as a delay in ms, or -1 (none, or
+ * not kept: retry_after_len is 0 then, which ts_http_retry_after
+ * refuses). */
 static int64_t
 retry_after_ms(const struct ts_http *h)
 {
 	struct timespec ts;
 	int64_t delay, ms;
 
-	if (!h->retry_after_seen || h->retry_after_len == 0)
-		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts_http_retry_after(h->retry_after, h->retry_after_len,
 	    (int64_t)ts.tv_sec, &delay) < 0)
@@ -361,8 +361,7 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 
 	if (l->waiting && c->now >= l->wake)
 		l->waiting = 0;
-	if (!l->waiting && l->x.phase != TS_EXCHANGE_IDLE &&
-	    l->x.phase != TS_EXCHANGE_DONE) {
+	if (!l->waiting && !link_idle(l)) {
 		rc = ts_exchange_step(&l->x, pfd, n, c->now);
 		if (c->fatal)
 			return -1;

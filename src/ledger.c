@@ -288,18 +288,6 @@ newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
 	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
 }
 
-/* r moves the cursor to its instant, or is the newest there. */
-static void
-note_index(struct ts_ledger_game *g, const struct ts_round_info *r,
-    int64_t sec, uint32_t nsec)
-{
-	g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
-	    r->round_index_len : 0;
-	memcpy(g->cur_index, r->round_index, g->cur_index_len);
-	g->index_sec = sec;
-	g->index_nsec = nsec;
-}
-
 /* Is the instant no later than a round of g dropped from the hold? */
 static int
 before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
@@ -322,9 +310,15 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 
 	l->dirty = 1;
 	c = mark_cmp(&g->cur, sec, nsec);
+	/* r moves the cursor to its instant, or is the newest there. */
 	if (c > 0 || (c == 0 && g->cur_index_len > 0 &&
-	    newer_index(g, r) > 0))
-		note_index(g, r, sec, nsec);
+	    newer_index(g, r) > 0)) {
+		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
+		    r->round_index_len : 0;
+		memcpy(g->cur_index, r->round_index, g->cur_index_len);
+		g->index_sec = sec;
+		g->index_nsec = nsec;
+	}
 	mark_note(l, g, &g->cur, r, sec, nsec, key);
 	if (src >= 0)
 		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
