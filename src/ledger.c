@@ -533,7 +533,7 @@ discard(struct ts_ledger *l, const char *why)
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
 	const struct ts_store_entry *e;
-	unsigned char had[TS_LEDGER_GAMES];
+	unsigned char had[TS_LEDGER_GAMES] = { 0 };	/* and games added */
 	size_t i, n = l->hold.n;
 	int k;
 
@@ -544,7 +544,6 @@ discard(struct ts_ledger *l, const char *why)
 	 * done: the dropped rounds may be newer than its rows. */
 	if (l->working && l->work.gap == TAIL)
 		l->working = 0;
-	memset(had, 0, sizeof(had));
 	for (k = 0; k < l->ngames; k++) {
 		had[k] = l->games[k].cur.text[0] != '\0';
 		mark_clear(&l->games[k].hold_to);
