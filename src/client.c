@@ -144,15 +144,15 @@ backoff_ms(struct link *l)
 	return (int64_t)(r % (uint32_t)(cap + 1));
 }
 
-/* Retry-After of the last response as a delay in ms, or -1. */
+/* Retry-After of the last response as a delay in ms, or -1 (none, or
+ * not kept: retry_after_len is 0 then, which ts_http_retry_after
+ * refuses). */
 static int64_t
 retry_after_ms(const struct ts_http *h)
 {
 	struct timespec ts;
 	int64_t delay, ms;
 
-	if (!h->retry_after_seen || h->retry_after_len == 0)
-		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts_http_retry_after(h->retry_after, h->retry_after_len,
 	    (int64_t)ts.tv_sec, &delay) < 0)
@@ -361,8 +361,7 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 
 	if (l->waiting && c->now >= l->wake)
 		l->waiting = 0;
-	if (!l->waiting && l->x.phase != TS_EXCHANGE_IDLE &&
-	    l->x.phase != TS_EXCHANGE_DONE) {
+	if (!l->waiting && !link_idle(l)) {
 		rc = ts_exchange_step(&l->x, pfd, n, c->now);
 		if (c->fatal)
 			return -1;
@@ -497,7 +496,6 @@ setup(struct ts_client *c, char *why, size_t whylen)
 		rc = ts_trust_load(&c->trust, ca, trust_note, c, why, whylen);
 		if (rc < 0)
 			return rc;
-		c->have_trust = 1;
 	}
 	if (c->cfg.mode == TS_MODE_ROUNDS) {
 		rc = ts_ledger_fetch(c->led, c->cfg.game, c->cfg.since);
@@ -645,8 +643,7 @@ ts_client_new(struct ts_client **out, const struct ts_config *cfg,
 		ts_client_free(c);
 		return rc;
 	}
-	c->stream.waiting = c->cfg.mode == TS_MODE_STREAM;
-	c->stream.wake = 0;
+	c->stream.waiting = c->cfg.mode == TS_MODE_STREAM;	/* wake 0 */
 	*out = c;
 	return 0;
 }
@@ -773,16 +770,14 @@ ts_client_free(struct ts_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->conns != NULL) {
-		ts_exchange_close(&c->stream.x);
-		ts_exchange_close(&c->rest.x);
-	}
+	/* calloc'd, so closing an exchange never set up is harmless */
+	ts_exchange_close(&c->stream.x);
+	ts_exchange_close(&c->rest.x);
 	if (c->have_state) {
 		save_state(c);
 		ts_state_close(&c->state);
 	}
-	if (c->have_trust)
-		ts_trust_free(&c->trust);
+	ts_trust_free(&c->trust);	/* a no-op on an empty store */
 	free(c->conns);
 	free(c->live_buf);
 	free(c->body_buf);

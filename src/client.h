@@ -37,8 +37,7 @@ struct link {
 
 struct ts_client {
 	struct ts_config cfg;
-	struct ts_trust trust;
-	int have_trust;
+	struct ts_trust trust;		/* empty (calloc'd) without TLS */
 	struct ts_state state;
 	int have_state;
 	char why[512];

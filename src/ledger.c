@@ -21,6 +21,7 @@
  * buffers, the recent ids (recent.c) in struct ts_ledger.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -195,11 +196,8 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	    cfg->hold_max == 0 || cfg->hold_max > cfg->hold_ecap)
 		return TS_ERR_CLIENT_CONFIG;
 	/* games[] is set up as each is added: only games in use are read. */
+	memset(l, 0, offsetof(struct ts_ledger, games));
 	l->cfg = *cfg;
-	l->ngames = l->last_game = l->first = l->holding = l->working = 0;
-	l->dirty = l->games_full_warned = 0;
-	l->max_page_rows = 0;
-	l->overflows = l->bf_rounds = l->bf_pages = 0;
 	l->hold = (struct ts_store){ .buf = cfg->hold_buf,
 	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_ecap };
 	l->page = (struct ts_store){ .buf = cfg->page_buf,
@@ -290,18 +288,6 @@ newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
 	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
 }
 
-/* r moves the cursor to its instant, or is the newest there. */
-static void
-note_index(struct ts_ledger_game *g, const struct ts_round_info *r,
-    int64_t sec, uint32_t nsec)
-{
-	g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
-	    r->round_index_len : 0;
-	memcpy(g->cur_index, r->round_index, g->cur_index_len);
-	g->index_sec = sec;
-	g->index_nsec = nsec;
-}
-
 /* Is the instant no later than a round of g dropped from the hold? */
 static int
 before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
@@ -324,9 +310,15 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 
 	l->dirty = 1;
 	c = mark_cmp(&g->cur, sec, nsec);
+	/* r moves the cursor to its instant, or is the newest there. */
 	if (c > 0 || (c == 0 && g->cur_index_len > 0 &&
-	    newer_index(g, r) > 0))
-		note_index(g, r, sec, nsec);
+	    newer_index(g, r) > 0)) {
+		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
+		    r->round_index_len : 0;
+		memcpy(g->cur_index, r->round_index, g->cur_index_len);
+		g->index_sec = sec;
+		g->index_nsec = nsec;
+	}
 	mark_note(l, g, &g->cur, r, sec, nsec, key);
 	if (src >= 0)
 		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
@@ -541,7 +533,7 @@ discard(struct ts_ledger *l, const char *why)
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
 	const struct ts_store_entry *e;
-	unsigned char had[TS_LEDGER_GAMES];
+	unsigned char had[TS_LEDGER_GAMES] = { 0 };	/* and games added */
 	size_t i, n = l->hold.n;
 	int k;
 
@@ -552,7 +544,6 @@ discard(struct ts_ledger *l, const char *why)
 	 * done: the dropped rounds may be newer than its rows. */
 	if (l->working && l->work.gap == TAIL)
 		l->working = 0;
-	memset(had, 0, sizeof(had));
 	for (k = 0; k < l->ngames; k++) {
 		had[k] = l->games[k].cur.text[0] != '\0';
 		mark_clear(&l->games[k].hold_to);
@@ -639,16 +630,14 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	struct ts_round_info ri;
 	struct ts_ledger_game *g;
 
-	if (l->holding) {
-		if (l->hold.n < l->cfg.hold_max &&
-		    ts_store_add(&l->hold, r) == 0)
-			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
-		/* Full, in rounds or in bytes. */
-		if (l->hold.n > 0 && overflow(l) < 0)
-			return -1;
-		if (l->holding && ts_store_add(&l->hold, r) == 0)
-			return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
-	}
+	if (l->holding && l->hold.n < l->cfg.hold_max &&
+	    ts_store_add(&l->hold, r) == 0)
+		return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
+	/* Full, in rounds or in bytes: an overflow, then try again. */
+	if (l->holding && l->hold.n > 0 && overflow(l) < 0)
+		return -1;
+	if (l->holding && ts_store_add(&l->hold, r) == 0)
+		return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
 	g = l->holding ? ts_ledger_game(l, r->game_id.ptr, r->game_id.len,
 	    1) : NULL;
 	if (g != NULL) {

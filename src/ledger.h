@@ -119,7 +119,6 @@ struct ts_ledger_work {
  */
 struct ts_ledger {
 	struct ts_ledger_config cfg;
-	struct ts_ledger_game games[TS_LEDGER_GAMES];
 	/* games[0..ngames) in use; last_game: where the last lookup found
 	 * it; first: next() looks from this game on */
 	int ngames, last_game, first;
@@ -136,6 +135,8 @@ struct ts_ledger {
 	/* hold overflows; rounds and pages of this backfill */
 	unsigned long overflows, bf_rounds, bf_pages;
 	struct ts_recent recent;		/* the guard at the edges */
+	/* last, as ts_ledger_init zeroes what comes before */
+	struct ts_ledger_game games[TS_LEDGER_GAMES];
 };
 
 

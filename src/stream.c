@@ -94,9 +94,8 @@ stream_head(void *arg, struct ts_exchange *x)
 	    TS_ROUND_MESSAGE);
 	c->last_rx = c->opened_at = c->now;
 	c->live_bad = c->ping_sent = c->closing = c->draining = 0;
-	ts_client_log(c, TS_LOG_INFO, "stream: connected to %s%s%s", x->url.host,
-	    x->url.tls ? " (TLS" : "", x->url.tls ? (x->conn->resumed ?
-	    ", resumed)" : ")") : "");
+	ts_client_log(c, TS_LOG_INFO, "stream: connected to %s%s", x->url.host,
+	    !x->url.tls ? "" : x->conn->resumed ? " (TLS, resumed)" : " (TLS)");
 	/* A game named by --games with no cursor resumes from the time of
 	 * the subscription (the server's Date, else our clock). */
 	ts_ledger_floor(c->led, c->cfg.games, x->date > 0 ? x->date :
@@ -204,10 +203,10 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 				return ws_closed(c);
 		}
 		if (ev < 0) {
-			code = ts_ws_fail_code(&c->ws);
-			send_ws(c, TS_WS_OP_CLOSE, code ? code : 1002);
+			code = ts_ws_fail_code(&c->ws);	/* 1002, 1007, 1009 */
+			send_ws(c, TS_WS_OP_CLOSE, code);
 			ts_exchange_fail(&c->stream.x, ev, "%s (closing with "
-			    "%d)", ts_strerror(ev), code ? code : 1002);
+			    "%d)", ts_strerror(ev), code);
 			c->draining = ev;
 			c->closing = 1;
 			c->close_by = c->now + CLOSING_MS;
@@ -270,9 +269,8 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		    c->connect_ms, 0) < 0)
 			stream_down(c, l->x.why);
 	}
-	/* c->fatal: only stream_down (the hold's output) can have set it */
-	if (l->x.phase == TS_EXCHANGE_IDLE)
-		return c->fatal ? -1 : 0;
+	/* An idle exchange's step is 0; c->fatal: only stream_down (the
+	 * hold's output) can have set it then. */
 	rc = ts_exchange_step(&l->x, pfd, n, c->now);
 	if (c->fatal)
 		return -1;
