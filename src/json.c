@@ -70,7 +70,6 @@ enum {
 
 /* In the order of their events: TS_JSON_TRUE + lit. */
 static const char *const literals[3] = {"true", "false", "null"};
-static const unsigned char literal_len[3] = {4, 5, 4};
 
 void
 ts_json_init(struct ts_json *j)
@@ -84,8 +83,6 @@ ts_json_init(struct ts_json *j)
 	j->max_depth = TS_JSON_DEPTH_DEFAULT;
 	j->max_level = TS_JSON_LEVEL_ALL;
 }
-
-
 
 static int
 top_is_object(const struct ts_json *j)
@@ -101,7 +98,6 @@ fail(struct ts_json *j, int err)
 	j->err = err;
 	return 0;
 }
-
 
 /* A value has ended: what may follow depends on where it was. */
 static void
@@ -249,7 +245,6 @@ string_byte(struct ts_json *j, int c)
 	return 1;
 }
 
-
 /* One of the four hex digits of \uXXXX, for a first or a low half. */
 static int
 hex_byte(struct ts_json *j, int c)
@@ -267,6 +262,8 @@ hex_byte(struct ts_json *j, int c)
 		return fail(j, TS_ERR_JSON_SURROGATE);
 	/* a high half (D800-DBFF) must be followed by "\u" and a low half */
 	j->state = j->hex >= 0xD800 && j->hex <= 0xDBFF ? S_LOW_BS : S_STR;
+	j->hex_n = 0;	/* ready for the next \u */
+	j->hex = 0;
 	return 1;
 }
 
@@ -335,8 +332,6 @@ step(struct ts_json *j, int c)
 			return 1;
 		case 'u':
 			j->state = S_HEX;
-			j->hex_n = 0;
-			j->hex = 0;
 			return 1;
 		}
 		return fail(j, TS_ERR_JSON_ESCAPE);
@@ -352,8 +347,6 @@ step(struct ts_json *j, int c)
 		if (c != 'u')
 			return fail(j, TS_ERR_JSON_SURROGATE);
 		j->state = S_LOW_HEX;
-		j->hex_n = 0;
-		j->hex = 0;
 		return 1;
 	case S_UTF8:
 		if (ts_utf8_byte(&j->utf8, (unsigned char)c) < 0)
@@ -364,7 +357,7 @@ step(struct ts_json *j, int c)
 	case S_LIT:
 		if (c != literals[j->lit][j->lit_len])
 			return fail(j, TS_ERR_JSON_SYNTAX);
-		if (++j->lit_len == literal_len[j->lit]) {
+		if (literals[j->lit][++j->lit_len] == '\0') {
 			j->event = TS_JSON_TRUE + j->lit;
 			j->tok_end = j->pos + 1;
 			value_done(j);
@@ -702,11 +695,8 @@ ts_json_finish(struct ts_json *j)
 		return j->err;
 	j->finished = 1;
 	if (j->depth == 0 && (j->state == S_ZERO || j->state == S_INT ||
-	    j->state == S_FRAC || j->state == S_EXP_DIG)) {
-		j->event = TS_JSON_NUMBER;
-		j->tok_end = j->pos;
-		j->state = S_DONE;
-	}
+	    j->state == S_FRAC || j->state == S_EXP_DIG))
+		number_end(j, ' ');	/* depth 0: the state becomes S_DONE */
 	if (j->state != S_DONE)
 		j->err = TS_ERR_JSON_TRUNCATED;
 	return j->err;
