@@ -318,23 +318,14 @@ step(struct ts_json *j, int c)
 	case S_STR:
 		return string_byte(j, c);
 	case S_ESC:
-		/* §7: the escapes */
-		switch (c) {
-		case '"':
-		case '\\':
-		case '/':
-		case 'b':
-		case 'f':
-		case 'n':
-		case 'r':
-		case 't':
-			j->state = S_STR;
-			return 1;
-		case 'u':
+		/* §7: the escapes (strchr would also find the NUL) */
+		if (c == 'u')
 			j->state = S_HEX;
-			return 1;
-		}
-		return fail(j, TS_ERR_JSON_ESCAPE);
+		else if (c != '\0' && strchr("\"\\/bfnrt", c) != NULL)
+			j->state = S_STR;
+		else
+			return fail(j, TS_ERR_JSON_ESCAPE);
+		return 1;
 	case S_HEX:
 	case S_LOW_HEX:
 		return hex_byte(j, c);
