@@ -62,7 +62,8 @@ enum {
 	/* between tokens: whitespace may come */
 	S_VALUE, S_VALUE_OR_END, S_KEY_OR_END, S_KEY, S_COLON,
 	S_COMMA_OR_END, S_DONE,
-	/* inside tokens: every state from S_STR on is "partial" */
+	/* inside tokens: every state from S_STR on is "partial"; LOW_BS,
+	 * LOW_U, LOW_HEX follow each other (step() counts on it) */
 	S_STR, S_ESC, S_HEX, S_LOW_BS, S_LOW_U, S_LOW_HEX, S_UTF8,
 	S_LIT,
 	S_MINUS, S_ZERO, S_INT, S_DOT, S_FRAC, S_EXP, S_EXP_SIGN, S_EXP_DIG
@@ -330,14 +331,11 @@ step(struct ts_json *j, int c)
 	case S_LOW_HEX:
 		return hex_byte(j, c);
 	case S_LOW_BS:
-		if (c != '\\')
-			return fail(j, TS_ERR_JSON_SURROGATE);
-		j->state = S_LOW_U;
-		return 1;
 	case S_LOW_U:
-		if (c != 'u')
+		/* the "\u" before a low half: S_LOW_U, then S_LOW_HEX */
+		if (c != (j->state == S_LOW_BS ? '\\' : 'u'))
 			return fail(j, TS_ERR_JSON_SURROGATE);
-		j->state = S_LOW_HEX;
+		j->state++;
 		return 1;
 	case S_UTF8:
 		if (ts_utf8_byte(&j->utf8, (unsigned char)c) < 0)
