@@ -105,9 +105,8 @@ ts_utf8_byte(struct ts_utf8 *u, unsigned char b)
 /*
  * How many leading bytes of p[0..n) are ASCII.  Words are loaded with
  * memcpy (p need not be aligned; compilers make it one load) and tested
- * against the high bit of each byte: 32 bytes per test, then 8; a tail
- * shorter than 8 is settled by the word ending at p + n, which overlaps
- * bytes already known to be ASCII.
+ * against the high bit of each byte: 32 bytes per test, then 8, then
+ * the last few one by one.
  */
 static size_t
 ascii_run(const unsigned char *p, size_t n)
@@ -129,13 +128,6 @@ ascii_run(const unsigned char *p, size_t n)
 		if (a & HIGH_BITS)
 			break;
 		i += 8;
-	}
-	/* Only when the loop above ran out of words, not when it met a
-	 * high bit: then p[n - 8 .. i) is ASCII already. */
-	if (i < n && n - i < 8 && n >= 8) {
-		memcpy(&a, p + n - 8, 8);
-		if ((a & HIGH_BITS) == 0)
-			return n;
 	}
 	while (i < n && p[i] < 0x80)
 		i++;

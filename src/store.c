@@ -7,14 +7,21 @@
 
 #include "store.h"
 
-/* e's length, fields and instant, from r (offsets from r->obj). */
-static void
-entry_set(struct ts_store_entry *e, const struct ts_round *r)
+/* r's bytes, and its fields as offsets from r->obj. */
+int
+ts_store_add(struct ts_store *s, const struct ts_round *r)
 {
 	const struct ts_round_field *f[TS_STORE_NF] = {&r->game_id,
 	    &r->round_id, &r->round_index, &r->multiplier, &r->finalized_at};
+	struct ts_store_entry *e;
+	/* the decoded members after the object come along */
+	size_t n = r->obj_len + r->aux_len;
 	int i;
 
+	if (s->n == s->ecap || s->cap - s->len < n)
+		return -1;
+	e = &s->e[s->n++];
+	e->off = s->len;
 	e->len = (uint32_t)r->obj_len;
 	for (i = 0; i < TS_STORE_NF; i++) {
 		e->foff[i] = f[i]->ptr ? (uint32_t)(f[i]->ptr - r->obj) : 0;
@@ -22,12 +29,17 @@ entry_set(struct ts_store_entry *e, const struct ts_round *r)
 	}
 	e->sec = r->finalized_sec;
 	e->nsec = r->finalized_nsec;
+	memcpy(s->buf + s->len, r->obj, n);
+	s->len += n;
+	return 0;
 }
 
-/* Every field of ri from entry e, whose bytes are at b. */
-static void
-info(const char *b, const struct ts_store_entry *e, struct ts_round_info *ri)
+void
+ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
+    struct ts_round_info *ri)
 {
+	const char *b = s->buf + e->off;
+
 	ri->backfilled = ri->late = 0;
 	ri->json = b;
 	ri->json_len = e->len;
@@ -41,28 +53,6 @@ info(const char *b, const struct ts_store_entry *e, struct ts_round_info *ri)
 	ri->multiplier_len = e->flen[TS_STORE_F_MULT];
 	ri->finalized_at = b + e->foff[TS_STORE_F_TIME];
 	ri->finalized_at_len = e->flen[TS_STORE_F_TIME];
-}
-
-int
-ts_store_add(struct ts_store *s, const struct ts_round *r)
-{
-	/* the decoded members after the object come along */
-	size_t n = r->obj_len + r->aux_len;
-
-	if (s->n == s->ecap || s->cap - s->len < n)
-		return -1;
-	entry_set(&s->e[s->n], r);
-	s->e[s->n++].off = s->len;
-	memcpy(s->buf + s->len, r->obj, n);
-	s->len += n;
-	return 0;
-}
-
-void
-ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
-    struct ts_round_info *ri)
-{
-	info(s->buf + e->off, e, ri);
 }
 
 /* Direct, not through an entry: this runs once per live round. */
