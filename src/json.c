@@ -9,11 +9,11 @@
  * offsets [tok_start, tok_end) into the stream.
  *
  * For speed, ts_json_push() skips the runs where the machine would not
- * change state (plain string bytes and digits, sixteen at a time with
- * SSE2; whole UTF-8 characters; the ':' ',' and '"' of minified text)
- * without a call to step(); whatever is not certain there (a cut-off
- * or invalid character, the byte that ends a run) goes through step(),
- * so errors and events fall on the same byte as a byte-by-byte run.
+ * change state (plain string bytes and digits eight at a time, whole
+ * UTF-8 characters, the ':' ',' and '"' of minified text) without a
+ * call to step(); whatever is not certain there (a cut-off or invalid
+ * character, the byte that ends a run) goes through step(), so errors
+ * and events fall on the same byte as a byte-by-byte run.
  *
  * States between tokens (RFC 8259 §2 grammar):
  *	VALUE		a value must come: start, after ':', after ',' in [ ]
@@ -401,6 +401,71 @@ step(struct ts_json *j, int c)
 	return fail(j, TS_ERR_JSON_SYNTAX);
 }
 
+/*
+ * Word-at-a-time string scanning.  Eight bytes are read as one 64-bit
+ * word, byte k at bits 8k to 8k+7 whatever the host's byte order (the
+ * compiler turns the shifts into one load), and every byte that cannot
+ * stand for itself in a string gets its top bit set in a mask: each
+ * test works on the low seven bits, where adding a constant never
+ * carries into the next byte, so the mask is exact byte by byte.
+ */
+#define LOW7 0x7F7F7F7F7F7F7F7FULL
+#define HIGH 0x8080808080808080ULL
+#define EACH(b) (0x0101010101010101ULL * (b))
+
+static inline uint64_t
+load8(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	    (uint64_t)p[7] << 56;
+}
+
+/*
+ * The top bit of each byte of x that is '"', '\\', below 0x20 or above
+ * 0x7F.  For a byte b < 0x80: b + 0x60 reaches 0x80 iff b >= 0x20, and
+ * (b ^ c) + 0x7F reaches 0x80 iff b != c; a byte with its own top bit
+ * set is a stop whatever the rest says.
+ */
+static inline uint64_t
+stops(uint64_t x)
+{
+	uint64_t v = x & LOW7;
+	uint64_t ctl = v + EACH(0x60);
+	uint64_t quote = ((x ^ EACH('"')) & LOW7) + LOW7;
+	uint64_t bslash = ((x ^ EACH('\\')) & LOW7) + LOW7;
+
+	return (x | ~(ctl & quote & bslash)) & HIGH;
+}
+
+/*
+ * The index (0-7) of the lowest byte flagged in a non-zero stops() mask:
+ * m & -m keeps the lowest flag, 0x80 << 8k; shifted down it is 1 << 8k,
+ * and multiplying by 0x0001020304050607 moves byte 7 - k of that
+ * constant, which is k, to the top.
+ */
+static inline size_t
+first_stop(uint64_t m)
+{
+	return (size_t)((((m & (0 - m)) >> 7) * 0x0001020304050607ULL) >> 56);
+}
+
+/*
+ * The top bit of each byte of x that is not a digit: its high nibble
+ * is not 3 (a multiple of 0x10 that is not zero stays at least 0x80
+ * once halved and given 0x7F), or its low nibble is above 9 (adding 6
+ * carries into bit 4, which moves to bit 7).  No sum leaves its byte.
+ */
+static inline uint64_t
+non_digits(uint64_t x)
+{
+	uint64_t hi = (x ^ EACH(0x30)) & EACH(0xF0);
+	uint64_t lo = (x & EACH(0x0F)) + EACH(0x06);
+
+	return ((((hi >> 1) + LOW7) & HIGH) | ((lo & EACH(0x10)) << 3));
+}
+
 static int
 plain(int c)
 {
@@ -436,10 +501,8 @@ stops16(__m128i x, int kind)
 
 /*
  * Skip the bytes of the kind from p[i]: sixteen at a time where the
- * target has SSE2, then one by one.  (An eight-byte word scan in
- * portable C used to sit between the two: on x86-64 it only ever saw
- * the tail of a run, and callgrind counted no gain from it.)  Inlined
- * with a constant kind, so each caller gets its own loops.
+ * target has SSE2, then eight at a time in portable C, then one by one.
+ * Inlined with a constant kind, so each caller gets its own loops.
  */
 static inline size_t
 skip_run(const unsigned char *p, size_t i, size_t len, int kind)
@@ -454,6 +517,14 @@ skip_run(const unsigned char *p, size_t i, size_t len, int kind)
 		i += 16;
 	}
 #endif
+	while (len - i >= 8) {
+		uint64_t x = load8(p + i);
+		uint64_t m = kind == RUN_DIGITS ? non_digits(x) : stops(x);
+
+		if (m != 0)
+			return i + first_stop(m);
+		i += 8;
+	}
 	while (i < len && (kind == RUN_DIGITS ? ts_is_digit(p[i]) : plain(p[i])))
 		i++;
 	return i;
