@@ -562,7 +562,7 @@ helpers(const unsigned char *d, size_t n)
 	if ((pa == -2 || pb == -2) != (r1 == TS_ERR_ROUND_FIELD))
 		if (mn <= 500 && xn <= 500)
 			abort();
-	if ((ts_round_decimal_check(m, mn) == 0) != (pa != -2) && mn <= 500)
+	if ((ts_round_above(m, mn, "0", 1) >= 0) != (pa != -2) && mn <= 500)
 		abort();
 	if (r1 != TS_ERR_ROUND_FIELD) {
 		if (r1 != 0 && r1 != 1)

@@ -269,7 +269,7 @@ set_opt(char *field, const struct optdef *d, const char *val)
 		*(size_t *)field = (size_t)n;
 		return NULL;
 	case OPT_DECIMAL:
-		if (ts_round_decimal_check(val, strlen(val)) < 0)
+		if (ts_round_above(val, strlen(val), "0", 1) < 0)
 			return "%s: not a decimal: %s";
 		break;
 	case OPT_TIME:

@@ -332,6 +332,28 @@ all_in(const unsigned char *p, size_t n, unsigned char lo, unsigned char hi)
 }
 
 /*
+ * Decimals.  A decimal is read as sign, integer digits, fraction digits
+ * and an exponent; its value is 0.D x 10^E where D is the integer and
+ * fraction digits run together without leading zeros.  Two decimals
+ * compare by sign, then E, then D digit by digit (the shorter padded
+ * with zeros): exact for any number of digits, and nothing is copied.
+ */
+/*
+ * The parts: sign -1, 0 (zero, "-0" too) or 1; ip[0..in) the integer
+ * digits, then '.' and the fraction; lz leading zeros; nd digits from
+ * the first nonzero one (D, 0 for zero); e is E.
+ */
+struct dec {
+	int sign;
+	const char *ip;
+	size_t in, lz, nd;
+	int64_t e;
+};
+
+static int
+dec_parse(const char *s, size_t n, struct dec *d);
+
+/*
  * The value of a known member: check its type and form, record it.
  * finalized_at's instant is kept as it is checked, so that nobody reads
  * the text twice.
@@ -345,6 +367,7 @@ value_event(struct ts_round_reader *r, int ev)
 	const unsigned char *v;
 	size_t vn;
 	int ok;
+	struct dec dec;
 
 	if (f == F_ROUND_ID && quoted) {
 		/* its first bytes as received name the row if it is skipped */
@@ -385,7 +408,7 @@ value_event(struct ts_round_reader *r, int ev)
 	else if (f == F_ROUND_INDEX)
 		ok = ok && vn > 0 && all_in(v, vn, '0', '9');
 	else if (f == F_MULTIPLIER)
-		ok = ok && ts_round_decimal_check((const char *)v, vn) == 0;
+		ok = ok && dec_parse((const char *)v, vn, &dec) == 0;
 	else if (f == F_FINALIZED_AT)	/* required: the instant is set */
 		ok = ok && ts_round_time((const char *)v, vn,
 		    &r->round.finalized_sec, &r->round.finalized_nsec) == 0;
@@ -642,25 +665,6 @@ digits(const char *s, size_t i, size_t n)
 	return i;
 }
 
-/*
- * Decimals.  A decimal is read as sign, integer digits, fraction digits
- * and an exponent; its value is 0.D x 10^E where D is the integer and
- * fraction digits run together without leading zeros.  Two decimals
- * compare by sign, then E, then D digit by digit (the shorter padded
- * with zeros): exact for any number of digits, and nothing is copied.
- */
-/*
- * The parts: sign -1, 0 (zero, "-0" too) or 1; ip[0..in) the integer
- * digits, then '.' and the fraction; lz leading zeros; nd digits from
- * the first nonzero one (D, 0 for zero); e is E.
- */
-struct dec {
-	int sign;
-	const char *ip;
-	size_t in, lz, nd;
-	int64_t e;
-};
-
 /* Digit k of the integer and fraction digits run together. */
 static char
 raw_digit(const struct dec *d, size_t k)
@@ -716,14 +720,6 @@ dec_parse(const char *s, size_t n, struct dec *d)
 	d->e = (int64_t)d->in - (int64_t)d->lz + (xneg ? -x : x);
 	d->sign = d->nd == 0 ? 0 : neg ? -1 : 1;
 	return 0;
-}
-
-int
-ts_round_decimal_check(const char *s, size_t n)
-{
-	struct dec d;
-
-	return dec_parse(s, n, &d);
 }
 
 int

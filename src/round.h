@@ -239,14 +239,6 @@ int
 ts_round_above(const char *m, size_t mlen, const char *x, size_t xlen);
 
 /*
- * ts_round_decimal_check: 0 if the n bytes at s are a decimal that
- * ts_round_above() reads (for checking --above), else
- * TS_ERR_ROUND_FIELD.
- */
-int
-ts_round_decimal_check(const char *s, size_t n);
-
-/*
  * ts_round_index_cmp: compare two non-negative integers written as
  * decimal digit strings of any length (leading zeros ignored; an empty
  * string is 0).  Returns -1, 0 or 1 as a is less than, equal to or

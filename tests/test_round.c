@@ -863,10 +863,10 @@ above_table(void)
 		}
 	}
 	CHECK_INT(bad, 0);
-	CHECK_INT(ts_round_decimal_check("10", 2), 0);
-	CHECK_INT(ts_round_decimal_check("2.5", 3), 0);
-	CHECK_INT(ts_round_decimal_check("ten", 3), TS_ERR_ROUND_FIELD);
-	CHECK_INT(ts_round_decimal_check("1\0", 2), TS_ERR_ROUND_FIELD);
+	CHECK_INT(ts_round_above("10", 2, "0", 1), 1);
+	CHECK_INT(ts_round_above("2.5", 3, "0", 1), 1);
+	CHECK_INT(ts_round_above("ten", 3, "0", 1), TS_ERR_ROUND_FIELD);
+	CHECK_INT(ts_round_above("1\0", 2, "0", 1), TS_ERR_ROUND_FIELD);
 }
 
 static void
