@@ -311,7 +311,7 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 int
 ts_url_parse(struct ts_url *u, const char *s, size_t len)
 {
-	/* in the order of enum ts_url_scheme, which starts at 1 */
+	/* wss and https use TLS */
 	static const char *const schemes[] = { "ws", "wss", "http", "https" };
 	size_t i, colon, auth;
 	int c, k, err;
@@ -335,8 +335,7 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 		continue;
 	if (k == 4)
 		return TS_ERR_URL_SCHEME;
-	u->scheme = TS_URL_WS + k;
-	u->tls = u->scheme == TS_URL_WSS || u->scheme == TS_URL_HTTPS;
+	u->tls = k == 1 || k == 3;
 	u->port = u->tls ? 443 : 80;
 	/* all four schemes need an authority: "//" host */
 	if (len - colon < 3 || s[colon + 1] != '/' || s[colon + 2] != '/')
