@@ -489,32 +489,22 @@ put_base(struct out *o, const char *base, int stream)
 	return 0;
 }
 
-/* ",a", "a,,b" or "a,": an empty item in a comma-separated list */
-static int
-has_empty_item(const char *list)
-{
-	size_t i;
-
-	for (i = 0; list[i] != '\0'; i++)
-		if (list[i] == ',' && (i == 0 || list[i - 1] == ',' ||
-		    list[i + 1] == '\0'))
-			return 1;
-	return 0;
-}
-
 int
 ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 {
 	struct out o = { out, outlen, 0, 0 };
+	size_t i;
 	int err;
 
 	if ((err = put_base(&o, base, 1)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/stream");
 	if (games != NULL && games[0] != '\0') {
-		/* every comma-separated item must be a non-empty slug */
-		if (has_empty_item(games))
-			return finish(&o, TS_ERR_URL_SLUG);
+		/* no empty item in the list: not ",a", "a,,b" nor "a," */
+		for (i = 0; games[i] != '\0'; i++)
+			if (games[i] == ',' && (i == 0 || games[i - 1] == ',' ||
+			    games[i + 1] == '\0'))
+				return finish(&o, TS_ERR_URL_SLUG);
 		put_str(&o, "?games=");
 		if ((err = put_encoded(&o, games, 1)) != 0)
 			return finish(&o, err);
