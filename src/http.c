@@ -9,8 +9,8 @@
  *	STATUS		collecting the status line into the line buffer
  *	HEADER		collecting one field line at a time; an empty line
  *			decides the framing (RFC 9112 section 6.3)
- *	BODY_LENGTH	handing out Content-Length bytes as they come
- *	BODY_CLOSE	handing out bytes until ts_http_eof
+ *	BODY		handing out body bytes as they come: Content-Length
+ *			many, or (without one) all until ts_http_eof
  *	CHUNK_*		chunk-size line byte by byte (extensions skipped to
  *			the line end, never buffered), chunk data handed out,
  *			the CRLF after the data
@@ -63,8 +63,7 @@
 enum {
 	ST_STATUS = 0,
 	ST_HEADER,
-	ST_BODY_LENGTH,
-	ST_BODY_CLOSE,
+	ST_BODY,
 	ST_CHUNK_START,		/* before the first hex digit */
 	ST_CHUNK_SIZE,		/* more hex digits */
 	ST_CHUNK_EXT,		/* extensions, skipped up to the CR */
@@ -431,11 +430,12 @@ headers_end(struct ts_http *h)
 		h->state = ST_COMPLETE;
 	else if (h->chunked)
 		start_chunk_line(h);
-	else if (h->content_length > 0) {
-		h->remaining = (uint64_t)h->content_length;
-		h->state = ST_BODY_LENGTH;
-	} else
-		h->state = ST_BODY_CLOSE;
+	else {
+		/* until the close: more bytes than can ever come */
+		h->remaining = h->content_length > 0 ?
+		    (uint64_t)h->content_length : UINT64_MAX;
+		h->state = ST_BODY;
+	}
 	return 0;
 }
 
@@ -567,7 +567,7 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 		case ST_TRAILER:
 			rc = line_byte(h, p[i++]);
 			break;
-		case ST_BODY_LENGTH:
+		case ST_BODY:
 		case ST_CHUNK_DATA:
 			n = len - i;
 			if (n > h->remaining)
@@ -578,14 +578,8 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 			h->remaining -= n;
 			i += n;
 			if (h->remaining == 0)
-				h->state = h->state == ST_BODY_LENGTH ?
+				h->state = h->state == ST_BODY ?
 				    ST_COMPLETE : ST_CHUNK_DATA_CR;
-			break;
-		case ST_BODY_CLOSE:
-			h->data = (const char *)p + i;
-			h->data_len = len - i;
-			h->pending = TS_HTTP_EV_BODY;
-			i = len;
 			break;
 		case ST_COMPLETE:
 		case ST_UPGRADED:
@@ -626,7 +620,7 @@ ts_http_eof(struct ts_http *h)
 		return h->err;
 	/* RFC 9112 8: a client that receives an incomplete response "MUST
 	   record the message as incomplete." */
-	if (h->state == ST_BODY_CLOSE)
+	if (h->state == ST_BODY && h->content_length < 0)
 		h->state = ST_COMPLETE;
 	else if (h->state != ST_COMPLETE && h->state != ST_DONE &&
 	    h->state != ST_UPGRADED)
