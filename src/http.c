@@ -391,14 +391,6 @@ parse_field(struct ts_http *h, size_t n)
 	return rc;
 }
 
-static void
-start_chunk_line(struct ts_http *h)
-{
-	h->state = ST_CHUNK_START;
-	h->remaining = 0;
-	h->linelen = 0;
-}
-
 /* The empty line after the header fields: decide the framing. */
 static int
 headers_end(struct ts_http *h)
@@ -429,7 +421,7 @@ headers_end(struct ts_http *h)
 	    h->content_length == 0)
 		h->state = ST_COMPLETE;
 	else if (h->chunked)
-		start_chunk_line(h);
+		h->state = ST_CHUNK_START;	/* remaining and linelen are 0 */
 	else {
 		/* until the close: more bytes than can ever come */
 		h->remaining = h->content_length > 0 ?
@@ -540,8 +532,9 @@ chunk_byte(struct ts_http *h, unsigned char c)
 	case ST_CHUNK_DATA_CR:
 		h->state = ST_CHUNK_DATA_LF;
 		return c == '\r' ? 0 : TS_ERR_HTTP_CHUNK;
-	default:	/* ST_CHUNK_DATA_LF */
-		start_chunk_line(h);
+	default:	/* ST_CHUNK_DATA_LF; remaining is 0 */
+		h->state = ST_CHUNK_START;
+		h->linelen = 0;
 		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	}
 }

@@ -47,14 +47,6 @@ is_unreserved(int c)
 	    c == '_' || c == '~';
 }
 
-/* RFC 3986 §3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@" */
-static int
-is_pchar(int c)
-{
-	return is_unreserved(c) || (c != 0 && strchr("!$&'()*+,;=:@", c)
-	    != NULL);
-}
-
 /*
  * Strict dotted quad, RFC 3986 §3.2.2 IPv4address: four dec-octets of
  * 1 to 3 digits, value at most 255, no leading zero.  Returns 0 or -1.
@@ -295,7 +287,13 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 			i += 2;
 		} else if (c == '?' && qstart == n) {
 			qstart = i;
-		} else if (!is_pchar(c) && c != '/' && c != '?') {
+		} else if (!is_unreserved(c) &&
+		    strchr("!$&'()*+,;=:@/?", c) == NULL) {
+			/*
+			 * RFC 3986 §3.3: pchar = unreserved / pct-encoded /
+			 * sub-delims / ":" / "@"; and '/', and '?' (§3.4).
+			 * c is not NUL: ts_url_parse refused it.
+			 */
 			return TS_ERR_URL_PATH;
 		}
 	}
