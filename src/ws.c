@@ -313,19 +313,15 @@ header_byte(struct ts_ws *ws, unsigned char b)
 		ws->opcode = b & 0x0F;
 		/* §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated
 		 * that defines meanings for non-zero values." */
-		if (b & 0x70) {
+		if (b & 0x70)
 			fail(ws, TS_ERR_WS_RSV, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
 		/* §5.2: "If an unknown opcode is received, the receiving
 		 * endpoint MUST _Fail the WebSocket Connection_." */
-		if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
-		    ws->opcode >= 0xB) {
+		else if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
+		    ws->opcode >= 0xB)
 			fail(ws, TS_ERR_WS_OPCODE, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
 		/* §5.5: "All control frames ... MUST NOT be fragmented." */
-		if (is_control(ws->opcode) && !ws->fin)
+		else if (is_control(ws->opcode) && !ws->fin)
 			fail(ws, TS_ERR_WS_CONTROL_FRAGMENTED,
 			    TS_WS_CLOSE_PROTOCOL);
 		return;
