@@ -9,8 +9,8 @@
  *	STATUS		collecting the status line into the line buffer
  *	HEADER		collecting one field line at a time; an empty line
  *			decides the framing (RFC 9112 section 6.3)
- *	BODY_LENGTH	handing out Content-Length bytes as they come
- *	BODY_CLOSE	handing out bytes until ts_http_eof
+ *	BODY		handing out body bytes as they come: Content-Length
+ *			many, or (without one) all until ts_http_eof
  *	CHUNK_*		chunk-size line byte by byte (extensions skipped to
  *			the line end, never buffered), chunk data handed out,
  *			the CRLF after the data
@@ -63,8 +63,7 @@
 enum {
 	ST_STATUS = 0,
 	ST_HEADER,
-	ST_BODY_LENGTH,
-	ST_BODY_CLOSE,
+	ST_BODY,
 	ST_CHUNK_START,		/* before the first hex digit */
 	ST_CHUNK_SIZE,		/* more hex digits */
 	ST_CHUNK_EXT,		/* extensions, skipped up to the CR */
@@ -392,14 +391,6 @@ parse_field(struct ts_http *h, size_t n)
 	return rc;
 }
 
-static void
-start_chunk_line(struct ts_http *h)
-{
-	h->state = ST_CHUNK_START;
-	h->remaining = 0;
-	h->linelen = 0;
-}
-
 /* The empty line after the header fields: decide the framing. */
 static int
 headers_end(struct ts_http *h)
@@ -430,12 +421,13 @@ headers_end(struct ts_http *h)
 	    h->content_length == 0)
 		h->state = ST_COMPLETE;
 	else if (h->chunked)
-		start_chunk_line(h);
-	else if (h->content_length > 0) {
-		h->remaining = (uint64_t)h->content_length;
-		h->state = ST_BODY_LENGTH;
-	} else
-		h->state = ST_BODY_CLOSE;
+		h->state = ST_CHUNK_START;	/* remaining and linelen are 0 */
+	else {
+		/* until the close: more bytes than can ever come */
+		h->remaining = h->content_length > 0 ?
+		    (uint64_t)h->content_length : UINT64_MAX;
+		h->state = ST_BODY;
+	}
 	return 0;
 }
 
@@ -540,8 +532,9 @@ chunk_byte(struct ts_http *h, unsigned char c)
 	case ST_CHUNK_DATA_CR:
 		h->state = ST_CHUNK_DATA_LF;
 		return c == '\r' ? 0 : TS_ERR_HTTP_CHUNK;
-	default:	/* ST_CHUNK_DATA_LF */
-		start_chunk_line(h);
+	default:	/* ST_CHUNK_DATA_LF; remaining is 0 */
+		h->state = ST_CHUNK_START;
+		h->linelen = 0;
 		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	}
 }
@@ -567,7 +560,7 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 		case ST_TRAILER:
 			rc = line_byte(h, p[i++]);
 			break;
-		case ST_BODY_LENGTH:
+		case ST_BODY:
 		case ST_CHUNK_DATA:
 			n = len - i;
 			if (n > h->remaining)
@@ -578,14 +571,8 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 			h->remaining -= n;
 			i += n;
 			if (h->remaining == 0)
-				h->state = h->state == ST_BODY_LENGTH ?
+				h->state = h->state == ST_BODY ?
 				    ST_COMPLETE : ST_CHUNK_DATA_CR;
-			break;
-		case ST_BODY_CLOSE:
-			h->data = (const char *)p + i;
-			h->data_len = len - i;
-			h->pending = TS_HTTP_EV_BODY;
-			i = len;
 			break;
 		case ST_COMPLETE:
 		case ST_UPGRADED:
@@ -626,7 +613,7 @@ ts_http_eof(struct ts_http *h)
 		return h->err;
 	/* RFC 9112 8: a client that receives an incomplete response "MUST
 	   record the message as incomplete." */
-	if (h->state == ST_BODY_CLOSE)
+	if (h->state == ST_BODY && h->content_length < 0)
 		h->state = ST_COMPLETE;
 	else if (h->state != ST_COMPLETE && h->state != ST_DONE &&
 	    h->state != ST_UPGRADED)

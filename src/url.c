@@ -47,14 +47,6 @@ is_unreserved(int c)
 	    c == '_' || c == '~';
 }
 
-/* RFC 3986 §3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@" */
-static int
-is_pchar(int c)
-{
-	return is_unreserved(c) || (c != 0 && strchr("!$&'()*+,;=:@", c)
-	    != NULL);
-}
-
 /*
  * Strict dotted quad, RFC 3986 §3.2.2 IPv4address: four dec-octets of
  * 1 to 3 digits, value at most 255, no leading zero.  Returns 0 or -1.
@@ -295,7 +287,13 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 			i += 2;
 		} else if (c == '?' && qstart == n) {
 			qstart = i;
-		} else if (!is_pchar(c) && c != '/' && c != '?') {
+		} else if (!is_unreserved(c) &&
+		    strchr("!$&'()*+,;=:@/?", c) == NULL) {
+			/*
+			 * RFC 3986 §3.3: pchar = unreserved / pct-encoded /
+			 * sub-delims / ":" / "@"; and '/', and '?' (§3.4).
+			 * c is not NUL: ts_url_parse refused it.
+			 */
 			return TS_ERR_URL_PATH;
 		}
 	}
@@ -311,7 +309,7 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 int
 ts_url_parse(struct ts_url *u, const char *s, size_t len)
 {
-	/* in the order of enum ts_url_scheme, which starts at 1 */
+	/* wss and https use TLS */
 	static const char *const schemes[] = { "ws", "wss", "http", "https" };
 	size_t i, colon, auth;
 	int c, k, err;
@@ -335,8 +333,7 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 		continue;
 	if (k == 4)
 		return TS_ERR_URL_SCHEME;
-	u->scheme = TS_URL_WS + k;
-	u->tls = u->scheme == TS_URL_WSS || u->scheme == TS_URL_HTTPS;
+	u->tls = k == 1 || k == 3;
 	u->port = u->tls ? 443 : 80;
 	/* all four schemes need an authority: "//" host */
 	if (len - colon < 3 || s[colon + 1] != '/' || s[colon + 2] != '/')
@@ -490,32 +487,22 @@ put_base(struct out *o, const char *base, int stream)
 	return 0;
 }
 
-/* ",a", "a,,b" or "a,": an empty item in a comma-separated list */
-static int
-has_empty_item(const char *list)
-{
-	size_t i;
-
-	for (i = 0; list[i] != '\0'; i++)
-		if (list[i] == ',' && (i == 0 || list[i - 1] == ',' ||
-		    list[i + 1] == '\0'))
-			return 1;
-	return 0;
-}
-
 int
 ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 {
 	struct out o = { out, outlen, 0, 0 };
+	size_t i;
 	int err;
 
 	if ((err = put_base(&o, base, 1)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/stream");
 	if (games != NULL && games[0] != '\0') {
-		/* every comma-separated item must be a non-empty slug */
-		if (has_empty_item(games))
-			return finish(&o, TS_ERR_URL_SLUG);
+		/* no empty item in the list: not ",a", "a,,b" nor "a," */
+		for (i = 0; games[i] != '\0'; i++)
+			if (games[i] == ',' && (i == 0 || games[i - 1] == ',' ||
+			    games[i + 1] == '\0'))
+				return finish(&o, TS_ERR_URL_SLUG);
 		put_str(&o, "?games=");
 		if ((err = put_encoded(&o, games, 1)) != 0)
 			return finish(&o, err);

@@ -20,17 +20,8 @@
  */
 #define TS_URL_BUFSIZE (8 + TS_URL_HOST_MAX + 6 + TS_URL_TARGET_MAX + 1)
 
-/* The scheme, lower-cased; the value order is fixed, tests rely on it. */
-enum ts_url_scheme {
-	TS_URL_WS = 1,
-	TS_URL_WSS = 2,
-	TS_URL_HTTP = 3,
-	TS_URL_HTTPS = 4
-};
-
 struct ts_url {
-	int scheme;		/* enum ts_url_scheme */
-	int tls;		/* 1 for wss and https */
+	int tls;		/* 1 for wss and https, 0 for ws and http */
 	/*
 	 * NUL-terminated; a DNS name lower-cased, a strict dotted quad, or
 	 * an IPv6 literal without its brackets, hex digits lower-cased

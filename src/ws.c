@@ -75,7 +75,6 @@
  *   |                     Payload Data continued ...                |
  *   +---------------------------------------------------------------+
  */
-#include <limits.h>
 #include <string.h>
 
 #include "bearssl_hash.h"
@@ -314,19 +313,15 @@ header_byte(struct ts_ws *ws, unsigned char b)
 		ws->opcode = b & 0x0F;
 		/* §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated
 		 * that defines meanings for non-zero values." */
-		if (b & 0x70) {
+		if (b & 0x70)
 			fail(ws, TS_ERR_WS_RSV, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
 		/* §5.2: "If an unknown opcode is received, the receiving
 		 * endpoint MUST _Fail the WebSocket Connection_." */
-		if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
-		    ws->opcode >= 0xB) {
+		else if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
+		    ws->opcode >= 0xB)
 			fail(ws, TS_ERR_WS_OPCODE, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
 		/* §5.5: "All control frames ... MUST NOT be fragmented." */
-		if (is_control(ws->opcode) && !ws->fin)
+		else if (is_control(ws->opcode) && !ws->fin)
 			fail(ws, TS_ERR_WS_CONTROL_FRAGMENTED,
 			    TS_WS_CLOSE_PROTOCOL);
 		return;
@@ -542,35 +537,30 @@ ts_ws_fail_code(const struct ts_ws *ws)
 /* ---------------------------------------------------------------- */
 
 /*
- * One frame with FIN set: payload[0..len) masked with mask into
+ * One control frame with FIN set: payload[0..len) masked with mask into
  * out[0..outlen), which must not overlap payload.  Returns the bytes
- * written (at most len + 14), TS_ERR_WS_CONTROL_TOO_LONG, or
- * TS_ERR_WS_BUF_TOO_SMALL (also when the frame would not fit an int).
+ * written (len + 6), TS_ERR_WS_CONTROL_TOO_LONG or TS_ERR_WS_BUF_TOO_SMALL.
  */
 static int
 frame(unsigned char *out, size_t outlen, int opcode, const void *payload,
     size_t len, const unsigned char mask[4])
 {
 	const unsigned char *p = payload;
-	size_t hlen, i;
+	size_t i;
 
-	if (is_control(opcode) && len > TS_WS_CONTROL_MAX)
+	if (len > TS_WS_CONTROL_MAX)
 		return TS_ERR_WS_CONTROL_TOO_LONG;
-	hlen = len < 126 ? 6 : len < 65536 ? 8 : 14;
-	if (len > (size_t)INT_MAX - hlen || outlen < hlen + len)
+	if (outlen < 6 + len)
 		return TS_ERR_WS_BUF_TOO_SMALL;
 	out[0] = (unsigned char)(0x80 | opcode);
 	/* §5.1: "a client MUST mask all frames that it sends to the
-	 * server" (MASK set in every frame); §5.2: the minimal length,
-	 * in 7 bits or after 126 in 16 or after 127 in 64, big-endian. */
-	out[1] = (unsigned char)(0x80 | (hlen == 6 ? len : hlen == 8 ? 126 :
-	    127));
-	for (i = 2; i < hlen - 4; i++)
-		out[i] = (unsigned char)((uint64_t)len >> (8 * (hlen - 5 - i)));
-	memcpy(out + hlen - 4, mask, 4);
+	 * server" (MASK set in every frame); a control payload's length
+	 * always fits the 7 bits. */
+	out[1] = (unsigned char)(0x80 | len);
+	memcpy(out + 2, mask, 4);
 	for (i = 0; i < len; i++)
-		out[hlen + i] = p[i] ^ mask[i & 3];
-	return (int)(hlen + len);
+		out[6 + i] = p[i] ^ mask[i & 3];
+	return (int)(6 + len);
 }
 
 /* Our close frame with status code; nothing may follow it. */
@@ -648,8 +638,7 @@ ts_ws_send(struct ts_ws *ws, unsigned char *out, size_t outlen, int opcode,
 	 * close, no more data (§5.5.1). */
 	if (ws->err != 0 || ws->sent_close || ws->state == TS_WS_ST_CLOSED)
 		return TS_ERR_WS_CLOSED;
-	if (opcode != TS_WS_OP_TEXT && opcode != TS_WS_OP_BINARY &&
-	    opcode != TS_WS_OP_PING && opcode != TS_WS_OP_PONG)
+	if (opcode != TS_WS_OP_PING && opcode != TS_WS_OP_PONG)
 		return TS_ERR_WS_OPCODE;
 	return frame(out, outlen, opcode, payload, len, mask);
 }

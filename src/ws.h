@@ -207,14 +207,13 @@ ts_ws_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
     const unsigned char mask[4]);
 
 /*
- * Send one unfragmented message or a ping/pong: opcode TS_WS_OP_TEXT,
- * _BINARY, _PING or _PONG, payload[0..len).  Returns the bytes written,
+ * Send a ping or a pong (the client sends no data messages): opcode
+ * TS_WS_OP_PING or _PONG, payload[0..len).  Returns the bytes written,
  * TS_ERR_WS_CLOSED once a close was sent or received or after an error,
  * TS_ERR_WS_OPCODE for another opcode, TS_ERR_WS_CONTROL_TOO_LONG for a
- * ping or pong over 125 bytes, TS_ERR_WS_BUF_TOO_SMALL (also when the
- * frame would not fit an int).  The frame has FIN set and is masked with
- * mask; out must not overlap payload, and len + 14 bytes always do.  A
- * text payload is the caller's to keep valid UTF-8.
+ * payload over 125 bytes, or TS_ERR_WS_BUF_TOO_SMALL.  The frame has FIN
+ * set and is masked with mask; out must not overlap payload, and
+ * TS_WS_CONTROL_FRAME_MAX bytes always do.
  */
 int
 ts_ws_send(struct ts_ws *ws, unsigned char *out, size_t outlen, int opcode,
