@@ -27,17 +27,28 @@
 #include "base.h"
 #include "client.h"
 
+/*
+ * Every line goes out through ts_client_quote(): a round id, a game or
+ * any other server text in it cannot carry a control byte or the key
+ * to the log, whichever call site put it there.  Text quoted already
+ * passes unchanged.
+ */
 void
 ts_client_log(struct ts_client *c, int level, const char *fmt, ...)
 {
-	char line[768];
+	char raw[768], line[1024];
 	va_list ap;
+	int n;
 
 	if (c->cfg.on_log == NULL || level > c->cfg.verbosity)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	ts_client_quote(c, line, sizeof(line), raw,
+	    (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
 	c->cfg.on_log(c->cfg.arg, level, line);
 }
 
@@ -81,7 +92,8 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
 			out[o++] = (char)p[i++];
 		} else if ((k = ts_utf8_char(p + i, n - i)) > 0 &&
-		    o + k + 8 < outlen) {
+		    o + k + 8 < outlen && (p[i] != 0xC2 || p[i + 1] >= 0xA0)) {
+			/* UTF-8 kept, but not the C1 controls U+0080-009F */
 			memcpy(out + o, in + i, k);
 			o += k;
 			i += k;

@@ -80,16 +80,25 @@ ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,
 }
 
 int
-ts_round_set_game(struct ts_round_reader *r, const char *slug, size_t n)
+ts_round_slug_ok(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > TS_ROUND_SLUG_MAX)
-		return TS_ERR_ROUND_FIELD;
+	if (n == 0 || n > TS_ROUND_SLUG_MAX ||
+	    (s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.'))))
+		return 0;
 	for (i = 0; i < n; i++)
-		if (!ts_is_alpha(slug[i]) && !ts_is_digit(slug[i]) &&
-		    slug[i] != '.' && slug[i] != '_' && slug[i] != '-')
-			return TS_ERR_ROUND_FIELD;
+		if (!ts_is_alpha(s[i]) && !ts_is_digit(s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+int
+ts_round_set_game(struct ts_round_reader *r, const char *slug, size_t n)
+{
+	if (!ts_round_slug_ok(slug, n))
+		return TS_ERR_ROUND_FIELD;
 	memcpy(r->slug, slug, n);
 	r->slug_len = n;
 	return 0;
@@ -403,7 +412,9 @@ value_event(struct ts_round_reader *r, int ev)
 	/* strings, but round_index and multiplier may be numbers */
 	ok = quoted || (ev == TS_JSON_NUMBER &&
 	    (f == F_ROUND_INDEX || f == F_MULTIPLIER));
-	if (f == F_GAME_ID || f == F_ROUND_ID)	/* only an escape can */
+	if (f == F_GAME_ID)
+		ok = ok && ts_round_slug_ok((const char *)v, vn);
+	else if (f == F_ROUND_ID)	/* only an escape can */
 		ok = ok && (!esc || all_in(v, vn, 0x20, 0xff));
 	else if (f == F_ROUND_INDEX)
 		ok = ok && vn > 0 && all_in(v, vn, '0', '9');

@@ -17,8 +17,8 @@
 
 #include "json.h"
 
-/* Longest game slug ts_round_set_game() takes, in bytes. */
-#define TS_ROUND_SLUG_MAX 100
+/* Longest game slug, in bytes: what the ledger and the state file keep. */
+#define TS_ROUND_SLUG_MAX 63
 /*
  * Bytes for the decoded text of a round's escaped known members (the
  * rest of a row is never decoded); a row that needs more is skipped.
@@ -158,13 +158,21 @@ ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,
     int mode);
 
 /*
+ * ts_round_slug_ok: 1 if s (n bytes) is a game slug, else 0: 1 to
+ * TS_ROUND_SLUG_MAX bytes of [A-Za-z0-9._-], not "." or "..".  One rule
+ * for every game tsino tracks: a REST path, the state file and a log
+ * line carry such a slug as it is.  A round whose game_id (decoded) is
+ * not a slug is skipped (TS_ERR_ROUND_FIELD).
+ */
+int
+ts_round_slug_ok(const char *s, size_t n);
+
+/*
  * ts_round_set_game: the game slug (n bytes at slug, copied) to insert
  * as "game_id" into rounds that lack one, as REST rows do.  Without it,
  * a round lacking game_id is TS_ERR_ROUND_MISSING in either mode.  A
  * round that has its own game_id keeps it.  Returns 0, or
- * TS_ERR_ROUND_FIELD if the slug is empty, longer than
- * TS_ROUND_SLUG_MAX, or holds a byte outside [A-Za-z0-9._-] (so it
- * needs no escaping).
+ * TS_ERR_ROUND_FIELD if it is not a slug (ts_round_slug_ok).
  */
 int
 ts_round_set_game(struct ts_round_reader *r, const char *slug, size_t n);

@@ -8,6 +8,7 @@ request; the close reason goes through tests/fakeapi.py's raw frames.
     python3 tests/scenario_hostile.py [case ...]
 """
 
+import json
 import os
 import socket
 import sys
@@ -168,7 +169,80 @@ def t_close_not_reset(c):
 t_close_not_reset.timeout = 120
 
 
-CASES = [t_echoed_key, t_reason_phrase, t_close_reason, t_close_not_reset]
+def text_frame(payload):
+    """An unmasked server text frame (payload under 64 KiB)."""
+    n = len(payload)
+    head = bytes([0x81, n]) if n < 126 else bytes([0x81, 126]) + \
+        n.to_bytes(2, 'big')
+    return head + payload
+
+
+def t_odd_games(c):
+    """Review of issue 13 (items 1, 3, 4, 10): a game_id that is not a
+    slug (DEL, "..", ".", a space, "é", 64 bytes, empty) is skipped at
+    the door, so no REST path, state file or backfill ever sees it:
+    tsino keeps running across a drop and a restart with --state, and
+    the real game's rounds all print once.  A pending round whose id
+    holds the key and a C1 control is logged with *** and \\xNN.
+    (Before: "cannot build the REST URL for .." and exit 1 at the
+    reconnect and at every restart; "a b" was tracked but its REST rows
+    all skipped, so its rounds were lost; the id went to stderr raw.)"""
+    state = c.path('state')
+    api = c.fakeapi('--no-tls', '--rate', '0', '--ping-ms', '300',
+                    '--games', 'stake-crash')
+    env = c.tsino_env(None, ca=None)
+    argv = [scen.TSINO, 'stream', '-v', '--state', state, '--api',
+            'http://127.0.0.1:%d%s' % (api.plain, api.base)]
+    p1 = c.spawn(argv, env=env)
+    api.wait_for('request', kind='ws', status=101, timeout=10 * SLOW)
+    odd = ['a\x7f', '..', '.', 'a b', '\u00e9', 'x' * 64, '']
+    for i, g in enumerate(odd):
+        msg = json.dumps({'game_id': g, 'round_id': 'odd-%d' % i,
+                          'round_index': i, 'multiplier': '2.00',
+                          'state': 'finalized', 'finalized_at':
+                          '2026-01-01T00:00:0%dZ' % i}, ensure_ascii=False)
+        api.control(inject='raw', hex=text_frame(msg.encode()).hex())
+    pending = ('{"game_id":"stake-crash","round_id":"%s\\u0085x",'
+               '"round_index":1,"multiplier":"2","state":"pending",'
+               '"finalized_at":"2026-01-01T00:00:00Z"}' % KEY)
+    api.control(inject='raw', hex=text_frame(pending.encode()).hex())
+    api.control(generate=2)
+    scen.wait_until(lambda: len(p1.stdout) >= 2, 10 * SLOW,
+                    what='the 2 real rounds after the odd ones')
+    api.control(drop_now='fin', code=1001)
+    api.wait_for('request', kind='ws', status=101, count=2,
+                 timeout=10 * SLOW)
+    api.control(generate=1)
+    scen.wait_until(lambda: len(p1.stdout) >= 3, 10 * SLOW,
+                    what='a round after the reconnect')
+    check_eq(c.stop(p1), 0, 'first run exit status')
+    api.control(generate=1)                 # while nobody listens
+    p2 = c.spawn(argv, env=env)
+    api.wait_for('request', kind='ws', status=101, count=3,
+                 timeout=10 * SLOW)
+    api.control(generate=1)
+    scen.wait_until(lambda: len(p2.stdout) >= 2, 10 * SLOW,
+                    what='the round missed while down and a new one')
+    check_eq(c.stop(p2), 0, 'second run exit status')
+    out = p1.stdout + p2.stdout
+    check_eq(sorted(json.loads(l)['round_id'] for l in out),
+             sorted(r['round_id'] for r in api.rounds()),
+             'rounds printed: the real game\'s, each once')
+    err = p1.stderr + p2.stderr
+    no_raw_controls(err, 'odd games')
+    check(not any(KEY in l for l in err), 'the key on stderr')
+    check(any('***\\xc2\\x85x' in l for l in err),
+          'the pending round\'s id not logged masked and escaped: %r'
+          % [l for l in err if 'not finalized' in l])
+    skipped = [l for l in p1.stderr if 'message skipped' in l]
+    check_eq(len(skipped), len(odd), 'log lines for the odd games')
+    with open(state) as f:
+        games = [l.split('\t')[1] for l in f if l.startswith('game\t')]
+    check_eq(games, ['stake-crash'], 'games in the state file')
+
+
+CASES = [t_echoed_key, t_reason_phrase, t_close_reason, t_close_not_reset,
+         t_odd_games]
 
 if __name__ == '__main__':
     scen.main(CASES, timeout=int(30 * SLOW))

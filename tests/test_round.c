@@ -305,6 +305,9 @@ struct msg_case {
 };
 
 #define OKT "\"finalized_at\":\"2026-05-28T15:05:15Z\""
+#define SLUG60 "0123456789012345678901234567890123456789012345678901234567" \
+	"89"
+#define SLUG64 SLUG60 "abcd"
 #define OKR "\"round_id\":\"r\",\"round_index\":1,\"multiplier\":\"2\","
 
 static const struct msg_case msg_cases[] = {
@@ -341,6 +344,22 @@ static const struct msg_case msg_cases[] = {
 	    "\"multiplier\":\"2\"," OKT "}", TS_ERR_ROUND_FIELD},
 	{"field_game_control", "{\"game_id\":\"a\\u001bb\"," OKR OKT "}",
 	    TS_ERR_ROUND_FIELD},
+	/* a game_id is a slug: what a REST path and the state file carry */
+	{"field_game_space", "{\"game_id\":\"a b\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"field_game_del", "{\"game_id\":\"a\x7f\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"field_game_dot", "{\"game_id\":\".\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"field_game_dotdot", "{\"game_id\":\"..\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"field_game_empty", "{\"game_id\":\"\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"field_game_utf8", "{\"game_id\":\"\xc3\xa9\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"field_game_64", "{\"game_id\":\"" SLUG64 "\"," OKR OKT "}",
+	    TS_ERR_ROUND_FIELD},
+	{"game_63_dots", "{\"game_id\":\"..." SLUG60 "\"," OKR OKT "}", 0},
 	{"field_round_id_number", "{\"round_id\":5,\"round_index\":1,"
 	    "\"multiplier\":\"2\"," OKT "}", TS_ERR_ROUND_FIELD},
 	{"field_round_id_object", "{\"round_id\":{},\"round_index\":1,"
@@ -679,7 +698,7 @@ body_big_other_member(void)
 
 /* Names and the values read are matched decoded; obj stays verbatim. */
 #define ESCAPED_ROW "{\"\\u0067\\u0061\\u006d\\u0065\\u005f" \
-	"\\u0069\\u0064\":\"\\u0067\\ud83d\\ude00\",\"round_id\":" \
+	"\\u0069\\u0064\":\"\\u0067\\u002d\\u0031\",\"round_id\":" \
 	"\"\\u00e9\\\"\\/\",\"round_index\":\"\\u0031\",\"multiplier\":2," \
 	"\"st\\u0061te\":\"fin\\u0061lized\",\"finalized_at\":" \
 	"\"2026-01-01T00:00:01\\u005a\"}"
@@ -694,7 +713,7 @@ escaped_members(void)
 
 	CHECK_INT(run(ESCAPED_BODY, strlen(ESCAPED_BODY), TS_ROUND_BODY, "g",
 	    4096, 0, 0, t1, sizeof(t1)), 0);
-	CHECK(same(t1, "R:" ESCAPED_ROW "|D:g\xf0\x9f\x98\x80/\xc3\xa9\"//1/"
+	CHECK(same(t1, "R:" ESCAPED_ROW "|D:g-1/\xc3\xa9\"//1/"
 	    "2026-01-01T00:00:01Z|S:-706:x|R:" ROW_G("a", "1",
 	    "2026-01-01T00:00:01Z") "|=0"));
 	/* a pending round is pending however "state" is written */
