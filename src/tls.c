@@ -103,7 +103,7 @@ struct reader {
 	br_pem_decoder_context pc;
 	br_x509_decoder_context dc;
 	int in_cert;
-	size_t count;		/* certificates met so far */
+	size_t count;		/* certificates met so far (anchors and skipped) */
 	unsigned char dn[TS_TRUST_MAX_DN];
 	size_t dnlen;		/* more than dn[] holds: the name is too long */
 	/*
@@ -203,7 +203,6 @@ end_cert(struct reader *r, int damaged)
 	r->in_cert = 0;
 	if (!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0)
 		return;
-	r->t->skipped++;
 	if (r->note == NULL)
 		return;
 	snprintf(msg, sizeof(msg), damaged || r->dnlen <= sizeof(r->dn) ?
@@ -339,7 +338,7 @@ finish(struct reader *r, size_t total, char *why, size_t whylen)
 		end_cert(r, 1);
 	if (r->t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
-		    "certificate (%zu skipped)", r->name, r->t->skipped);
+		    "certificate (%zu skipped)", r->name, r->count);
 		ts_trust_free(r->t);
 		return TS_ERR_TLS_TRUST_STORE;
 	}
@@ -416,15 +415,6 @@ ts_conn_plain(struct ts_conn *c, int fd)
 	c->handshake_done = 1;
 }
 
-static int
-is_ip_literal(const char *host)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, host, a) == 1 ||
-	    inet_pton(AF_INET6, host, a) == 1;
-}
-
 /*
  * The client profile: what br_ssl_client_init_full() sets up, cut down
  * to what a TLS 1.2 client of a modern API needs, so a static binary
@@ -485,6 +475,7 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 {
 	static const char *alpn[] = {"http/1.1"};
 	br_ssl_engine_context *eng = &c->cc.eng;
+	unsigned char ip[16];
 
 	ts_conn_plain(c, fd);
 	c->tls = 1;
@@ -496,7 +487,8 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
 	 * IPv6 addresses are not permitted in "HostName"."
 	 */
-	if (is_ip_literal(host))
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
 		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
 		    "(%s) is not supported: certificates are checked by host "
 		    "name", host);
@@ -671,8 +663,6 @@ plain_io(struct ts_conn *c, int may_read)
 		memmove(wq, wq + r, c->wlen - (size_t)r);
 		c->wlen -= (size_t)r;
 	}
-	if (c->roff > 0 && c->roff == c->rlen)
-		c->roff = c->rlen = 0;
 	while (may_read && !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE) {
 		r = read(c->fd, rq + c->rlen, TS_CONN_PLAIN_BUFSIZE - c->rlen);
 		if (r < 0 && errno == EINTR)
@@ -736,13 +726,12 @@ ts_conn_recv_ack(struct ts_conn *c, size_t n)
 		return;
 	}
 	c->roff += n;
-	if (c->roff == c->rlen) {
-		c->roff = c->rlen = 0;
-	} else if (c->rlen == TS_CONN_PLAIN_BUFSIZE) {
-		/*
-		 * A full queue with a partial message left: move it to the
-		 * front, or no room would ever open to receive the rest.
-		 */
+	/*
+	 * All taken: start again at the front.  A full queue with a partial
+	 * message left: move it there, or no room would ever open to receive
+	 * the rest.
+	 */
+	if (c->roff == c->rlen || c->rlen == TS_CONN_PLAIN_BUFSIZE) {
 		memmove(c->iobuf, c->iobuf + c->roff, c->rlen - c->roff);
 		c->rlen -= c->roff;
 		c->roff = 0;

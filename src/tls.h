@@ -31,7 +31,6 @@ typedef void ts_tls_note_fn(void *arg, const char *msg);
 struct ts_trust {
 	br_x509_trust_anchor *ta;	/* owned; ts_trust_free() frees */
 	size_t n;
-	size_t skipped;			/* certificates BearSSL cannot use */
 };
 
 /*
