@@ -108,18 +108,12 @@ connected(struct ts_exchange *x, int fd)
 {
 	struct ts_http_req req = { .host = x->url.host, .port = x->url.port,
 	    .tls = x->url.tls, .target = x->url.target, .bearer = x->key };
-	unsigned char seed[32];
 	int rc;
 
 	x->conn_live = 1;
 	if (x->url.tls) {
-		if (ts_random(seed, sizeof(seed)) < 0) {
-			ts_conn_plain(x->conn, fd);
-			return failed(x, TS_ERR_TLS_PROTOCOL,
-			    "no randomness from the OS");
-		}
 		rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
-		    &x->session, seed);
+		    &x->session);
 		if (rc < 0)
 			return failed(x, rc, x->conn->why);
 	} else

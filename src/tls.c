@@ -470,18 +470,19 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 
 int
 ts_conn_tls(struct ts_conn *c, int fd, const char *host,
-    const struct ts_trust *trust, struct ts_tls_session *session,
-    const unsigned char seed[32])
+    const struct ts_trust *trust, struct ts_tls_session *session)
 {
 	static const char *alpn[] = {"http/1.1"};
 	br_ssl_engine_context *eng = &c->cc.eng;
-	unsigned char ip[16];
+	unsigned char ip[16], seed[32];
 
 	ts_conn_plain(c, fd);
 	c->tls = 1;
 	c->handshake_done = 0;
 	c->session = session;
 	snprintf(c->host, sizeof(c->host), "%s", host);
+	if (ts_random(seed, sizeof(seed)) < 0)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "no randomness from the OS");
 	/*
 	 * SPEC §7.11: an IP literal is refused, never left unverified.
 	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
@@ -495,7 +496,7 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	client_profile(&c->cc, &c->xc, trust);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
-	br_ssl_engine_inject_entropy(eng, seed, 32);
+	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
 	if (session != NULL && session->valid &&
 	    strcmp(session->host, host) == 0)
 		br_ssl_engine_set_session_parameters(eng, &session->params);

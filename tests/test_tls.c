@@ -366,7 +366,6 @@ static int
 setup(const char *anchors, const char *leaf, const char *host,
     struct ts_tls_session *session, int cache)
 {
-	unsigned char seed[32];
 	int rc;
 
 	gotlen = 0;
@@ -374,9 +373,7 @@ setup(const char *anchors, const char *leaf, const char *host,
 		return -1;
 	if (pair() < 0 || server_init(leaf, fds[1], cache) < 0)
 		return -1;
-	if (ts_random(seed, sizeof(seed)) < 0)
-		return -1;
-	rc = ts_conn_tls(&conn, fds[0], host, &trust, session, seed);
+	rc = ts_conn_tls(&conn, fds[0], host, &trust, session);
 	return rc;
 }
 
@@ -713,17 +710,15 @@ not_tls(void)
 static void
 ip_literal_refused(void)
 {
-	unsigned char seed[32] = {0};
-
 	CHECK_INT(ts_trust_load(&trust, CERTS "ca.pem", NULL, NULL, why,
 	    sizeof(why)), 0);
 	CHECK_INT(pair(), 0);
-	CHECK_INT(ts_conn_tls(&conn, fds[0], "127.0.0.1", &trust, NULL, seed),
+	CHECK_INT(ts_conn_tls(&conn, fds[0], "127.0.0.1", &trust, NULL),
 	    TS_ERR_TLS_IP_LITERAL);
 	CHECK(strstr(conn.why, "127.0.0.1") != NULL);
 	CHECK_INT(ts_conn_events(&conn), 0);
 	CHECK_INT(ts_conn_io(&conn, POLLOUT), TS_ERR_TLS_IP_LITERAL);
-	CHECK_INT(ts_conn_tls(&conn, fds[0], "::1", &trust, NULL, seed),
+	CHECK_INT(ts_conn_tls(&conn, fds[0], "::1", &trust, NULL),
 	    TS_ERR_TLS_IP_LITERAL);
 	teardown();
 }
