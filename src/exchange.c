@@ -6,6 +6,7 @@
  * here, its body kept short and printable for the log line.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,12 +85,8 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 	x->key = key;
 	x->wanted = wanted;
 	x->timeout_ms = timeout_ms;
-	x->why[0] = '\0';
-	x->status = 0;
-	x->reason_len = 0;
-	x->date = 0;
-	x->errbody_len = 0;
-	x->refused = 0;
+	memset(&x->status, 0, sizeof(*x) - offsetof(struct ts_exchange,
+	    status));
 	x->net.note = net_note;
 	x->net.note_arg = x;
 	rc = reuse && x->net.naddr > 0 ? 0 :

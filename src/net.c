@@ -60,15 +60,13 @@ addr_at(const struct ts_net *n, int i, char out[64])
 {
 	const struct sockaddr_in6 *s6 = (const void *)&n->addr[i];
 	const struct sockaddr_in *s4 = (const void *)&n->addr[i];
+	int v6 = n->addr[i].ss_family == AF_INET6;
 	char ip[INET6_ADDRSTRLEN];
 
-	if (n->addr[i].ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, 64, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else {
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(out, 64, "%s:%u", ip, ntohs(s4->sin_port));
-	}
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&s6->sin6_addr :
+	    (const void *)&s4->sin_addr, ip, sizeof(ip));
+	snprintf(out, 64, v6 ? "[%s]:%u" : "%s:%u", ip,
+	    ntohs(v6 ? s6->sin6_port : s4->sin_port));
 	return out;
 }
 
@@ -128,7 +126,8 @@ ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 int
 ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 {
-	struct addrinfo hints, *res;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res;
 	void (*note)(void *, const char *) = n->note;
 	void *note_arg = n->note_arg;
 	char service[8];
@@ -141,10 +140,6 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	for (i = 0; i < TS_NET_MAX_ADDRS; i++)
 		n->inflight[i] = -1;
 	n->fd = -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0) {
