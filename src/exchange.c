@@ -25,7 +25,6 @@ ts_exchange_init(struct ts_exchange *x, const char *name,
 	x->trust = trust;
 	x->role = role;
 	x->arg = arg;
-	x->net.fd = -1;
 }
 
 int

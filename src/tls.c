@@ -605,10 +605,8 @@ tls_io(struct ts_conn *c, int may_read)
 	for (;;) {
 		st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) {
-			int e = br_ssl_engine_last_error(eng);
-
-			if (e != BR_ERR_OK)
-				tls_error(c, e);
+			if (br_ssl_engine_last_error(eng) != BR_ERR_OK)
+				tls_error(c, br_ssl_engine_last_error(eng));
 			return peer_closed(c);
 		}
 		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
@@ -697,16 +695,15 @@ ts_conn_io(struct ts_conn *c, short revents)
 short
 ts_conn_events(struct ts_conn *c)
 {
+	/* BR_SSL_CLOSED is exclusive: a closed engine wants nothing. */
 	unsigned st = c->tls ? br_ssl_engine_current_state(&c->cc.eng) : 0;
-	int rd = !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE, wr = c->wlen > 0;
+	int rd = c->tls ? (st & BR_SSL_RECVREC) != 0 :
+	    c->rlen < TS_CONN_PLAIN_BUFSIZE;
+	int wr = c->tls ? (st & BR_SSL_SENDREC) != 0 : c->wlen > 0;
 
-	if (c->err || c->fd < 0 || (c->tls && (c->eof || (st & BR_SSL_CLOSED))))
+	if (c->err || c->fd < 0 || (c->tls && c->eof))
 		return 0;
-	if (c->tls) {
-		rd = (st & BR_SSL_RECVREC) != 0;
-		wr = (st & BR_SSL_SENDREC) != 0;
-	}
-	return (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
+	return (short)((rd && !c->eof ? POLLIN : 0) | (wr ? POLLOUT : 0));
 }
 
 const unsigned char *
