@@ -217,15 +217,11 @@ start_next(struct ts_net *n, int64_t now)
 	say(n, "connecting to %s", addr_at(n, i, addr));
 	fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail(n, i, errno);
-		return;
-	}
 	n->inflight[i] = fd;
-	if (connect(fd, (struct sockaddr *)&n->addr[i], n->addrlen[i]) == 0 ||
-	    errno == EINPROGRESS)
-		return;
-	fail(n, i, errno);
+	/* fail() closes the socket, if there is one. */
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&n->addr[i],
+	    n->addrlen[i]) != 0 && errno != EINPROGRESS))
+		fail(n, i, errno);
 }
 
 void

@@ -201,9 +201,8 @@ end_cert(struct reader *r, int damaged)
 
 	r->count++;
 	r->in_cert = 0;
-	if (!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0)
-		return;
-	if (r->note == NULL)
+	if ((!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0) ||
+	    r->note == NULL)
 		return;
 	snprintf(msg, sizeof(msg), damaged || r->dnlen <= sizeof(r->dn) ?
 	    "%s: certificate %zu skipped: BearSSL cannot decode it" :
