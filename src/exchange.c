@@ -236,43 +236,30 @@ drain(struct ts_exchange *x)
 	return 0;
 }
 
-/* Push received bytes to the parser of the phase; how many it took. */
-static long
-feed(struct ts_exchange *x, const unsigned char *p, size_t n)
-{
-	size_t k, off = 0;
-	long r;
-
-	while (off < n && (x->phase == TS_EXCHANGE_HEAD ||
-	    x->phase == TS_EXCHANGE_BODY)) {
-		k = ts_http_push(&x->http, p + off, n - off);
-		off += k;
-		r = drain(x);
-		if (r < 0)
-			return r;
-		if (k == 0)
-			break;
-	}
-	/* Once upgraded (maybe by this push), the bytes go to the role. */
-	if (x->phase != TS_EXCHANGE_OPEN || off == n)
-		return (long)off;
-	r = x->role->data(x->arg, p + off, n - off);
-	return r < 0 ? r : (long)off + r;
-}
-
-/* The pump: push what was received until the parser takes no more. */
+/*
+ * The pump: push what was received to the response parser, or once
+ * upgraded (maybe by the previous push) to the role, until it takes no
+ * more.  While connected the phase is HEAD, BODY or OPEN.
+ */
 static int
 pump(struct ts_exchange *x, int64_t now)
 {
 	const unsigned char *data;
 	size_t len;
 	long used;
+	int rc;
 
 	while (x->conn_live &&
 	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
-		used = feed(x, data, len);
-		if (used < 0)
-			return (int)used;
+		if (x->phase == TS_EXCHANGE_OPEN) {
+			used = x->role->data(x->arg, data, len);
+			if (used < 0)
+				return (int)used;
+		} else {
+			used = (long)ts_http_push(&x->http, data, len);
+			if ((rc = drain(x)) < 0)
+				return rc;
+		}
 		if (!x->conn_live)
 			return x->phase == TS_EXCHANGE_DONE && x->refused;
 		ts_conn_recv_ack(x->conn, (size_t)used);
