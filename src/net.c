@@ -142,19 +142,16 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	n->fd = -1;
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host, service, &hints, &res);
-	if (rc != 0) {
-		snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s", host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return TS_ERR_NET_RESOLVE;
+	if (rc == 0) {
+		ts_net_set_addrs(n, res);
+		freeaddrinfo(res);
 	}
-	ts_net_set_addrs(n, res);
-	freeaddrinfo(res);
-	if (n->naddr == 0) {
-		snprintf(n->why, sizeof(n->why),
-		    "cannot resolve %s: no IPv4 or IPv6 address", host);
-		return TS_ERR_NET_RESOLVE;
-	}
-	return 0;
+	if (rc == 0 && n->naddr > 0)
+		return 0;
+	snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s", host,
+	    rc == 0 ? "no IPv4 or IPv6 address" : rc == EAI_SYSTEM ?
+	    strerror(errno) : gai_strerror(rc));
+	return TS_ERR_NET_RESOLVE;
 }
 
 static int
