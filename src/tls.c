@@ -310,11 +310,7 @@ start(struct reader *r, struct ts_trust *t, const char *name,
     ts_tls_note_fn *note, void *arg)
 {
 	memset(t, 0, sizeof(*t));
-	memset(r, 0, sizeof(*r));
-	r->t = t;
-	r->name = name;
-	r->note = note;
-	r->arg = arg;
+	*r = (struct reader){ .t = t, .name = name, .note = note, .arg = arg };
 	br_pem_decoder_init(&r->pc);
 }
 
