@@ -43,8 +43,7 @@ ts_exchange_close(struct ts_exchange *x)
 {
 	ts_wipe(x->req, x->req_len);	/* it holds the key */
 	x->req_len = x->req_off = 0;
-	if (x->phase == TS_EXCHANGE_CONNECT)
-		ts_net_abort(&x->net);
+	ts_net_abort(&x->net);	/* safe in any phase */
 	if (x->conn_live)
 		ts_conn_close(x->conn);
 	x->conn_live = 0;

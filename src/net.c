@@ -228,7 +228,6 @@ ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 	n->last_err = 0;
 	n->why[0] = '\0';
 	n->fd = -1;
-	n->timeout_ms = timeout_ms;
 	n->started = now;
 	n->deadline = now + timeout_ms;
 	n->next_at = now;
@@ -335,8 +334,8 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 				say(n, "no answer from %s before the connect "
 				    "timeout", addr_at(n, i, addr));
 		ts_net_abort(n);
-		snprintf(n->why, sizeof(n->why),
-		    "connect timed out after %g s", n->timeout_ms / 1000.0);
+		snprintf(n->why, sizeof(n->why), "connect timed out after %g s",
+		    (n->deadline - n->started) / 1000.0);
 		return TS_ERR_NET_TIMEOUT;
 	}
 	if (n->last_err == 0) {
