@@ -477,7 +477,8 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	c->session = session;
 	snprintf(c->host, sizeof(c->host), "%s", host);
 	if (ts_random(seed, sizeof(seed)) < 0)
-		return fail(c, TS_ERR_TLS_PROTOCOL, "no randomness from the OS");
+		return fail(c, TS_ERR_TLS_PROTOCOL, "no randomness from the "
+		    "OS");
 	/*
 	 * SPEC §7.11: an IP literal is refused, never left unverified.
 	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
