@@ -106,13 +106,11 @@ connected(struct ts_exchange *x, int fd)
 	int rc;
 
 	x->conn_live = 1;
-	if (x->url.tls) {
-		rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
-		    &x->session);
-		if (rc < 0)
-			return failed(x, rc, x->conn->why);
-	} else
+	if (!x->url.tls)
 		ts_conn_plain(x->conn, fd);
+	else if ((rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
+	    &x->session)) < 0)
+		return failed(x, rc, x->conn->why);
 	if (x->role->request != NULL &&
 	    (rc = x->role->request(x->arg, &req)) < 0)
 		return failed(x, rc, ts_strerror(rc));
@@ -320,9 +318,7 @@ io(struct ts_exchange *x, short revents, int64_t now)
 	if (x->conn->err)
 		return ts_exchange_fail(x, x->conn->err, "%.300s",
 		    x->conn->why);
-	if (x->conn->eof)
-		return at_eof(x);
-	return 0;
+	return x->conn->eof ? at_eof(x) : 0;
 }
 
 int

@@ -233,18 +233,6 @@ ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 	n->next_at = now;
 }
 
-/*
- * A time earlier than the start was read before the lookup (a loop turn
- * that began before ts_net_resolve() blocked): the race began at the
- * start, so count it as the start.  Otherwise the stagger would be
- * measured from that old time and the next attempt would not wait.
- */
-static int64_t
-race_time(const struct ts_net *n, int64_t now)
-{
-	return now < n->started ? n->started : now;
-}
-
 int
 ts_net_pollfds(const struct ts_net *n, struct pollfd *pfd, int max)
 {
@@ -266,7 +254,8 @@ ts_net_timeout(const struct ts_net *n, int64_t now)
 {
 	int64_t t = n->deadline;
 
-	now = race_time(n, now);
+	if (now < n->started)	/* as in ts_net_step() */
+		now = n->started;
 	if (n->next < n->naddr && n->next_at < t)
 		t = n->next_at;
 	return t <= now ? 0 : (int)(t - now);
@@ -313,7 +302,14 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	int k, i;
 	char addr[64];
 
-	now = race_time(n, now);
+	/*
+	 * A time earlier than the start was read before the lookup (a loop
+	 * turn that began before ts_net_resolve() blocked): the race began at
+	 * the start, so count it as the start.  Otherwise the stagger would
+	 * be measured from that old time and the next attempt would not wait.
+	 */
+	if (now < n->started)
+		now = n->started;
 	for (k = 0; k < count; k++) {
 		if (pfd[k].revents == 0)
 			continue;
