@@ -610,11 +610,9 @@ tls_io(struct ts_conn *c, int may_read)
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(eng, &len);
 			r = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (r > 0) {
+			if (r > 0)
 				br_ssl_engine_sendrec_ack(eng, (size_t)r);
-				continue;
-			}
-			if (r < 0 && errno == EINTR)
+			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
 			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 				return sock_err(c, errno);
@@ -622,11 +620,9 @@ tls_io(struct ts_conn *c, int may_read)
 		if ((st & BR_SSL_RECVREC) && may_read) {
 			buf = br_ssl_engine_recvrec_buf(eng, &len);
 			r = read(c->fd, buf, len);
-			if (r > 0) {
+			if (r > 0)
 				br_ssl_engine_recvrec_ack(eng, (size_t)r);
-				continue;
-			}
-			if (r < 0 && errno == EINTR)
+			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
 			if (r == 0) {
 				c->truncated = 1;
