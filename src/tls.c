@@ -189,8 +189,7 @@ ts_trust_free(struct ts_trust *t)
 	for (i = 0; i < t->n; i++)
 		free(t->ta[i].dn.data);
 	free(t->ta);
-	t->ta = NULL;
-	t->n = 0;
+	memset(t, 0, sizeof(*t));
 }
 
 /* The end of a certificate: an anchor, or a note saying why not. */
@@ -506,7 +505,6 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 static int
 tls_error(struct ts_conn *c, int brerr)
 {
-	const char *host = c->host;
 	char clock[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -518,30 +516,30 @@ tls_error(struct ts_conn *c, int brerr)
 		    sizeof(clock), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 			snprintf(clock, sizeof(clock), "unknown");
 		return fail(c, TS_ERR_TLS_EXPIRED, "%s: certificate expired or "
-		    "not yet valid (local clock: %s)", host, clock);
+		    "not yet valid (local clock: %s)", c->host, clock);
 	case BR_ERR_X509_BAD_SERVER_NAME:
 		return fail(c, TS_ERR_TLS_HOSTNAME, "certificate is for "
-		    "another host (wanted %s)", host);
+		    "another host (wanted %s)", c->host);
 	case BR_ERR_X509_NOT_TRUSTED:
 		return fail(c, TS_ERR_TLS_UNTRUSTED, "%s: certificate not "
-		    "signed by a trusted authority", host);
+		    "signed by a trusted authority", c->host);
 	case BR_ERR_X509_UNSUPPORTED:
 		/* Mostly a SHA-1 signature: no SHA-1 in the X.509 engine. */
 		return fail(c, TS_ERR_TLS_CERT_ALGORITHM, "%s: certificate "
 		    "chain uses an unsupported algorithm (SHA-1 signatures "
-		    "are refused)", host);
+		    "are refused)", c->host);
 	}
 	if (brerr >= BR_ERR_RECV_FATAL_ALERT && brerr < BR_ERR_SEND_FATAL_ALERT)
 		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: server sent TLS "
-		    "alert %d", host, brerr - BR_ERR_RECV_FATAL_ALERT);
+		    "alert %d", c->host, brerr - BR_ERR_RECV_FATAL_ALERT);
 	if (brerr >= BR_ERR_SEND_FATAL_ALERT)
 		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS failed, sent "
-		    "alert %d", host, brerr - BR_ERR_SEND_FATAL_ALERT);
+		    "alert %d", c->host, brerr - BR_ERR_SEND_FATAL_ALERT);
 	if (brerr >= BR_ERR_X509_OK)
 		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: certificate rejected "
-		    "(BearSSL X.509 error %d)", host, brerr);
+		    "(BearSSL X.509 error %d)", c->host, brerr);
 	return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS protocol error (BearSSL "
-	    "error %d)", host, brerr);
+	    "error %d)", c->host, brerr);
 }
 
 /* Note the end of a TLS handshake: save the session, see if resumed. */
