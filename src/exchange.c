@@ -66,8 +66,6 @@ net_note(void *arg, const char *line)
 	struct ts_exchange *x = arg;
 	char msg[256];
 
-	if (x->role->log == NULL)
-		return;
 	snprintf(msg, sizeof(msg), "%s: %s", x->name, line);
 	x->role->log(x->arg, TS_LOG_DEBUG, msg);
 }
@@ -85,7 +83,7 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 	x->timeout_ms = timeout_ms;
 	memset(&x->status, 0, sizeof(*x) - offsetof(struct ts_exchange,
 	    status));
-	x->net.note = net_note;
+	x->net.note = x->role->log != NULL ? net_note : NULL;
 	x->net.note_arg = x;
 	rc = reuse && x->net.naddr > 0 ? 0 :
 	    ts_net_resolve(&x->net, x->url.host, x->url.port);
