@@ -6,6 +6,7 @@
  * here, its body kept short and printable for the log line.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +25,6 @@ ts_exchange_init(struct ts_exchange *x, const char *name,
 	x->trust = trust;
 	x->role = role;
 	x->arg = arg;
-	x->net.fd = -1;
 }
 
 int
@@ -43,8 +43,7 @@ ts_exchange_close(struct ts_exchange *x)
 {
 	ts_wipe(x->req, x->req_len);	/* it holds the key */
 	x->req_len = x->req_off = 0;
-	if (x->phase == TS_EXCHANGE_CONNECT)
-		ts_net_abort(&x->net);
+	ts_net_abort(&x->net);	/* safe in any phase */
 	if (x->conn_live)
 		ts_conn_close(x->conn);
 	x->conn_live = 0;
@@ -67,8 +66,6 @@ net_note(void *arg, const char *line)
 	struct ts_exchange *x = arg;
 	char msg[256];
 
-	if (x->role->log == NULL)
-		return;
 	snprintf(msg, sizeof(msg), "%s: %s", x->name, line);
 	x->role->log(x->arg, TS_LOG_DEBUG, msg);
 }
@@ -84,13 +81,9 @@ ts_exchange_start(struct ts_exchange *x, const struct ts_url *url,
 	x->key = key;
 	x->wanted = wanted;
 	x->timeout_ms = timeout_ms;
-	x->why[0] = '\0';
-	x->status = 0;
-	x->reason_len = 0;
-	x->date = 0;
-	x->errbody_len = 0;
-	x->refused = 0;
-	x->net.note = net_note;
+	memset(&x->status, 0, sizeof(*x) - offsetof(struct ts_exchange,
+	    status));
+	x->net.note = x->role->log != NULL ? net_note : NULL;
 	x->net.note_arg = x;
 	rc = reuse && x->net.naddr > 0 ? 0 :
 	    ts_net_resolve(&x->net, x->url.host, x->url.port);
@@ -108,22 +101,14 @@ connected(struct ts_exchange *x, int fd)
 {
 	struct ts_http_req req = { .host = x->url.host, .port = x->url.port,
 	    .tls = x->url.tls, .target = x->url.target, .bearer = x->key };
-	unsigned char seed[32];
 	int rc;
 
 	x->conn_live = 1;
-	if (x->url.tls) {
-		if (ts_random(seed, sizeof(seed)) < 0) {
-			ts_conn_plain(x->conn, fd);
-			return failed(x, TS_ERR_TLS_PROTOCOL,
-			    "no randomness from the OS");
-		}
-		rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
-		    &x->session, seed);
-		if (rc < 0)
-			return failed(x, rc, x->conn->why);
-	} else
+	if (!x->url.tls)
 		ts_conn_plain(x->conn, fd);
+	else if ((rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
+	    &x->session)) < 0)
+		return failed(x, rc, x->conn->why);
 	if (x->role->request != NULL &&
 	    (rc = x->role->request(x->arg, &req)) < 0)
 		return failed(x, rc, ts_strerror(rc));
@@ -246,43 +231,30 @@ drain(struct ts_exchange *x)
 	return 0;
 }
 
-/* Push received bytes to the parser of the phase; how many it took. */
-static long
-feed(struct ts_exchange *x, const unsigned char *p, size_t n)
-{
-	size_t k, off = 0;
-	long r;
-
-	while (off < n && (x->phase == TS_EXCHANGE_HEAD ||
-	    x->phase == TS_EXCHANGE_BODY)) {
-		k = ts_http_push(&x->http, p + off, n - off);
-		off += k;
-		r = drain(x);
-		if (r < 0)
-			return r;
-		if (k == 0)
-			break;
-	}
-	/* Once upgraded (maybe by this push), the bytes go to the role. */
-	if (x->phase != TS_EXCHANGE_OPEN || off == n)
-		return (long)off;
-	r = x->role->data(x->arg, p + off, n - off);
-	return r < 0 ? r : (long)off + r;
-}
-
-/* The pump: push what was received until the parser takes no more. */
+/*
+ * The pump: push what was received to the response parser, or once
+ * upgraded (maybe by the previous push) to the role, until it takes no
+ * more.  While connected the phase is HEAD, BODY or OPEN.
+ */
 static int
 pump(struct ts_exchange *x, int64_t now)
 {
 	const unsigned char *data;
 	size_t len;
 	long used;
+	int rc;
 
 	while (x->conn_live &&
 	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
-		used = feed(x, data, len);
-		if (used < 0)
-			return (int)used;
+		if (x->phase == TS_EXCHANGE_OPEN) {
+			used = x->role->data(x->arg, data, len);
+			if (used < 0)
+				return (int)used;
+		} else {
+			used = (long)ts_http_push(&x->http, data, len);
+			if ((rc = drain(x)) < 0)
+				return rc;
+		}
 		if (!x->conn_live)
 			return x->phase == TS_EXCHANGE_DONE && x->refused;
 		ts_conn_recv_ack(x->conn, (size_t)used);
@@ -344,9 +316,7 @@ io(struct ts_exchange *x, short revents, int64_t now)
 	if (x->conn->err)
 		return ts_exchange_fail(x, x->conn->err, "%.300s",
 		    x->conn->why);
-	if (x->conn->eof)
-		return at_eof(x);
-	return 0;
+	return x->conn->eof ? at_eof(x) : 0;
 }
 
 int

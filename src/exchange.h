@@ -89,7 +89,8 @@ struct ts_exchange {
 	const struct ts_exchange_role *role;
 	void *arg;
 
-	/* The response, once its head came. */
+	/* The response, once its head came: ts_exchange_start() zeroes
+	 * everything from here on. */
 	int status;			/* 0 before */
 	char reason[64];		/* its reason phrase, as received */
 	size_t reason_len;

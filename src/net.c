@@ -60,15 +60,13 @@ addr_at(const struct ts_net *n, int i, char out[64])
 {
 	const struct sockaddr_in6 *s6 = (const void *)&n->addr[i];
 	const struct sockaddr_in *s4 = (const void *)&n->addr[i];
+	int v6 = n->addr[i].ss_family == AF_INET6;
 	char ip[INET6_ADDRSTRLEN];
 
-	if (n->addr[i].ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, 64, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else {
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(out, 64, "%s:%u", ip, ntohs(s4->sin_port));
-	}
+	inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)&s6->sin6_addr :
+	    (const void *)&s4->sin_addr, ip, sizeof(ip));
+	snprintf(out, 64, v6 ? "[%s]:%u" : "%s:%u", ip,
+	    ntohs(v6 ? s6->sin6_port : s4->sin_port));
 	return out;
 }
 
@@ -128,7 +126,8 @@ ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 int
 ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 {
-	struct addrinfo hints, *res;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res;
 	void (*note)(void *, const char *) = n->note;
 	void *note_arg = n->note_arg;
 	char service[8];
@@ -141,25 +140,18 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	for (i = 0; i < TS_NET_MAX_ADDRS; i++)
 		n->inflight[i] = -1;
 	n->fd = -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host, service, &hints, &res);
-	if (rc != 0) {
-		snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s", host,
-		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-		return TS_ERR_NET_RESOLVE;
+	if (rc == 0) {
+		ts_net_set_addrs(n, res);
+		freeaddrinfo(res);
 	}
-	ts_net_set_addrs(n, res);
-	freeaddrinfo(res);
-	if (n->naddr == 0) {
-		snprintf(n->why, sizeof(n->why),
-		    "cannot resolve %s: no IPv4 or IPv6 address", host);
-		return TS_ERR_NET_RESOLVE;
-	}
-	return 0;
+	if (rc == 0 && n->naddr > 0)
+		return 0;
+	snprintf(n->why, sizeof(n->why), "cannot resolve %s: %s", host,
+	    rc == 0 ? "no IPv4 or IPv6 address" : rc == EAI_SYSTEM ?
+	    strerror(errno) : gai_strerror(rc));
+	return TS_ERR_NET_RESOLVE;
 }
 
 static int
@@ -222,15 +214,11 @@ start_next(struct ts_net *n, int64_t now)
 	say(n, "connecting to %s", addr_at(n, i, addr));
 	fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fail(n, i, errno);
-		return;
-	}
 	n->inflight[i] = fd;
-	if (connect(fd, (struct sockaddr *)&n->addr[i], n->addrlen[i]) == 0 ||
-	    errno == EINPROGRESS)
-		return;
-	fail(n, i, errno);
+	/* fail() closes the socket, if there is one. */
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&n->addr[i],
+	    n->addrlen[i]) != 0 && errno != EINPROGRESS))
+		fail(n, i, errno);
 }
 
 void
@@ -240,22 +228,9 @@ ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 	n->last_err = 0;
 	n->why[0] = '\0';
 	n->fd = -1;
-	n->timeout_ms = timeout_ms;
 	n->started = now;
 	n->deadline = now + timeout_ms;
 	n->next_at = now;
-}
-
-/*
- * A time earlier than the start was read before the lookup (a loop turn
- * that began before ts_net_resolve() blocked): the race began at the
- * start, so count it as the start.  Otherwise the stagger would be
- * measured from that old time and the next attempt would not wait.
- */
-static int64_t
-race_time(const struct ts_net *n, int64_t now)
-{
-	return now < n->started ? n->started : now;
 }
 
 int
@@ -279,7 +254,8 @@ ts_net_timeout(const struct ts_net *n, int64_t now)
 {
 	int64_t t = n->deadline;
 
-	now = race_time(n, now);
+	if (now < n->started)	/* as in ts_net_step() */
+		now = n->started;
 	if (n->next < n->naddr && n->next_at < t)
 		t = n->next_at;
 	return t <= now ? 0 : (int)(t - now);
@@ -326,7 +302,14 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	int k, i;
 	char addr[64];
 
-	now = race_time(n, now);
+	/*
+	 * A time earlier than the start was read before the lookup (a loop
+	 * turn that began before ts_net_resolve() blocked): the race began at
+	 * the start, so count it as the start.  Otherwise the stagger would
+	 * be measured from that old time and the next attempt would not wait.
+	 */
+	if (now < n->started)
+		now = n->started;
 	for (k = 0; k < count; k++) {
 		if (pfd[k].revents == 0)
 			continue;
@@ -347,8 +330,8 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 				say(n, "no answer from %s before the connect "
 				    "timeout", addr_at(n, i, addr));
 		ts_net_abort(n);
-		snprintf(n->why, sizeof(n->why),
-		    "connect timed out after %g s", n->timeout_ms / 1000.0);
+		snprintf(n->why, sizeof(n->why), "connect timed out after %g s",
+		    (n->deadline - n->started) / 1000.0);
 		return TS_ERR_NET_TIMEOUT;
 	}
 	if (n->last_err == 0) {

@@ -35,7 +35,6 @@ struct ts_net {
 	int64_t next_at;	/* when to start it (monotonic ms) */
 	int64_t started;	/* ts_net_start()'s now; none before counts */
 	int64_t deadline;	/* the whole attempt's end */
-	int timeout_ms;
 	int fd;			/* the winner, once step returned 1 */
 	int last_err;		/* most telling failure so far */
 	char why[192];		/* that failure in words */

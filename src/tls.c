@@ -103,7 +103,7 @@ struct reader {
 	br_pem_decoder_context pc;
 	br_x509_decoder_context dc;
 	int in_cert;
-	size_t count;		/* certificates met so far */
+	size_t count;		/* certificates met so far (anchors and skipped) */
 	unsigned char dn[TS_TRUST_MAX_DN];
 	size_t dnlen;		/* more than dn[] holds: the name is too long */
 	/*
@@ -189,8 +189,7 @@ ts_trust_free(struct ts_trust *t)
 	for (i = 0; i < t->n; i++)
 		free(t->ta[i].dn.data);
 	free(t->ta);
-	t->ta = NULL;
-	t->n = 0;
+	memset(t, 0, sizeof(*t));
 }
 
 /* The end of a certificate: an anchor, or a note saying why not. */
@@ -201,10 +200,8 @@ end_cert(struct reader *r, int damaged)
 
 	r->count++;
 	r->in_cert = 0;
-	if (!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0)
-		return;
-	r->t->skipped++;
-	if (r->note == NULL)
+	if ((!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0) ||
+	    r->note == NULL)
 		return;
 	snprintf(msg, sizeof(msg), damaged || r->dnlen <= sizeof(r->dn) ?
 	    "%s: certificate %zu skipped: BearSSL cannot decode it" :
@@ -312,11 +309,7 @@ start(struct reader *r, struct ts_trust *t, const char *name,
     ts_tls_note_fn *note, void *arg)
 {
 	memset(t, 0, sizeof(*t));
-	memset(r, 0, sizeof(*r));
-	r->t = t;
-	r->name = name;
-	r->note = note;
-	r->arg = arg;
+	*r = (struct reader){ .t = t, .name = name, .note = note, .arg = arg };
 	br_pem_decoder_init(&r->pc);
 }
 
@@ -339,7 +332,7 @@ finish(struct reader *r, size_t total, char *why, size_t whylen)
 		end_cert(r, 1);
 	if (r->t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
-		    "certificate (%zu skipped)", r->name, r->t->skipped);
+		    "certificate (%zu skipped)", r->name, r->count);
 		ts_trust_free(r->t);
 		return TS_ERR_TLS_TRUST_STORE;
 	}
@@ -416,15 +409,6 @@ ts_conn_plain(struct ts_conn *c, int fd)
 	c->handshake_done = 1;
 }
 
-static int
-is_ip_literal(const char *host)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, host, a) == 1 ||
-	    inet_pton(AF_INET6, host, a) == 1;
-}
-
 /*
  * The client profile: what br_ssl_client_init_full() sets up, cut down
  * to what a TLS 1.2 client of a modern API needs, so a static binary
@@ -480,30 +464,34 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 
 int
 ts_conn_tls(struct ts_conn *c, int fd, const char *host,
-    const struct ts_trust *trust, struct ts_tls_session *session,
-    const unsigned char seed[32])
+    const struct ts_trust *trust, struct ts_tls_session *session)
 {
 	static const char *alpn[] = {"http/1.1"};
 	br_ssl_engine_context *eng = &c->cc.eng;
+	unsigned char ip[16], seed[32];
 
 	ts_conn_plain(c, fd);
 	c->tls = 1;
 	c->handshake_done = 0;
 	c->session = session;
 	snprintf(c->host, sizeof(c->host), "%s", host);
+	if (ts_random(seed, sizeof(seed)) < 0)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "no randomness from the "
+		    "OS");
 	/*
 	 * SPEC §7.11: an IP literal is refused, never left unverified.
 	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
 	 * IPv6 addresses are not permitted in "HostName"."
 	 */
-	if (is_ip_literal(host))
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
 		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
 		    "(%s) is not supported: certificates are checked by host "
 		    "name", host);
 	client_profile(&c->cc, &c->xc, trust);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
-	br_ssl_engine_inject_entropy(eng, seed, 32);
+	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
 	if (session != NULL && session->valid &&
 	    strcmp(session->host, host) == 0)
 		br_ssl_engine_set_session_parameters(eng, &session->params);
@@ -517,7 +505,6 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 static int
 tls_error(struct ts_conn *c, int brerr)
 {
-	const char *host = c->host;
 	char clock[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -529,30 +516,30 @@ tls_error(struct ts_conn *c, int brerr)
 		    sizeof(clock), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 			snprintf(clock, sizeof(clock), "unknown");
 		return fail(c, TS_ERR_TLS_EXPIRED, "%s: certificate expired or "
-		    "not yet valid (local clock: %s)", host, clock);
+		    "not yet valid (local clock: %s)", c->host, clock);
 	case BR_ERR_X509_BAD_SERVER_NAME:
 		return fail(c, TS_ERR_TLS_HOSTNAME, "certificate is for "
-		    "another host (wanted %s)", host);
+		    "another host (wanted %s)", c->host);
 	case BR_ERR_X509_NOT_TRUSTED:
 		return fail(c, TS_ERR_TLS_UNTRUSTED, "%s: certificate not "
-		    "signed by a trusted authority", host);
+		    "signed by a trusted authority", c->host);
 	case BR_ERR_X509_UNSUPPORTED:
 		/* Mostly a SHA-1 signature: no SHA-1 in the X.509 engine. */
 		return fail(c, TS_ERR_TLS_CERT_ALGORITHM, "%s: certificate "
 		    "chain uses an unsupported algorithm (SHA-1 signatures "
-		    "are refused)", host);
+		    "are refused)", c->host);
 	}
 	if (brerr >= BR_ERR_RECV_FATAL_ALERT && brerr < BR_ERR_SEND_FATAL_ALERT)
 		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: server sent TLS "
-		    "alert %d", host, brerr - BR_ERR_RECV_FATAL_ALERT);
+		    "alert %d", c->host, brerr - BR_ERR_RECV_FATAL_ALERT);
 	if (brerr >= BR_ERR_SEND_FATAL_ALERT)
 		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS failed, sent "
-		    "alert %d", host, brerr - BR_ERR_SEND_FATAL_ALERT);
+		    "alert %d", c->host, brerr - BR_ERR_SEND_FATAL_ALERT);
 	if (brerr >= BR_ERR_X509_OK)
 		return fail(c, TS_ERR_TLS_PROTOCOL, "%s: certificate rejected "
-		    "(BearSSL X.509 error %d)", host, brerr);
+		    "(BearSSL X.509 error %d)", c->host, brerr);
 	return fail(c, TS_ERR_TLS_PROTOCOL, "%s: TLS protocol error (BearSSL "
-	    "error %d)", host, brerr);
+	    "error %d)", c->host, brerr);
 }
 
 /* Note the end of a TLS handshake: save the session, see if resumed. */
@@ -612,10 +599,8 @@ tls_io(struct ts_conn *c, int may_read)
 	for (;;) {
 		st = br_ssl_engine_current_state(eng);
 		if (st & BR_SSL_CLOSED) {
-			int e = br_ssl_engine_last_error(eng);
-
-			if (e != BR_ERR_OK)
-				tls_error(c, e);
+			if (br_ssl_engine_last_error(eng) != BR_ERR_OK)
+				tls_error(c, br_ssl_engine_last_error(eng));
 			return peer_closed(c);
 		}
 		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
@@ -623,11 +608,9 @@ tls_io(struct ts_conn *c, int may_read)
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(eng, &len);
 			r = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (r > 0) {
+			if (r > 0)
 				br_ssl_engine_sendrec_ack(eng, (size_t)r);
-				continue;
-			}
-			if (r < 0 && errno == EINTR)
+			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
 			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 				return sock_err(c, errno);
@@ -635,11 +618,9 @@ tls_io(struct ts_conn *c, int may_read)
 		if ((st & BR_SSL_RECVREC) && may_read) {
 			buf = br_ssl_engine_recvrec_buf(eng, &len);
 			r = read(c->fd, buf, len);
-			if (r > 0) {
+			if (r > 0)
 				br_ssl_engine_recvrec_ack(eng, (size_t)r);
-				continue;
-			}
-			if (r < 0 && errno == EINTR)
+			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
 			if (r == 0) {
 				c->truncated = 1;
@@ -671,8 +652,6 @@ plain_io(struct ts_conn *c, int may_read)
 		memmove(wq, wq + r, c->wlen - (size_t)r);
 		c->wlen -= (size_t)r;
 	}
-	if (c->roff > 0 && c->roff == c->rlen)
-		c->roff = c->rlen = 0;
 	while (may_read && !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE) {
 		r = read(c->fd, rq + c->rlen, TS_CONN_PLAIN_BUFSIZE - c->rlen);
 		if (r < 0 && errno == EINTR)
@@ -706,16 +685,15 @@ ts_conn_io(struct ts_conn *c, short revents)
 short
 ts_conn_events(struct ts_conn *c)
 {
+	/* BR_SSL_CLOSED is exclusive: a closed engine wants nothing. */
 	unsigned st = c->tls ? br_ssl_engine_current_state(&c->cc.eng) : 0;
-	int rd = !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE, wr = c->wlen > 0;
+	int rd = c->tls ? (st & BR_SSL_RECVREC) != 0 :
+	    c->rlen < TS_CONN_PLAIN_BUFSIZE;
+	int wr = c->tls ? (st & BR_SSL_SENDREC) != 0 : c->wlen > 0;
 
-	if (c->err || c->fd < 0 || (c->tls && (c->eof || (st & BR_SSL_CLOSED))))
+	if (c->err || c->fd < 0 || (c->tls && c->eof))
 		return 0;
-	if (c->tls) {
-		rd = (st & BR_SSL_RECVREC) != 0;
-		wr = (st & BR_SSL_SENDREC) != 0;
-	}
-	return (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
+	return (short)((rd && !c->eof ? POLLIN : 0) | (wr ? POLLOUT : 0));
 }
 
 const unsigned char *
@@ -736,13 +714,12 @@ ts_conn_recv_ack(struct ts_conn *c, size_t n)
 		return;
 	}
 	c->roff += n;
-	if (c->roff == c->rlen) {
-		c->roff = c->rlen = 0;
-	} else if (c->rlen == TS_CONN_PLAIN_BUFSIZE) {
-		/*
-		 * A full queue with a partial message left: move it to the
-		 * front, or no room would ever open to receive the rest.
-		 */
+	/*
+	 * All taken: start again at the front.  A full queue with a partial
+	 * message left: move it there, or no room would ever open to receive
+	 * the rest.
+	 */
+	if (c->roff == c->rlen || c->rlen == TS_CONN_PLAIN_BUFSIZE) {
 		memmove(c->iobuf, c->iobuf + c->roff, c->rlen - c->roff);
 		c->rlen -= c->roff;
 		c->roff = 0;

@@ -31,7 +31,6 @@ typedef void ts_tls_note_fn(void *arg, const char *msg);
 struct ts_trust {
 	br_x509_trust_anchor *ta;	/* owned; ts_trust_free() frees */
 	size_t n;
-	size_t skipped;			/* certificates BearSSL cannot use */
 };
 
 /*
@@ -119,16 +118,16 @@ ts_conn_plain(struct ts_conn *c, int fd);
  * Take over a connected non-blocking socket and start a TLS client
  * handshake for host (SNI and certificate name check).  trust must
  * outlive the connection; session may be NULL, else it is offered only
- * to the host it was made with, and updated after the handshake.  seed:
- * 32 bytes of OS randomness.  Returns 0 or a negative error (why set):
+ * to the host it was made with, and updated after the handshake.  The
+ * engine is seeded with 32 bytes of ts_random().  Returns 0 or a negative
+ * error (why set): TS_ERR_TLS_PROTOCOL when the OS gives no randomness,
  * TS_ERR_TLS_IP_LITERAL for an IPv4 or IPv6 literal (SPEC §7.11: never
  * sent as SNI, never left unverified).  Either way the socket now belongs
  * to c (ts_conn_close() closes it).
  */
 int
 ts_conn_tls(struct ts_conn *c, int fd, const char *host,
-    const struct ts_trust *trust, struct ts_tls_session *session,
-    const unsigned char seed[32]);
+    const struct ts_trust *trust, struct ts_tls_session *session);
 
 /* POLLIN and/or POLLOUT wanted now (0 when failed, or TLS after eof). */
 short
