@@ -56,7 +56,7 @@ main(int argc, char **argv)
 	struct ts_trust trust;
 	struct sockaddr_in sa;
 	struct pollfd pfd;
-	unsigned char seed[32], *out;
+	unsigned char *out;
 	const unsigned char *in;
 	unsigned long seen = 0;	/* last four bytes of the head, shifted */
 	size_t len, i, reqoff = 0;
@@ -81,8 +81,7 @@ main(int argc, char **argv)
 		perror("floor_tls: connect");
 		return 1;
 	}
-	if (ts_random(seed, sizeof(seed)) < 0 ||
-	    ts_conn_tls(&conn, fd, "localhost", &trust, NULL, seed) < 0) {
+	if (ts_conn_tls(&conn, fd, "localhost", &trust, NULL) < 0) {
 		fprintf(stderr, "floor_tls: %s\n", conn.why);
 		return 1;
 	}
