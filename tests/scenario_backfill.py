@@ -128,7 +128,7 @@ def finish(c, api, procs, drive=False, ordered=True, settle=0.7,
     holds every generated round, stop them (exit 0), check the combined
     output against the ground truth.  Returns the ground truth."""
     api.control(paused=True)
-    time.sleep(0.4)
+    scen.sleep(0.4)
     want = {r['round_id'] for r in api.rounds()}
 
     def all_there():
@@ -144,7 +144,7 @@ def finish(c, api, procs, drive=False, ordered=True, settle=0.7,
             got |= set(printed(p.stdout, drive))
         raise Failure('%d of %d generated rounds never printed'
                       % (len(want - got), len(want)))
-    time.sleep(settle)      # a duplicate would come now
+    scen.sleep(settle)      # a duplicate would come now
     for p in procs:
         if p.running():
             note_rss(p)
@@ -184,11 +184,12 @@ def t_a_drops_repeated(c):
                          ('close', 'drop_close')):
         api.control(drop_mode=mode, drop_code=1001, drop_after=6,
                     drop_times=2)
-        end = time.time() + 40
+        end = time.time() + scen.scaled(40)
         nudge = time.time() + 2
         while len(api.log('ws_end', reason=reason)) < 2:
-            check(time.time() < end, 'only %d %s in 40 s' % (
-                len(api.log('ws_end', reason=reason)), reason))
+            check(time.time() < end, 'only %d %s in %s' % (
+                len(api.log('ws_end', reason=reason)), reason,
+                scen.waited(40)))
             if time.time() > nudge:
                 api.control(drop_now=mode, code=1001)
                 nudge = time.time() + 2
@@ -319,12 +320,12 @@ def t_e2_state_fewer_games(c):
     p2.wait_stderr('stream: connected', 5)
     time.sleep(2.0)
     api.control(paused=True)
-    time.sleep(0.4)
+    scen.sleep(0.4)
     truth = api.rounds()
     want = {r['round_id'] for r in truth if r['game_id'] == 'stake-crash'}
     scen.wait_until(lambda: want <= set(printed(p1.stdout + p2.stdout)),
                     10, what='every stake-crash round')
-    time.sleep(0.5)
+    scen.sleep(0.5)
     check_eq(c.stop(p2, 5), 0, 'second run exit status')
     games = {json.loads(l)['game_id'] for l in p2.stdout}
     check_eq(games, {'stake-crash'}, 'games printed by the second run')
@@ -402,7 +403,7 @@ def t_h_embed(c):
     drop_live(api, 'rst', refuse=1, retry_after=1)
     p.wait_stderr('backfill done', 10)
     api.control(paused=True)
-    time.sleep(0.4)
+    scen.sleep(0.4)
     want = {r['round_id'] for r in api.rounds()}
     scen.wait_until(lambda: want <= set(printed(p.stdout)), 10,
                     what='every round from embed')
