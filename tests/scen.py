@@ -509,18 +509,27 @@ def _alarm(signum, frame):
 
 def main(cases, timeout=20):
     """Run the case functions (each takes a Case) named on the command line,
-    or all.  A case may set its own limit with an attribute `timeout`
-    (seconds at TSINO_TEST_SLOW 1, scaled here).
+    or all; a name given as -name leaves that case out (`make asan`'s
+    subset), and a name that is no case is a failure.  A case may set its
+    own limit with an attribute `timeout` (seconds at TSINO_TEST_SLOW 1,
+    scaled here).
     Prints '  name ... ok' or '  name ... FAIL: why', then 'N passed, M
     failed'; exits 1 if any failed.  SCEN_KEEP=1 keeps the temp dirs."""
-    wanted = sys.argv[1:]
+    names = [fn.__name__[2:] if fn.__name__.startswith('t_') else
+             fn.__name__ for fn in cases]
+    wanted = [a for a in sys.argv[1:] if not a.startswith('-')]
+    skipped = [a[1:] for a in sys.argv[1:] if a.startswith('-')]
+    unknown = [a for a in wanted + skipped if a not in names and
+               a not in [fn.__name__ for fn in cases]]
     passed = failed = 0
+    for a in unknown:
+        print('  %s ... FAIL: no such case' % a)
+        failed += 1
     signal.signal(signal.SIGALRM, _alarm)
-    for fn in cases:
-        name = fn.__name__
-        if name.startswith('t_'):
-            name = name[2:]
+    for fn, name in zip(cases, names):
         if wanted and name not in wanted and fn.__name__ not in wanted:
+            continue
+        if name in skipped or fn.__name__ in skipped:
             continue
         c = Case(name)
         t0 = time.time()
