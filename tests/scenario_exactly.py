@@ -136,7 +136,8 @@ def drop_live(api, mode='fin', secs=10, **cmd):
     n = len(api.log('ws_end'))
     api.control(**cmd)
     wait(lambda: api.control(drop_now=mode, code=1001)['applied_to'] > 0,
-         secs, 'a live stream connection to drop', step=0.05)
+         secs, 'a live stream connection to drop', step=0.05,
+         got=lambda: 'none')
     api.wait_for('ws_end', count=n + 1, timeout=secs)
 
 
@@ -308,7 +309,8 @@ def t_idset_40000(c):
     t0 = time.time()
     api.control(burst=BURST)
     wait(lambda: api.status()['burst_left'] == 0, 25,
-         'the server to generate %d rounds' % BURST, step=0.2)
+         'the server to generate %d rounds' % BURST, step=0.2,
+         got=lambda: '%d left' % api.status()['burst_left'])
     t1 = time.time()
     # Printed live, but for what a new hold may keep (at most max_held).
     wait_lines(p, 36 + BURST - 20, 15, 'the %d burst rounds, live' % BURST)
@@ -496,7 +498,8 @@ def t_stop_in_backfill_no_games(c):
     api.wait_for('ws_round', count=9, conn=conn, timeout=5)
     rest0 = len(api.log('request', kind='rest'))
     wait(lambda: len(api.log('request', kind='rest')) > rest0, 5,
-         'a REST request failing while the rounds are held')
+         'a REST request failing while the rounds are held',
+         got=lambda: 'none')
     sleep(0.3)
     check_eq(c.stop(p1, 5), 0, 'first run exit status after SIGTERM')
     api.control(generate=1)                 # while nobody listens
@@ -860,7 +863,8 @@ def t_empty_pages_backfill(c):
 
     def backfill_done(p, n0, what):
         wait(lambda: sum('backfill done' in l for l in p.stderr) > n0, 10,
-             '"backfill done" on stderr (%s)' % what)
+             '"backfill done" on stderr (%s)' % what,
+             got=lambda: '%r' % p.stderr[-1:])
 
     def empty_answered(n0, what):
         reqs = api.log('request', kind='rest')[n0:]

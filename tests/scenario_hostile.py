@@ -119,7 +119,7 @@ def t_close_reason(c):
     api.control(inject='raw', hex=frame.hex())
     scen.wait_until(lambda: any('server closed the stream with 1001' in l
                                 for l in p.stderr), 10,
-                    what='the close logged')
+                    what='the close logged', got=lambda: '%r' % p.stderr[-1:])
     c.stop(p)
     no_raw_controls(p.stderr, 'close reason')
     line = [l for l in p.stderr if 'server closed the stream' in l][0]

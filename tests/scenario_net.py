@@ -289,7 +289,8 @@ def t_eight_addresses(c):
     api.control(generate=3)
     scen.wait_until(lambda: len(p.stdout) >= 3, 15,
                     what='the 3 live rounds, released after a backfill '
-                    'whose race needs 8 addresses')
+                    'whose race needs 8 addresses',
+                    got=lambda: '%d' % len(p.lines))
     c.stop(p)
     check_eq(p.stdout, expected(api), 'stdout')
 
