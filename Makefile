@@ -4,7 +4,8 @@
 #   make demo            tsino against the local fake server for
 #                        DEMO_SECONDS (20), one forced disconnect
 #   make test            unit tests, corpus replays, core checks, scenarios
-#   make asan            the same tests built with -fsanitize=address,undefined
+#   make asan            the same built with -fsanitize=address,undefined,
+#                        with a subset of the scenarios (ASAN_SCENARIO_RUNS)
 #   make fuzz            libFuzzer targets (clang)
 #   make fuzz-run        each target for FUZZ_SECONDS seconds
 #   make bench           tsino vs the guide's Python and Node clients,
@@ -48,6 +49,22 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/replay_%)
 SCENARIOS := $(wildcard tests/scenario_*.py)
+# `make asan` (TIER=asan) runs the unit tests and corpus replays but only
+# these scenarios: the files that drive tsino, less the cases whose point
+# is a timing (README, "Tests and fuzzing"); -name leaves a case out.
+ASAN_SCENARIO_RUNS = \
+	"python3 tests/scenario_stream.py -d_retry_after -e_backoff \
+		-client_pings" \
+	"python3 tests/scenario_backfill.py -a_drops_repeated -i_make_demo" \
+	"python3 tests/scenario_exactly.py" \
+	"python3 tests/scenario_rounds.py -retry_after" \
+	"python3 tests/scenario_hostile.py" \
+	"python3 tests/scenario_net.py -slow_lookup"
+ifeq ($(TIER),asan)
+SCENARIO_RUNS = $(ASAN_SCENARIO_RUNS)
+else
+SCENARIO_RUNS = $(foreach s,$(SCENARIOS),"python3 $(s)")
+endif
 DEMO_SECONDS ?= 20
 
 # The pure byte machines: `make test` checks that their objects call no
@@ -126,7 +143,7 @@ test: all $(TEST_BIN) $(REPLAY_BIN) $(PORTABLE_BIN) $(B)/drive \
 		"$(B)/replay_json_portable fuzz/corpus/json/*" \
 		"sh tests/check_core.sh $(CORE_OBJ)" \
 		"sh tests/check_core.sh --log $(LEDGER_OBJ)" \
-		$(foreach s,$(SCENARIOS),"python3 $(s)")
+		$(SCENARIO_RUNS)
 
 demo: all
 	@TSINO=$(abspath $(TSINO_BIN)) python3 tests/demo.py $(DEMO_SECONDS)
@@ -152,9 +169,12 @@ $(B)/bench/lws_client: bench/lws_client.c
 	$(CC) -Wall -Wextra $(WERROR) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		$$(pkg-config --cflags --libs libwebsockets)
 
+# Sanitized code is slower: the tests' timed waits are 3 times as long
+# (TSINO_TEST_SLOW, see tests/scen.py) unless the caller set the factor.
 asan:
-	$(MAKE) B=build/asan TSINO_BIN=build/asan/tsino \
-		CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test
+	TSINO_TEST_SLOW=$(or $(TSINO_TEST_SLOW),3) $(MAKE) B=build/asan \
+		TSINO_BIN=build/asan/tsino TIER=asan CFLAGS="$(ASAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" test
 
 fuzz: $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
 

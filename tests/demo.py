@@ -15,6 +15,7 @@ with the server's ground-truth log: rounds received live (sent to tsino
 over the stream), rounds backfilled (printed, never sent over the
 stream), duplicates, missed rounds.  Exit status 1 if any round is
 missing, repeated or not byte-identical to what the server generated.
+Its waits (not SECONDS) are scaled by TSINO_TEST_SLOW, as in tests/scen.py.
 """
 
 import json
@@ -27,6 +28,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from scen import SLOW
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -45,7 +48,7 @@ def control(port, **cmd):
         'http://127.0.0.1:%d/_control' % port, method='POST',
         data=json.dumps(cmd).encode(),
         headers={'Content-Type': 'application/json'})
-    with urllib.request.urlopen(req, timeout=5) as r:
+    with urllib.request.urlopen(req, timeout=5 * SLOW) as r:
         return json.loads(r.read())
 
 
@@ -63,7 +66,7 @@ def stop(p, grace=5.0):
     if p.poll() is None:
         os.kill(p.pid, signal.SIGTERM)
         try:
-            p.wait(grace)
+            p.wait(grace * SLOW)
         except subprocess.TimeoutExpired:
             os.kill(p.pid, signal.SIGKILL)
             p.wait()
@@ -106,7 +109,7 @@ class Tsino:
             print('  stderr | %s' % line, flush=True)
 
     def wait_log(self, text, timeout):
-        end = time.time() + timeout
+        end = time.time() + timeout * SLOW
         while time.time() < end:
             with self.lock:
                 if any(text in l for l in self.log):
@@ -141,7 +144,7 @@ def main():
         stdin=subprocess.DEVNULL)
     t = None
     try:
-        r, _, _ = select.select([server.stdout], [], [], 10)
+        r, _, _ = select.select([server.stdout], [], [], 10 * SLOW)
         ports = json.loads(server.stdout.readline()) if r else None
         if not ports:
             sys.exit('demo: the fake server did not start (see %s.stderr)'
@@ -158,22 +161,23 @@ def main():
         if not t.wait_log('stream: connected', 10):
             sys.exit('demo: tsino did not connect')
         control(ports['plain'], paused=False)
-        t0 = time.time()
         time.sleep(seconds / 2)
         say('half-way: the server closes the stream (1001 going away) and '
             'refuses the next connection with 503, Retry-After 2 s')
         control(ports['plain'], drop_now='close', code=1001, refuse=1,
                 refuse_status=503, retry_after=2)
-        time.sleep(max(0.0, t0 + seconds - time.time()))
+        # The second half in full, not "until t0 + seconds": after a stall
+        # (a loaded machine) the server still makes rounds during the gap.
+        time.sleep(seconds / 2)
         control(ports['plain'], paused=True)
-        time.sleep(0.5)
+        time.sleep(0.5 * SLOW)
         want = {e['round_id']: e for e in read_log(logpath)
                 if e['ev'] == 'round'}
-        end = time.time() + 5
+        end = time.time() + 5 * SLOW
         while time.time() < end and not set(want) <= {
                 json.loads(l).get('round_id') for l in t.printed()}:
             time.sleep(0.1)
-        time.sleep(0.5)
+        time.sleep(0.5 * SLOW)
         rc = stop(t.p)
         for th in t.threads:
             th.join(2)

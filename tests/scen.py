@@ -20,6 +20,19 @@ A scenario file is run from the repository root as
 Every process started through the case object `c` (fakeapi or not) is
 stopped when the case ends, pass or fail: SIGTERM, then SIGKILL after a
 grace period.  Each case runs under a hard timeout (SIGALRM).
+
+Timed waits scale with one factor, the environment variable
+TSINO_TEST_SLOW (a number > 0, default 1; `make asan` sets 3): every
+timeout, grace period and settling pause given to the helpers here is in
+seconds at factor 1 and is multiplied by SLOW inside them (wait_until,
+Proc.wait_lines/wait_stderr/wait/stop, FakeAPI's start, control and
+wait_for, run, the case limits; sleep() for a pause).  A scenario
+multiplies only what it times itself: scaled(x) for the upper bound on
+a measured duration ("exit within 1 s").  What is under test is not
+scaled: tsino's own timers given on its command line (--heartbeat,
+--connect-timeout), the fake server's (pings, Retry-After, rates), and
+lower bounds ("waited at least the Retry-After").  A wait that runs out
+says what it waited for, for how long, and what it saw instead.
 """
 
 import json
@@ -40,6 +53,39 @@ CERTS = os.path.join(HERE, 'certs')
 FAKEAPI = os.path.join(HERE, 'fakeapi.py')
 TSINO = os.environ.get('TSINO') or os.path.join(ROOT, 'tsino')
 KEY = 'test-key-0123456789abcdef'
+
+
+def _slow():
+    text = os.environ.get('TSINO_TEST_SLOW') or '1'
+    try:
+        v = float(text)
+    except ValueError:
+        v = 0.0
+    if not 0 < v < 1000:
+        sys.exit('TSINO_TEST_SLOW=%r: want a number above 0' % text)
+    return v
+
+
+SLOW = _slow()
+
+
+def scaled(secs):
+    """secs (a time at TSINO_TEST_SLOW 1) multiplied by the factor."""
+    return secs * SLOW
+
+
+def waited(secs):
+    """How long a wait of secs (unscaled) lasts, in words for a failure:
+    '15.0 s (5.0 x TSINO_TEST_SLOW 3)'."""
+    if SLOW == 1:
+        return '%.1f s' % secs
+    return '%.1f s (%g x TSINO_TEST_SLOW %g)' % (secs * SLOW, secs, SLOW)
+
+
+def sleep(secs):
+    """A settling pause of secs, scaled: time for what is still on its way
+    (a line, a duplicate) to arrive before the test looks."""
+    time.sleep(secs * SLOW)
 
 
 class Failure(Exception):
@@ -82,16 +128,20 @@ def minify(text):
     return ''.join(out)
 
 
-def wait_until(pred, timeout, step=0.02, what='condition'):
-    """Poll pred() until true; its value, or Failure after timeout s."""
-    end = time.time() + timeout
+def wait_until(pred, timeout, step=0.02, what='condition', got=None):
+    """Poll pred() until true; its value.  The central wait: timeout is
+    scaled by TSINO_TEST_SLOW; when it runs out, Failure says what was
+    awaited, how long, and what got() (if given) says was there."""
+    end = time.time() + timeout * SLOW
     while True:
         v = pred()
         if v:
             return v
         if time.time() >= end:
-            raise Failure('timed out after %.1f s waiting for %s'
-                          % (timeout, what))
+            seen = got() if got is not None else None
+            raise Failure('timed out: waited %s for %s%s'
+                          % (waited(timeout), what,
+                             ', got %s' % seen if seen is not None else ''))
         time.sleep(step)
 
 
@@ -157,8 +207,9 @@ class Proc:
     def wait_lines(self, n, timeout=10.0):
         """Wait until stdout has n lines; returns the first n."""
         return wait_until(lambda: len(self.lines) >= n and self.stdout[:n],
-                          timeout, what='%d lines from %s' % (
-                              n, os.path.basename(self.argv[0])))
+                          timeout, what='%d lines of stdout from %s' % (
+                              n, os.path.basename(self.argv[0])),
+                          got=lambda: '%d' % len(self.lines))
 
     def wait_stderr(self, text, timeout=10.0):
         """Wait until a stderr line contains text; returns that line."""
@@ -167,19 +218,24 @@ class Proc:
                 if text in line:
                     return line
             return None
-        return wait_until(found, timeout, what='%r on stderr' % text)
+        return wait_until(found, timeout, what='%r on stderr of %s' % (
+            text, os.path.basename(self.argv[0])),
+            got=lambda: '%d stderr lines%s' % (
+                len(self.err), ', the last %r' % self.stderr[-1]
+                if self.err else ''))
 
     def running(self):
         return self.p.poll() is None
 
     def wait(self, timeout):
-        """Wait for exit; the status, or Failure (process left running,
-        the case's cleanup stops it)."""
+        """Wait for exit (timeout scaled); the status, or Failure (process
+        left running, the case's cleanup stops it)."""
         try:
-            self.rc = self.p.wait(timeout)
+            self.rc = self.p.wait(timeout * SLOW)
         except subprocess.TimeoutExpired:
-            raise Failure('%s still running after %.1f s'
-                          % (os.path.basename(self.argv[0]), timeout))
+            raise Failure('timed out: waited %s for %s to exit, still '
+                          'running' % (waited(timeout),
+                                       os.path.basename(self.argv[0])))
         self.t_out.join(2)
         self.t_err.join(2)
         return self.rc
@@ -192,11 +248,12 @@ class Proc:
                 pass
 
     def stop(self, grace=3.0):
-        """SIGTERM, then SIGKILL (to its process group) after grace s."""
+        """SIGTERM, then SIGKILL (to its process group) after grace s
+        (scaled)."""
         if self.p.poll() is None:
             self.signal(signal.SIGTERM)
             try:
-                self.p.wait(grace)
+                self.p.wait(grace * SLOW)
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(self.pid, signal.SIGKILL)
@@ -222,13 +279,14 @@ class FakeAPI:
                                       stderr=err, stdin=subprocess.DEVNULL,
                                       start_new_session=True)
         self.pid = self.p.pid
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        r, _, _ = select.select([self.p.stdout], [], [], timeout * SLOW)
         line = self.p.stdout.readline() if r else b''
         if not line:
             self.stop()
             with open(self.errpath, errors='replace') as f:
                 err = f.read()
-            raise Failure('fakeapi did not start: %s' % err.strip())
+            raise Failure('fakeapi did not start (waited %s for its ports): '
+                          '%s' % (waited(timeout), err.strip()))
         self.ports = json.loads(line)
         self.plain = self.ports['plain']
         self.tls = self.ports.get('tls')
@@ -262,13 +320,13 @@ class FakeAPI:
             'http://127.0.0.1:%d/_control' % self.plain,
             data=json.dumps(cmd).encode(), method='POST',
             headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=5 * SLOW) as r:
             return json.loads(r.read())
 
     def status(self):
         with urllib.request.urlopen(
                 'http://127.0.0.1:%d/_control' % self.plain,
-                timeout=5) as r:
+                timeout=5 * SLOW) as r:
             return json.loads(r.read())
 
     def log(self, ev=None, **match):
@@ -294,7 +352,9 @@ class FakeAPI:
             got = self.log(ev, **match)
             return got if len(got) >= count else None
         return wait_until(enough, timeout, step=0.05,
-                          what='%d x %s %s' % (count, ev, match or ''))
+                          what='%d x %s %s in the server log'
+                          % (count, ev, match or ''),
+                          got=lambda: '%d' % len(self.log(ev, **match)))
 
     def __enter__(self):
         return self
@@ -303,11 +363,11 @@ class FakeAPI:
         self.stop()
 
     def stop(self, grace=2.0):
-        """SIGTERM by PID, SIGKILL if still there after grace s."""
+        """SIGTERM by PID, SIGKILL if still there after grace s (scaled)."""
         if self.p.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)
-                self.p.wait(grace)
+                self.p.wait(grace * SLOW)
             except subprocess.TimeoutExpired:
                 os.kill(self.pid, signal.SIGKILL)
                 self.p.wait(5)
@@ -358,9 +418,9 @@ def check_output(lines, rounds, want=None, ordered=True):
 
 
 def run(argv, timeout=10.0, env=None, stdin=None):
-    """Run a command to completion under a hard timeout (then SIGKILL to
-    its group).  Returns a Proc with rc, stdout and stderr lists, and
-    elapsed seconds; raises Failure on timeout."""
+    """Run a command to completion under a hard timeout (scaled; then
+    SIGKILL to its group).  Returns a Proc with rc, stdout and stderr
+    lists, and elapsed seconds; raises Failure on timeout."""
     p = Proc(argv, env=env, stdin=stdin)
     try:
         p.wait(timeout)
@@ -449,35 +509,49 @@ def _alarm(signum, frame):
 
 def main(cases, timeout=20):
     """Run the case functions (each takes a Case) named on the command line,
-    or all.  A case may set its own limit with an attribute `timeout`.
+    or all; a name given as -name leaves that case out (`make asan`'s
+    subset), and a name that is no case is a failure.  A case may set its
+    own limit with an attribute `timeout` (seconds at TSINO_TEST_SLOW 1,
+    scaled here).
     Prints '  name ... ok' or '  name ... FAIL: why', then 'N passed, M
     failed'; exits 1 if any failed.  SCEN_KEEP=1 keeps the temp dirs."""
-    wanted = sys.argv[1:]
+    names = [fn.__name__[2:] if fn.__name__.startswith('t_') else
+             fn.__name__ for fn in cases]
+    wanted = [a for a in sys.argv[1:] if not a.startswith('-')]
+    skipped = [a[1:] for a in sys.argv[1:] if a.startswith('-')]
+    unknown = [a for a in wanted + skipped if a not in names and
+               a not in [fn.__name__ for fn in cases]]
     passed = failed = 0
+    for a in unknown:
+        print('  %s ... FAIL: no such case' % a)
+        failed += 1
     signal.signal(signal.SIGALRM, _alarm)
-    for fn in cases:
-        name = fn.__name__
-        if name.startswith('t_'):
-            name = name[2:]
+    for fn, name in zip(cases, names):
         if wanted and name not in wanted and fn.__name__ not in wanted:
+            continue
+        if name in skipped or fn.__name__ in skipped:
             continue
         c = Case(name)
         t0 = time.time()
         sys.stdout.write('  %s ... ' % name)
         sys.stdout.flush()
         why = None
-        signal.alarm(int(getattr(fn, 'timeout', timeout)))
+        limit = getattr(fn, 'timeout', timeout)
+        signal.setitimer(signal.ITIMER_REAL, limit * SLOW)
         try:
             fn(c)
         except Failure as e:
             why = str(e)
         except CaseTimeout:
-            why = 'case timed out after %s s' % getattr(fn, 'timeout',
-                                                         timeout)
+            at = [f for f in traceback.extract_tb(sys.exc_info()[2])
+                  if os.path.basename(f.filename) != 'scen.py'][-1]
+            why = 'case timed out: its limit is %s; it was at %s:%d (%s)' % (
+                waited(limit), os.path.basename(at.filename), at.lineno,
+                at.line)
         except Exception:
             why = 'exception:\n' + traceback.format_exc()
         finally:
-            signal.alarm(0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
             c.cleanup()
         if why is None:
             passed += 1

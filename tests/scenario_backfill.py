@@ -93,7 +93,8 @@ def wait_games(api, p, n=1, timeout=10):
                 per[r['game_id']] = per.get(r['game_id'], 0) + 1
         return len(per) == len(GAMES.split(',')) and \
             min(per.values()) >= n
-    scen.wait_until(ok, timeout, what='%d rounds of every game' % n)
+    scen.wait_until(ok, timeout, what='%d rounds of every game' % n,
+                    got=lambda: '%d lines' % len(p.stdout))
 
 
 def count_stderr(p, text):
@@ -128,7 +129,7 @@ def finish(c, api, procs, drive=False, ordered=True, settle=0.7,
     holds every generated round, stop them (exit 0), check the combined
     output against the ground truth.  Returns the ground truth."""
     api.control(paused=True)
-    time.sleep(0.4)
+    scen.sleep(0.4)
     want = {r['round_id'] for r in api.rounds()}
 
     def all_there():
@@ -144,7 +145,7 @@ def finish(c, api, procs, drive=False, ordered=True, settle=0.7,
             got |= set(printed(p.stdout, drive))
         raise Failure('%d of %d generated rounds never printed'
                       % (len(want - got), len(want)))
-    time.sleep(settle)      # a duplicate would come now
+    scen.sleep(settle)      # a duplicate would come now
     for p in procs:
         if p.running():
             note_rss(p)
@@ -167,7 +168,8 @@ def drop_live(api, mode=None, timeout=10, **cmd):
     api.control(**cmd)
     scen.wait_until(lambda: api.control(drop_now=mode, code=1001)
                     ['applied_to'] > 0, timeout, step=0.05,
-                    what='a live stream connection to drop')
+                    what='a live stream connection to drop',
+                    got=lambda: 'none')
 
 
 # ------------------------------------------------------------------ cases
@@ -184,18 +186,19 @@ def t_a_drops_repeated(c):
                          ('close', 'drop_close')):
         api.control(drop_mode=mode, drop_code=1001, drop_after=6,
                     drop_times=2)
-        end = time.time() + 40
+        end = time.time() + scen.scaled(40)
         nudge = time.time() + 2
         while len(api.log('ws_end', reason=reason)) < 2:
-            check(time.time() < end, 'only %d %s in 40 s' % (
-                len(api.log('ws_end', reason=reason)), reason))
+            check(time.time() < end, 'only %d %s in %s' % (
+                len(api.log('ws_end', reason=reason)), reason,
+                scen.waited(40)))
             if time.time() > nudge:
                 api.control(drop_now=mode, code=1001)
                 nudge = time.time() + 2
             time.sleep(0.1)
     api.control(drop_after=0, drop_times=0)
     scen.wait_until(lambda: api.status()['ws_live'], 40, step=0.1,
-                    what='a stream connection again')
+                    what='a stream connection again', got=lambda: 'none')
     time.sleep(1.0)
     finish(c, api, [p])
     after6 = api.log('ws_end', frames=6)
@@ -239,7 +242,8 @@ def t_c_503_pages(c):
         n = count_stderr(p, 'backfill done')
         drop_live(api, mode, refuse=4, refuse_status=503, retry_after=1)
         scen.wait_until(lambda: count_stderr(p, 'backfill done') > n, 15,
-                        what='backfill after the 503s')
+                        what='backfill after the 503s',
+                        got=lambda: '%r' % p.stderr[-1:])
     time.sleep(1.0)
     finish(c, api, [p])
     rest = api.log('request', kind='rest', status=200)
@@ -268,7 +272,8 @@ def t_d_rest_failures(c):
         drop_live(api, 'fin', rest_refuse=2, rest_refuse_mode=mode,
                   rest_refuse_status=503, retry_after=1, refuse=1)
         scen.wait_until(lambda: count_stderr(p, 'backfill done') > n, 15,
-                        what='backfill after 2 failures (%s)' % mode)
+                        what='backfill after 2 failures (%s)' % mode,
+                        got=lambda: '%r' % p.stderr[-1:])
     time.sleep(1.0)
     finish(c, api, [p])
     faults = [r for r in api.log('request', kind='rest')
@@ -319,12 +324,14 @@ def t_e2_state_fewer_games(c):
     p2.wait_stderr('stream: connected', 5)
     time.sleep(2.0)
     api.control(paused=True)
-    time.sleep(0.4)
+    scen.sleep(0.4)
     truth = api.rounds()
     want = {r['round_id'] for r in truth if r['game_id'] == 'stake-crash'}
     scen.wait_until(lambda: want <= set(printed(p1.stdout + p2.stdout)),
-                    10, what='every stake-crash round')
-    time.sleep(0.5)
+                    10, what='every stake-crash round',
+                    got=lambda: '%d of %d' % (len(want & set(printed(
+                        p1.stdout + p2.stdout))), len(want)))
+    scen.sleep(0.5)
     check_eq(c.stop(p2, 5), 0, 'second run exit status')
     games = {json.loads(l)['game_id'] for l in p2.stdout}
     check_eq(games, {'stake-crash'}, 'games printed by the second run')
@@ -402,10 +409,12 @@ def t_h_embed(c):
     drop_live(api, 'rst', refuse=1, retry_after=1)
     p.wait_stderr('backfill done', 10)
     api.control(paused=True)
-    time.sleep(0.4)
+    scen.sleep(0.4)
     want = {r['round_id'] for r in api.rounds()}
     scen.wait_until(lambda: want <= set(printed(p.stdout)), 10,
-                    what='every round from embed')
+                    what='every round from embed',
+                    got=lambda: '%d of %d' % (
+                        len(want & set(printed(p.stdout))), len(want)))
     os.write(fd, b'q\n')
     check_eq(p.wait(5), 0, 'embed exit status after "q"')
     os.close(fd)
@@ -459,7 +468,8 @@ def t_hold_fills(c):
                 env=c.tsino_env(api))
     p.wait_stderr('stream: connected', 10)
     api.control(paused=False)
-    scen.wait_until(lambda: len(p.stdout) >= 9, 10, what='9 rounds')
+    scen.wait_until(lambda: len(p.stdout) >= 9, 10, what='9 rounds',
+                    got=lambda: '%d' % len(p.lines))
     wait_games(api, _Strip(p))
     # 1 s disconnected (the gap), then 3 s of failing backfill requests
     # while live rounds (12 a second) overflow the hold of 4.
@@ -514,7 +524,7 @@ def t_gap_1000(c):
     t0 = time.time()
     p = tsino(c, api, state=state)
     scen.wait_until(lambda: len(p.stdout) >= 1000, 20,
-                    what='1000 rounds')
+                    what='1000 rounds', got=lambda: '%d' % len(p.lines))
     wall = p.lines[999][0] - t0
     line = p.wait_stderr('backfill done', 5)
     api.control(paused=False)

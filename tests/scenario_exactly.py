@@ -65,21 +65,21 @@ import scen  # noqa: E402
 import fakeapi  # noqa: E402
 from scen import check, check_eq, Failure  # noqa: E402
 
-SLOW = float(os.environ.get('TSINO_TEST_SLOW', '1'))
+SLOW = scen.SLOW        # the helpers in scen scale their waits themselves
 B = os.path.join(scen.ROOT, os.environ.get('B') or 'build')
 DRIVE = os.path.join(B, 'drive')
 GAMES = 'stake-crash,roobet-crash,duel-crash'
 A, BB, C = GAMES.split(',')
 
 
-def wait(pred, secs, what, step=0.02):
-    """scen.wait_until with secs scaled by TSINO_TEST_SLOW; the failure
-    says what was awaited and for how long."""
-    return scen.wait_until(pred, secs * SLOW, step=step, what=what)
+def wait(pred, secs, what, step=0.02, got=None):
+    """scen.wait_until (secs scaled by TSINO_TEST_SLOW there); the failure
+    says what was awaited, for how long and what got() saw."""
+    return scen.wait_until(pred, secs, step=step, what=what, got=got)
 
 
 def sleep(secs):
-    time.sleep(secs * SLOW)
+    scen.sleep(secs)
 
 
 def rid_of(line, drive):
@@ -127,7 +127,7 @@ def ws_up(api, n, secs=10):
     """Until the server has accepted n stream upgrades (status 101);
     returns the n-th request event."""
     return api.wait_for('request', kind='ws', status=101, count=n,
-                        timeout=secs * SLOW)[n - 1]
+                        timeout=secs)[n - 1]
 
 
 def drop_live(api, mode='fin', secs=10, **cmd):
@@ -137,14 +137,15 @@ def drop_live(api, mode='fin', secs=10, **cmd):
     n = len(api.log('ws_end'))
     api.control(**cmd)
     wait(lambda: api.control(drop_now=mode, code=1001)['applied_to'] > 0,
-         secs, 'a live stream connection to drop', step=0.05)
-    api.wait_for('ws_end', count=n + 1, timeout=secs * SLOW)
+         secs, 'a live stream connection to drop', step=0.05,
+         got=lambda: 'none')
+    api.wait_for('ws_end', count=n + 1, timeout=secs)
 
 
 def wait_lines(p, n, secs, what):
     wait(lambda: len(p.lines) >= n, secs,
-         '%d lines from %s (%s; it printed %d)'
-         % (n, os.path.basename(p.argv[0]), what, len(p.lines)))
+         '%d lines from %s (%s)' % (n, os.path.basename(p.argv[0]), what),
+         got=lambda: '%d' % len(p.lines))
 
 
 def overflow(c, api, p, printed, upgrades=2):
@@ -157,7 +158,7 @@ def overflow(c, api, p, printed, upgrades=2):
     api.control(generate=10)
     wait_lines(p, printed + 20, 10, 'the rounds held when the hold of 20 '
                'overflowed')
-    api.wait_for('ws_round', count=30, conn=conn['conn'], timeout=5 * SLOW)
+    api.wait_for('ws_round', count=30, conn=conn['conn'], timeout=5)
     sleep(0.2)
 
 
@@ -312,7 +313,8 @@ def t_idset_40000(c):
     t0 = time.time()
     api.control(burst=BURST)
     wait(lambda: api.status()['burst_left'] == 0, 25,
-         'the server to generate %d rounds' % BURST, step=0.2)
+         'the server to generate %d rounds' % BURST, step=0.2,
+         got=lambda: '%d left' % api.status()['burst_left'])
     t1 = time.time()
     # Printed live, but for what a new hold may keep (at most max_held).
     wait_lines(p, 36 + BURST - 20, 15, 'the %d burst rounds, live' % BURST)
@@ -353,11 +355,10 @@ def t_rest_101_fin(c):
                     '--games', GAMES, '--rest-101-fin', '1000')
     argv = [scen.TSINO, 'rounds', A, '--connect-timeout', '2', '--api',
             api.url('tls', host='localhost')]
-    bound = (2 + 2) * SLOW
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = c.spawn(argv, env=c.tsino_env(api))
     try:
-        p.wait(bound)
+        p.wait(2 + 2)
     except Failure:
         cpu = cpu_of(p.pid)
         wall = time.time() - p.started
@@ -401,7 +402,7 @@ def t_rest_keepalive(c):
         n0 = len(api.log('request', kind='rest'))
         argv = [scen.TSINO, 'rounds', A, '--connect-timeout', '5',
                 '--api', api.url('tls', host='localhost', variant=variant)]
-        p = c.run(argv, timeout=(5 + 4) * SLOW, env=c.tsino_env(api))
+        p = c.run(argv, timeout=5 + 4, env=c.tsino_env(api))
         reqs = api.log('request', kind='rest')[n0:]
         check(reqs and all(r.get('keepalive') for r in reqs),
               '%s: the server did not keep the connection open' % variant)
@@ -441,7 +442,7 @@ def t_long_finalized_at(c):
           'finalized_at not 48 bytes: %r' % rs[0]['finalized_at'])
     want = [r['line'] for r in rs]
     p = c.run([scen.TSINO, 'rounds', A, '--connect-timeout', '3', '--api',
-               api.url('tls', host='localhost')], timeout=10 * SLOW,
+               api.url('tls', host='localhost')], timeout=10,
               env=c.tsino_env(api))
     if p.rc != 0 or p.stdout != want:
         got = {rid_of(l, False) for l in p.stdout if l.startswith('{')}
@@ -498,10 +499,11 @@ def t_stop_in_backfill_no_games(c):
     api.control(generate=2, game=BB)
     conn = ws_up(api, 2)['conn']
     api.control(generate=3)                 # held: A, B and C
-    api.wait_for('ws_round', count=9, conn=conn, timeout=5 * SLOW)
+    api.wait_for('ws_round', count=9, conn=conn, timeout=5)
     rest0 = len(api.log('request', kind='rest'))
     wait(lambda: len(api.log('request', kind='rest')) > rest0, 5,
-         'a REST request failing while the rounds are held')
+         'a REST request failing while the rounds are held',
+         got=lambda: 'none')
     sleep(0.3)
     check_eq(c.stop(p1, 5), 0, 'first run exit status after SIGTERM')
     api.control(generate=1)                 # while nobody listens
@@ -530,7 +532,7 @@ def t_warn_instant_page(c):
     check_eq(len({r['finalized_at'] for r in truth}), 1,
              'distinct finalized_at values')
     p = c.run([scen.TSINO, 'rounds', A, '--connect-timeout', '3', '--api',
-               api.url('tls', host='localhost')], timeout=10 * SLOW,
+               api.url('tls', host='localhost')], timeout=10,
               env=c.tsino_env(api))
     scen.check_output(p.stdout, truth)
     check(any('may be missing' in l and A in l for l in p.stderr),
@@ -662,7 +664,7 @@ class PipeProc:
         if self.p.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)
-                self.p.wait(grace)
+                self.p.wait(grace * SLOW)
             except subprocess.TimeoutExpired:
                 os.killpg(self.pid, signal.SIGKILL)
                 self.p.wait(5)
@@ -806,7 +808,7 @@ def t_empty_pages_rounds(c):
             try:
                 # scen.run, not c.run: 42 runs' stderr tails would
                 # bury a failure's; the message below carries its own
-                p = scen.run(argv, timeout=(5 + 4) * SLOW, env=env)
+                p = scen.run(argv, timeout=5 + 4, env=env)
             except Failure as e:
                 problems.append('%s %s: %s' % (label, what, e))
                 continue
@@ -865,7 +867,8 @@ def t_empty_pages_backfill(c):
 
     def backfill_done(p, n0, what):
         wait(lambda: sum('backfill done' in l for l in p.stderr) > n0, 10,
-             '"backfill done" on stderr (%s)' % what)
+             '"backfill done" on stderr (%s)' % what,
+             got=lambda: '%r' % p.stderr[-1:])
 
     def empty_answered(n0, what):
         reqs = api.log('request', kind='rest')[n0:]

@@ -32,9 +32,10 @@ def https(api, path, headers=AUTH, kind='tls', host='127.0.0.1'):
     """GET over TLS (verified with ca.pem) -> (status, headers, body)."""
     if kind == 'plain':
         h = http.client.HTTPConnection('127.0.0.1', api.port('plain'),
-                                       timeout=5)
+                                       timeout=scen.scaled(5))
     else:
-        h = http.client.HTTPSConnection(host, api.port(kind), timeout=5,
+        h = http.client.HTTPSConnection(host, api.port(kind),
+                                        timeout=scen.scaled(5),
                                         context=ctx_ca())
     try:
         h.request('GET', path, headers=headers)
@@ -47,7 +48,8 @@ def https(api, path, headers=AUTH, kind='tls', host='127.0.0.1'):
 def raw_get(port, path, tls=True, headers=AUTH, strict=False):
     """GET by hand over a socket; the raw response bytes (until close).
     strict: a TLS close without close_notify raises SSLEOFError."""
-    s = socket.create_connection(('127.0.0.1', port), timeout=5)
+    s = socket.create_connection(('127.0.0.1', port),
+                                 timeout=scen.scaled(5))
     if tls:
         s = ctx_ca().wrap_socket(s, server_hostname='localhost',
                                  suppress_ragged_eofs=not strict)
@@ -114,7 +116,8 @@ class WS:
 
     def __init__(self, port, path, tls=True, headers=AUTH, host='localhost',
                  key=None):
-        s = socket.create_connection(('127.0.0.1', port), timeout=5)
+        s = socket.create_connection(('127.0.0.1', port),
+                                     timeout=scen.scaled(5))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
             s = ctx_ca().wrap_socket(s, server_hostname=host)
@@ -165,9 +168,10 @@ class WS:
             self.recvs += 1
             self.buf += d
 
-    def frame(self, timeout=3.0):
-        """(fin, opcode, payload, rsv, masked) of the next frame."""
-        deadline = time.time() + timeout
+    def frame(self, timeout=3.0, deadline=None):
+        """(fin, opcode, payload, rsv, masked) of the next frame, within
+        timeout s (scaled) or by the deadline."""
+        deadline = deadline or time.time() + scen.scaled(timeout)
         self.fill(2, deadline)
         b0, b1 = self.buf[0], self.buf[1]
         n = b1 & 0x7F
@@ -194,13 +198,13 @@ class WS:
     def message(self, timeout=3.0, pong=True):
         """Next data message (op, payload), fragments joined; pings answered
         and counted."""
-        deadline = time.time() + timeout
+        deadline = time.time() + scen.scaled(timeout)
         op0 = None
         data = b''
         self.pings = getattr(self, 'pings', 0)
         while True:
-            fin, op, payload, _, _ = self.frame(max(0.01,
-                                                    deadline - time.time()))
+            fin, op, payload, _, _ = self.frame(
+                deadline=max(deadline, time.time() + 0.01))
             if op == 0x9:
                 self.pings += 1
                 if pong:
@@ -226,7 +230,7 @@ class WS:
             head += bytes([0xFE]) + struct.pack('!H', n)
         else:
             head += bytes([0xFF]) + struct.pack('!Q', n)
-        self.s.settimeout(5)
+        self.s.settimeout(scen.scaled(5))
         self.s.sendall(head + key + bytes(
             x ^ key[i & 3] for i, x in enumerate(payload)))
 
@@ -488,7 +492,8 @@ def t_ws_ping_and_close(c):
         times.append(time.time())
         ws.send(0xA, payload)
     gaps = [b - a for a, b in zip(times, times[1:])]
-    check(all(0.12 < g < 0.35 for g in gaps), 'ping gaps %s' % gaps)
+    check(all(0.12 < g < 0.2 + scen.scaled(0.15) for g in gaps),
+          'ping gaps %s' % gaps)
     ws.send(0x9, b'hello')
     while True:
         fin, op, payload, _, _ = ws.frame(1.0)
@@ -744,7 +749,8 @@ def t_ws_injections(c):
 
 def t_ws_bad_requests(c):
     api = c.fakeapi('--rate', '0')
-    s = socket.create_connection(('127.0.0.1', api.plain), timeout=5)
+    s = socket.create_connection(('127.0.0.1', api.plain),
+                                 timeout=scen.scaled(5))
     s.sendall(('GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'
                'Connection: Upgrade\r\nSec-WebSocket-Key: short\r\n'
                'Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n'
@@ -769,7 +775,8 @@ def t_tls_certs(c):
 
     def hs(cert, host, family=socket.AF_INET):
         addr = '::1' if family == socket.AF_INET6 else '127.0.0.1'
-        s = socket.create_connection((addr, api.port(cert)), timeout=5)
+        s = socket.create_connection((addr, api.port(cert)),
+                                     timeout=scen.scaled(5))
         try:
             ctx = ctx_ca()
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -798,7 +805,8 @@ def t_tls_certs(c):
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     sess = None
     for _ in range(2):
-        s = socket.create_connection(('127.0.0.1', api.tls), timeout=5)
+        s = socket.create_connection(('127.0.0.1', api.tls),
+                                     timeout=scen.scaled(5))
         t = ctx.wrap_socket(s, server_hostname='localhost', session=sess)
         sess = t.session
         t.unwrap()
@@ -843,13 +851,14 @@ def t_blackhole_and_stall(c):
 def t_lifetime(c):
     t0 = time.time()
     api = c.fakeapi('--max-seconds', '1', '--rate', '0')
-    rc = api.p.wait(4)
-    check(rc == 0 and time.time() - t0 < 3, 'max-seconds')
+    rc = api.p.wait(scen.scaled(4))
+    check(rc == 0 and time.time() - t0 < scen.scaled(3), 'max-seconds')
     check_eq(api.log('exit')[0]['reason'], 'max-seconds', 'exit logged')
     api = c.fakeapi('--rate', '0')
     t0 = time.time()
     api.stop()
-    check(api.p.returncode == 0 and time.time() - t0 < 1, 'SIGTERM')
+    check(api.p.returncode == 0 and time.time() - t0 < scen.scaled(1),
+          'SIGTERM')
     # key file and control errors
     kf = c.key_file('file-key-xyz')
     api = c.fakeapi('--key-file', kf, '--rate', '0', '--history', '1')

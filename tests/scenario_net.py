@@ -14,7 +14,7 @@ meets a black-holed address first and the server second:
 - ipv4_first: the family getaddrinfo put first is tried first, IPv4 or
   IPv6 (the server sees which); ipv4_first_names: -v says so.
 
-Every wait is scaled by TSINO_TEST_SLOW (default 1)."""
+Every wait is scaled by TSINO_TEST_SLOW (default 1; in tests/scen.py)."""
 
 import os
 import re
@@ -28,7 +28,7 @@ import scen  # noqa: E402
 from scen import check, check_eq, Failure  # noqa: E402
 
 GAME = 'stake-crash'
-SLOW = float(os.environ.get('TSINO_TEST_SLOW', '1'))
+SLOW = scen.SLOW        # the helpers in scen scale their waits themselves
 SHIM = os.path.join(scen.ROOT, os.environ.get('B', 'build'), 'shim_gai.so')
 LOOKUP_MS = 2500        # the slow lookup: longer than the connect timeout
 CONNECT_TIMEOUT = '2'   # --connect-timeout for the slow lookup, seconds
@@ -114,7 +114,7 @@ def rounds(c, api, env, *args, timeout=8.0):
     name is what the shim answers for."""
     argv = [scen.TSINO, 'rounds', GAME, '--api',
             'http://localhost:%d%s' % (api.plain, api.base)] + list(args)
-    return c.run(argv, timeout=timeout * SLOW, env=env)
+    return c.run(argv, timeout=timeout, env=env)
 
 
 def check_ok(p, api, what):
@@ -223,7 +223,7 @@ def t_slow_lookup(c):
           % (gap, STAGGER))
 
 
-t_slow_lookup.timeout = int(25 * SLOW)
+t_slow_lookup.timeout = 25
 
 
 def family_api(c):
@@ -285,11 +285,12 @@ def t_eight_addresses(c):
     p = c.spawn([scen.TSINO, 'stream', '--games', GAME, '--heartbeat', '1',
                  '--connect-timeout', '4', '--api',
                  'http://localhost:%d%s' % (api.plain, api.base)], env=env)
-    api.wait_for('request', kind='ws', status=101, timeout=15 * SLOW)
+    api.wait_for('request', kind='ws', status=101, timeout=15)
     api.control(generate=3)
-    scen.wait_until(lambda: len(p.stdout) >= 3, 15 * SLOW,
+    scen.wait_until(lambda: len(p.stdout) >= 3, 15,
                     what='the 3 live rounds, released after a backfill '
-                    'whose race needs 8 addresses')
+                    'whose race needs 8 addresses',
+                    got=lambda: '%d' % len(p.lines))
     c.stop(p)
     check_eq(p.stdout, expected(api), 'stdout')
 
@@ -324,4 +325,4 @@ CASES = [t_hole_first, t_hole_first_names, t_slow_lookup, t_ipv4_first,
          t_ipv4_first_names, t_eight_addresses, t_one_lookup_per_backfill]
 
 if __name__ == '__main__':
-    scen.main(CASES, timeout=int(20 * SLOW))
+    scen.main(CASES, timeout=20)

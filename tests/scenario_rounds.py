@@ -224,7 +224,7 @@ def t_missing_key(c):
                api.url('tls', host='localhost')],
               env=c.tsino_env(api, key='  '))
     check_fail(p, 3, 'no API key', 'blank key')
-    time.sleep(0.2)
+    scen.sleep(0.2)
     check_eq(api.log('accept'), [], 'connections accepted without a key')
 
 
@@ -242,7 +242,7 @@ def t_long_key(c):
               '%d-byte key reported as no key' % n)
         check(not any('k' * 64 in l for l in p.stderr),
               '%d-byte key echoed on stderr' % n)
-    time.sleep(0.2)
+    scen.sleep(0.2)
     check_eq(api.log('accept'), [], 'connections accepted with a long key')
 
 
@@ -317,7 +317,7 @@ def t_plaintext(c):
     p = c.run(argv, env=env, timeout=5)
     check_fail(p, 2, 'refusing to send the API key over plaintext',
                'http://example.invalid')
-    check(p.elapsed < 1.0, 'refusal took %.2f s' % p.elapsed)
+    check(p.elapsed < scen.scaled(1.0), 'refusal took %.2f s' % p.elapsed)
     if os.path.exists('/usr/bin/strace'):
         trace = c.path('strace.out')
         p = c.run(['/usr/bin/strace', '-f', '-qq', '-e',
@@ -354,7 +354,7 @@ def t_connection_refused(c):
                'http://127.0.0.1:%d/v1' % port], env=c.tsino_env(None),
               timeout=5)
     check_fail(p, 1, 'connection refused', 'closed port')
-    check(p.elapsed < 1.0, 'refused after %.2f s' % p.elapsed)
+    check(p.elapsed < scen.scaled(1.0), 'refused after %.2f s' % p.elapsed)
 
 
 def t_connect_timeout(c):
@@ -368,7 +368,8 @@ def t_connect_timeout(c):
                    '--api', 'http://127.0.0.1:%d/v1' % api.port(kind)],
                   env=c.tsino_env(None), timeout=6)
         check_fail(p, 1, text, kind)
-        check(0.9 <= p.elapsed <= 2.0, '%s: gave up after %.2f s (timeout '
+        check(0.9 <= p.elapsed <= 1 + scen.scaled(1.0),
+              '%s: gave up after %.2f s (timeout '
               '1 s)' % (kind, p.elapsed))
 
 
@@ -377,7 +378,8 @@ def t_unresolvable(c):
     p = c.run([scen.TSINO, 'rounds', GAME, '--api',
                'https://nonexistent.invalid/v1'], env=env, timeout=15)
     check_fail(p, 1, 'cannot resolve nonexistent.invalid', '.invalid')
-    check(p.elapsed < 8.0, 'resolution failed after %.2f s' % p.elapsed)
+    check(p.elapsed < scen.scaled(8.0), 'resolution failed after %.2f s'
+          % p.elapsed)
 
 
 # ------------------------------------------------------------ HTTP errors
@@ -405,7 +407,8 @@ def t_retry_after(c):
         p = rounds(c, api, timeout=10)
         check_ok(p, want, '%d Retry-After %s %s' % (status, form, secs))
         gap, reqs = gap_after_refusal(api, n0)
-        check(low <= gap <= secs + 2.2, '%d %s %d: retried after %.2f s'
+        check(low <= gap <= secs + scen.scaled(2.2),
+              '%d %s %d: retried after %.2f s'
               % (status, form, secs, gap))
         print('%s    %d Retry-After %s %d s: retried after %.3f s'
               % ('' if status != 503 or form != 'delta' else '\n', status,

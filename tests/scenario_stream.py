@@ -99,8 +99,8 @@ def t_a_clean_stream(c):
         lat.append(times[e['round_id']] - e['t'])
     note(c, 'pipe latency at 1 round/s: %s ms (line on stdout minus frame '
          'sent)', ', '.join('%.1f' % (x * 1000) for x in lat))
-    check(max(lat) < 0.25, 'a line reached the pipe %.3f s after its frame'
-          % max(lat))
+    check(max(lat) < scen.scaled(0.25), 'a line reached the pipe %.3f s '
+          'after its frame' % max(lat))
     modes = [{'pretty': 'spaces'}, {'pretty': 'tabs'},
              {'pretty': '', 'split': 3, 'split_sleep_ms': 1.0},
              {'pretty': 'spaces', 'split': 7, 'split_sleep_ms': 0.5},
@@ -113,7 +113,7 @@ def t_a_clean_stream(c):
         generate(api, 2)
         n += 2
         p.wait_lines(n, timeout=5)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     sent = sent_on(api, req['conn'])
     by_id = {r['round_id']: r for r in api.rounds()}
     want = [by_id[e['round_id']]['line'] for e in sent]
@@ -144,7 +144,7 @@ def t_b_games(c):
           'query %r' % req['query'])
     generate(api, 3)
     p.wait_lines(6, timeout=5)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     check_eq(len(p.stdout), 6, 'lines of the two games')
     games = set(json.loads(l)['game_id'] for l in p.stdout)
     check_eq(games, {'stake-crash', 'duel-crash'}, 'games printed')
@@ -170,10 +170,14 @@ def t_c_half_open(c):
     """The server goes silent with TCP open: tsino pings after one
     heartbeat, drops at 2 x heartbeat (close 1001), reconnects, backfills
     what it missed; every round printed exactly once."""
+    # Paused until tsino is subscribed: a round made before that is no
+    # round of tsino's (a loaded machine saw one, then printed it late
+    # from the backfill), yet every round generated is wanted below.
     api = stream_api(c, '--silent-after', '3', '--silent-times', '1',
-                     rate='4')
+                     '--paused', rate='4')
     p = spawn(c, api)
     first = connected(api)[0]
+    api.control(paused=False)
     api.wait_for('ws_silent', timeout=5)
     second = connected(api, 2, timeout=5)[1]
     conn1 = first['conn']
@@ -194,16 +198,20 @@ def t_c_half_open(c):
     api.wait_for('ws_round', conn=second['conn'], timeout=5)
     live = sent_on(api, second['conn'])[0]
     t_line = scen.wait_until(lambda: line_times(p).get(live['round_id']),
-                             5, what='the first live round after reconnect')
+                             5, what='the first live round after reconnect',
+                             got=lambda: '%d lines' % len(p.lines))
     note(c, 'half-open: ping after %.3f s idle, drop after %.3f s (2 x %.1f), '
          'reconnect %.3f s later, first live frame on stdout %.3f s after '
          'the last frame received', t_ping, t_drop, HB, t_re,
          t_line - last_tx)
-    check(HB - 0.05 <= t_ping <= HB + 0.25, 'ping after %.3f s' % t_ping)
-    check(2 * HB - 0.05 <= t_drop <= 2 * HB + 0.3, 'drop after %.3f s'
-          % t_drop)
-    check(t_re <= 0.5 + 0.4, 'reconnected %.3f s after the drop' % t_re)
-    check(t_line - last_tx <= 2 * HB + 0.5 + 1.0, 'first live line %.3f s '
+    check(HB - 0.05 <= t_ping <= HB + scen.scaled(0.25),
+          'ping after %.3f s' % t_ping)
+    check(2 * HB - 0.05 <= t_drop <= 2 * HB + scen.scaled(0.3),
+          'drop after %.3f s' % t_drop)
+    check(t_re <= 0.5 + scen.scaled(0.4), 'reconnected %.3f s after the drop'
+          % t_re)
+    check(t_line - last_tx <= 2 * HB + 0.5 + scen.scaled(1.0),
+          'first live line %.3f s '
           'after the silence' % (t_line - last_tx))
     check(any('no frame for' in l for l in p.stderr), 'reason logged: %r'
           % p.stderr[-3:])
@@ -211,10 +219,11 @@ def t_c_half_open(c):
     # well after the reconnect is printed.
     time.sleep(1.0)
     api.control(paused=True)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     ids = [r['round_id'] for r in api.rounds()]
     scen.wait_until(lambda: len(p.stdout) >= len(ids), 5,
-                    what='%d lines' % len(ids))
+                    what='%d lines' % len(ids),
+                    got=lambda: '%d' % len(p.lines))
     scen.check_output(p.stdout, api.rounds(), want=ids)
     c.stop(p)
     check_eq(p.rc, 0, 'exit')
@@ -227,9 +236,10 @@ def t_c_drop_fin_rst(c):
     """A drop (FIN, then RST): reconnect at once (backoff <= 0.5 s), the
     gap backfilled; figures: drop to first live frame on stdout."""
     api = stream_api(c, '--drop-after', '3', '--drop-times', '2',
-                     '--drop-mode', 'fin', rate='4')
+                     '--drop-mode', 'fin', '--paused', rate='4')
     p = spawn(c, api)
     connected(api)
+    api.control(paused=False)       # as in t_c_half_open
     api.wait_for('ws_end', reason='drop_fin', timeout=5)
     api.control(drop_mode='rst')
     reqs = connected(api, 3, timeout=8)
@@ -241,22 +251,26 @@ def t_c_drop_fin_rst(c):
         live = sent_on(api, nxt['conn'])[0]
         t_line = scen.wait_until(
             lambda: line_times(p).get(live['round_id']), 5,
-            what='first live line after the %s' % reason)
+            what='first live line after the %s' % reason,
+            got=lambda: '%d lines' % len(p.lines))
         note(c, '%s: reconnect %.3f s after the drop, first live frame on '
              'stdout %.3f s after it', reason, nxt['t'] - end['t'],
              t_line - end['t'])
         # Backoff is reset only by 60 s of health: the k-th drop in a
         # row waits up to 0.5 x 2^k s.
-        check(nxt['t'] - end['t'] <= 0.5 * 2 ** k + 0.4, '%s: reconnect '
+        check(nxt['t'] - end['t'] <= 0.5 * 2 ** k + scen.scaled(0.4),
+              '%s: reconnect '
               'after %.3f s' % (reason, nxt['t'] - end['t']))
-        check(t_line - end['t'] <= 0.5 * 2 ** k + 1.5, '%s: first live '
+        check(t_line - end['t'] <= 0.5 * 2 ** k + scen.scaled(1.5),
+              '%s: first live '
               'line after %.3f s' % (reason, t_line - end['t']))
     time.sleep(0.8)
     api.control(paused=True)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     ids = [r['round_id'] for r in api.rounds()]
     scen.wait_until(lambda: len(p.stdout) >= len(ids), 5,
-                    what='%d lines' % len(ids))
+                    what='%d lines' % len(ids),
+                    got=lambda: '%d' % len(p.lines))
     scen.check_output(p.stdout, api.rounds(), want=ids)
     c.stop(p)
 
@@ -279,7 +293,8 @@ def t_d_retry_after(c):
     note(c, '503 Retry-After 1: retries after %s s',
          ', '.join('%.3f' % g for g in gaps))
     for g in gaps:
-        check(0.95 <= g <= 1.6, 'retry after %.3f s (Retry-After: 1)' % g)
+        check(0.95 <= g <= 1 + scen.scaled(0.6),
+              'retry after %.3f s (Retry-After: 1)' % g)
     check(any('503' in l and 'retrying in 1.000 s' in l for l in p.stderr),
           'the wait is logged: %r' % p.stderr[-3:])
     # 429 with an HTTP-date.
@@ -294,7 +309,7 @@ def t_d_retry_after(c):
          reqs[0]['retry_after'], date - reqs[0]['t'], gap)
     check(reqs[1]['t'] >= date - 0.05, 'retried %.3f s before the date'
           % (date - reqs[1]['t']))
-    check(gap <= 3.6, 'retried after %.3f s' % gap)
+    check(gap <= 3 + scen.scaled(0.6), 'retried after %.3f s' % gap)
     c.stop(p)
 
 
@@ -314,7 +329,7 @@ def t_e_backoff(c):
     outgrow the first cap); the process keeps running."""
     api = stream_api(c, '--ws-status', '502')
     p = spawn(c, api)
-    deadline = time.time() + 14
+    deadline = time.time() + scen.scaled(14)
 
     def gaps():
         rs = ws_reqs(api)
@@ -333,13 +348,16 @@ def t_e_backoff(c):
     note(c, '502 x %d: gaps %s s; logged delays %s s', len(rs),
          ', '.join('%.3f' % x for x in g),
          ', '.join('%.3f' % x for x in delays))
-    check(len(g) >= 4, 'only %d retries in 14 s' % len(g))
+    check(len(g) >= 4, 'only %d retries in %s' % (len(g),
+                                                 scen.waited(14)))
     for i, x in enumerate(g):
         cap = min(30.0, 0.5 * 2 ** i)
-        check(x <= cap + 0.25, 'gap %d: %.3f s over its cap %.1f s'
+        check(x <= cap + scen.scaled(0.25), 'gap %d: %.3f s over its cap '
+              '%.1f s'
               % (i + 1, x, cap))
         if i < len(delays):
-            check(abs(x - delays[i]) <= 0.25, 'gap %d: %.3f s but %.3f s '
+            check(abs(x - delays[i]) <= scen.scaled(0.25),
+                  'gap %d: %.3f s but %.3f s '
                   'logged' % (i + 1, x, delays[i]))
     check(max(g) > 0.5, 'the delays never outgrew the first cap: %r' % g)
     check(any('HTTP 502 Bad Gateway' in l for l in p.stderr),
@@ -361,7 +379,7 @@ def t_f_wrong_key(c):
         p = spawn(c, api, env=c.tsino_env(api, key=secret))
         rc = p.wait(5)
         check_eq(rc, 3, 'exit status for %d' % status)
-        time.sleep(0.3)
+        scen.sleep(0.3)
         reqs = ws_reqs(api)[n0:]
         check_eq(len(reqs), 1, 'attempts with a wrong key')
         check_eq((reqs[0]['status'], reqs[0]['auth']), (status, 'wrong'),
@@ -396,7 +414,7 @@ def t_g_sigterm(c):
         check_eq(closes[0]['code'], 1000, 'close code')
         note(c, '%s to exit: %.3f s; close %d received', sig.name, took,
              closes[0]['code'])
-        check(took < 1.0, 'exit took %.3f s' % took)
+        check(took < scen.scaled(1.0), 'exit took %.3f s' % took)
         with open(out, 'rb') as f:
             data = f.read()
         check(data.endswith(b'\n'), 'last line incomplete: %r'
@@ -428,7 +446,8 @@ def t_h_head(c):
         check_eq(f.read().strip(), '0', "tsino's exit status")
     note(c, '| head -3: pipeline done %.3f s after the 3rd line', took)
     scen.check_output(p.stdout, api.rounds())
-    check(took < 0.5, 'tsino lingered %.3f s after head exited' % took)
+    check(took < scen.scaled(0.5), 'tsino lingered %.3f s after head exited'
+          % took)
     req = ws_reqs(api)[0]
     closes = api.wait_for('ws_close_recv', conn=req['conn'], timeout=2)
     check_eq(closes[0]['code'], 1000, 'close code after EPIPE')
@@ -445,7 +464,7 @@ def t_i_above(c):
     connected(api)
     generate(api, 10)
     p.wait_lines(4, timeout=5)
-    time.sleep(0.5)
+    scen.sleep(0.5)
     mults = [json.loads(l)['multiplier'] for l in p.stdout]
     check_eq(mults, ['10.0000001', '11'] * 2, 'multipliers printed')
     scen.check_output(p.stdout, api.rounds())
@@ -454,7 +473,7 @@ def t_i_above(c):
     connected(api, 2)
     generate(api, 5)
     q.wait_lines(1, timeout=5)
-    time.sleep(0.5)
+    scen.sleep(0.5)
     check_eq([json.loads(l)['multiplier'] for l in q.stdout], ['11'],
              '--above 10.0000001')
 
@@ -465,7 +484,7 @@ def t_j_text(c):
     req = connected(api)[0]
     generate(api, 3)
     p.wait_lines(6, timeout=5)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     by_id = {r['round_id']: r for r in api.rounds()}
     want = ['%s %sx at %s' % (by_id[e['round_id']]['game_id'],
                               by_id[e['round_id']]['multiplier'],
@@ -493,7 +512,8 @@ def t_server_pings(c):
         delays.append(e['t'] - pings[e['payload']])
     note(c, 'pong after a server ping: max %.1f ms over %d pings',
          max(delays) * 1000, len(delays))
-    check(max(delays) < 0.1, 'pong %.3f s after its ping' % max(delays))
+    check(max(delays) < scen.scaled(0.1), 'pong %.3f s after its ping'
+          % max(delays))
     check_eq(api.log('ws_ping_recv', conn=req['conn']), [],
              'client pings while server pings come every 200 ms')
     check_eq(len(ws_reqs(api)), 1, 'connections')
@@ -514,7 +534,7 @@ def t_client_pings(c):
          ', '.join('%.3f' % g for g in gaps))
     check(len(pings) >= 4, 'only %d client pings' % len(pings))
     for g in gaps:
-        check(HB - 0.05 <= g <= HB + 0.25, 'ping gap %.3f s' % g)
+        check(HB - 0.05 <= g <= HB + scen.scaled(0.25), 'ping gap %.3f s' % g)
     check_eq(len(ws_reqs(api)), 1, 'connections (a pong is life)')
     check_eq(api.log('ws_close_recv'), [], 'close frames')
     check(p.running(), 'tsino exited')
@@ -535,7 +555,7 @@ def inject_and_reconnect(c, api, p, kind, code, **params):
     second = connected(api, 2, timeout=5)[1]
     note(c, '%s: close %d, reconnect %.3f s after it', kind, code,
          second['t'] - closes[0]['t'])
-    check(second['t'] - closes[0]['t'] < 1.0, 'slow reconnect')
+    check(second['t'] - closes[0]['t'] < scen.scaled(1.0), 'slow reconnect')
     generate(api, 1)
     p.wait_lines(2, timeout=5)
     scen.check_output(p.stdout, api.rounds())
@@ -566,7 +586,7 @@ def t_skipped_messages(c):
         api.control(inject=kind)
         generate(api, 1)
     p.wait_lines(4, timeout=5)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     scen.check_output(p.stdout, api.rounds())
     check_eq(len(p.stdout), 4, 'lines')
     check_eq(len(ws_reqs(api)), 1, 'connections')
@@ -607,7 +627,7 @@ def t_bad_accept(c):
              'bad accepts')
     p.wait_lines(3, timeout=5)
     api.control(paused=True)
-    time.sleep(0.3)
+    scen.sleep(0.3)
     ok_ids = set(e['round_id'] for e in sent_on(api, good['conn']))
     for line in p.stdout:
         check(json.loads(line)['round_id'] in ok_ids,
@@ -625,7 +645,9 @@ def t_tls_expired(c):
     api = stream_api(c, '--cert', 'good-ec', '--cert', 'expired', rate='5')
     p = spawn(c, api, url=api.url('expired', host='localhost'))
     scen.wait_until(lambda: len([l for l in p.stderr if 'expired' in l])
-                    >= 3, 6, what='three TLS failures')
+                    >= 3, 6, what='three TLS failures',
+                    got=lambda: '%d' % len([l for l in p.stderr
+                                            if 'expired' in l]))
     check(p.running(), 'tsino exited on a TLS failure')
     check_eq(p.stdout, [], 'stdout')
     check_eq(ws_reqs(api), [], 'requests (the key sent)')

@@ -4,11 +4,18 @@
  * test_main().  A case stops at its first failed CHECK.  Arguments on the
  * command line select cases by name (substring match); the run ends with
  * "N passed, M failed" and exits 1 if any case failed.
+ *
+ * A case that waits on the clock (a deadline for progress, an upper bound
+ * on how long something took) gives its milliseconds through TEST_MS(),
+ * which multiplies them by the environment variable TSINO_TEST_SLOW (a
+ * number > 0, default 1; `make asan` sets 3), as tests/scen.py does for
+ * the scenarios.  Lower bounds and the timers under test stay as they are.
  */
 #ifndef TS_TEST_H
 #define TS_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct test_case {
@@ -71,6 +78,30 @@ test_fail(const char *file, int line, const char *what)
 
 #define TEST(fn) { #fn, fn }
 
+/* TSINO_TEST_SLOW, read once; a value that is not a number > 0 exits 2. */
+static double
+test_slow(void)
+{
+	static double slow;
+	const char *s;
+	char *end;
+
+	if (slow > 0)
+		return slow;
+	s = getenv("TSINO_TEST_SLOW");
+	if (s == NULL || *s == '\0')
+		s = "1";
+	slow = strtod(s, &end);
+	if (*end != '\0' || !(slow > 0 && slow < 1000)) {
+		printf("TSINO_TEST_SLOW=\"%s\": want a number above 0\n", s);
+		exit(2);
+	}
+	return slow;
+}
+
+/* ms milliseconds of waiting, scaled by TSINO_TEST_SLOW. */
+#define TEST_MS(ms) ((long long)((ms) * test_slow()))
+
 static int
 test_selected(int argc, char **argv, const char *name)
 {
@@ -90,6 +121,7 @@ test_main(int argc, char **argv, const struct test_case *cases, size_t n)
 	size_t i;
 	int passed = 0, failed = 0;
 
+	test_slow();
 	for (i = 0; i < n; i++) {
 		if (!test_selected(argc, argv, cases[i].name))
 			continue;

@@ -324,14 +324,14 @@ drain(void)
 	}
 }
 
-/* Pump until the handshake ends either way, at most 2 s. */
+/* Pump until the handshake ends either way, at most 2 s (scaled). */
 static int
 handshake(void)
 {
 	int64_t t0 = ts_net_now();
 
 	while (!conn.handshake_done && conn.err == 0 &&
-	    ts_net_now() - t0 < 2000)
+	    ts_net_now() - t0 < TEST_MS(2000))
 		turn(1);
 	return conn.err;
 }
@@ -345,7 +345,8 @@ client_send(const void *data, size_t len)
 	size_t room, off = 0;
 	int64_t t0 = ts_net_now();
 
-	while (off < len && conn.err == 0 && ts_net_now() - t0 < 2000) {
+	while (off < len && conn.err == 0 &&
+	    ts_net_now() - t0 < TEST_MS(2000)) {
 		buf = ts_conn_send(&conn, &room);
 		if (buf != NULL && room > 0) {
 			if (room > len - off)
@@ -405,14 +406,14 @@ good_leaf(const char *leaf)
 	/* client to server */
 	CHECK_INT(client_send(req, strlen(req)), 0);
 	for (t0 = ts_net_now(); sv.inlen < strlen(req) &&
-	    ts_net_now() - t0 < 2000;)
+	    ts_net_now() - t0 < TEST_MS(2000);)
 		turn(1);
 	CHECK_MEM(sv.in, sv.inlen, req);
 	/* server to client */
 	sv.reply = (const unsigned char *)resp;
 	sv.replylen = strlen(resp);
 	for (t0 = ts_net_now(); gotlen < strlen(resp) &&
-	    ts_net_now() - t0 < 2000;) {
+	    ts_net_now() - t0 < TEST_MS(2000);) {
 		turn(1);
 		drain();
 	}
@@ -426,7 +427,8 @@ good_leaf(const char *leaf)
 	 */
 	ts_conn_close(&conn);
 	CHECK_INT(conn.fd, -1);
-	for (t0 = ts_net_now(); !sv.peer_eof && ts_net_now() - t0 < 2000;)
+	for (t0 = ts_net_now(); !sv.peer_eof &&
+	    ts_net_now() - t0 < TEST_MS(2000);)
 		turn(1);
 	CHECK_INT(br_ssl_engine_last_error(&sv.sc.eng), BR_ERR_OK);
 	CHECK_INT(br_ssl_engine_current_state(&sv.sc.eng) &
@@ -476,7 +478,7 @@ bulk_both_ways(void)
 	sv.replylen = sizeof(down);
 	CHECK_INT(client_send(up, sizeof(up)), 0);
 	for (t0 = ts_net_now(); (sv.inlen < sizeof(up) ||
-	    gotlen < sizeof(down)) && ts_net_now() - t0 < 2000;) {
+	    gotlen < sizeof(down)) && ts_net_now() - t0 < TEST_MS(2000);) {
 		turn(1);
 		drain();
 	}
@@ -497,7 +499,7 @@ server_closes_cleanly(void)
 	CHECK_INT(setup(CERTS "ca.pem", "good-ec", "localhost", NULL, 0), 0);
 	CHECK_INT(handshake(), 0);
 	br_ssl_engine_close(&sv.sc.eng);
-	for (t0 = ts_net_now(); !conn.eof && ts_net_now() - t0 < 2000;)
+	for (t0 = ts_net_now(); !conn.eof && ts_net_now() - t0 < TEST_MS(2000);)
 		turn(1);
 	CHECK_INT(conn.eof, 1);
 	CHECK_INT(conn.err, 0);
@@ -516,7 +518,7 @@ server_hangs_up_after_handshake(void)
 	CHECK_INT(handshake(), 0);
 	close(fds[1]);
 	fds[1] = -1;
-	for (t0 = ts_net_now(); !conn.eof && ts_net_now() - t0 < 2000;)
+	for (t0 = ts_net_now(); !conn.eof && ts_net_now() - t0 < TEST_MS(2000);)
 		turn(0);
 	CHECK_INT(conn.eof, 1);
 	CHECK_INT(conn.err, 0);
@@ -635,7 +637,7 @@ closed_after_client_hello(void)
 	ssize_t r = -1;
 
 	CHECK_INT(setup(CERTS "ca.pem", "good-ec", "localhost", NULL, 0), 0);
-	for (t0 = ts_net_now(); r <= 0 && ts_net_now() - t0 < 2000;) {
+	for (t0 = ts_net_now(); r <= 0 && ts_net_now() - t0 < TEST_MS(2000);) {
 		turn(0);
 		r = read(fds[1], buf, sizeof(buf));
 	}
@@ -674,7 +676,7 @@ closed_mid_server_flight(void)
 	CHECK_INT(setup(CERTS "ca.pem", "good-ec", "localhost", NULL, 0), 0);
 	/* Let the server take the ClientHello and produce its answer. */
 	for (t0 = ts_net_now(); !(br_ssl_engine_current_state(&sv.sc.eng) &
-	    BR_SSL_SENDREC) && ts_net_now() - t0 < 2000;) {
+	    BR_SSL_SENDREC) && ts_net_now() - t0 < TEST_MS(2000);) {
 		ts_conn_io(&conn, POLLOUT);
 		buf = br_ssl_engine_recvrec_buf(&sv.sc.eng, &len);
 		if (buf != NULL) {
@@ -853,7 +855,7 @@ plain_both_ways(void)
 	/* the peer's close */
 	close(fds[1]);
 	fds[1] = -1;
-	for (t0 = ts_net_now(); !conn.eof && ts_net_now() - t0 < 1000;)
+	for (t0 = ts_net_now(); !conn.eof && ts_net_now() - t0 < TEST_MS(1000);)
 		CHECK_INT(ts_conn_io(&conn, POLLIN), 0);
 	CHECK_INT(conn.eof, 1);
 	CHECK_INT(conn.err, 0);
@@ -879,7 +881,7 @@ plain_partial_ack(void)
 	CHECK_INT(pair(), 0);
 	ts_conn_plain(&conn, fds[0]);
 	for (t0 = ts_net_now(); off < sizeof(data) &&
-	    ts_net_now() - t0 < 2000;) {
+	    ts_net_now() - t0 < TEST_MS(2000);) {
 		if (sent < sizeof(data)) {
 			r = write(fds[1], data + sent, sizeof(data) - sent);
 			if (r > 0)
