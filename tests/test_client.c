@@ -208,9 +208,7 @@ request_wiped(void)
 	CHECK_INT(ts_exchange_start(&x, &u, "SECRET-KEY-9f2c", 200, 5000, 0),
 	    0);
 	for (t0 = ts_net_now(); ts_net_now() - t0 < TEST_MS(5000) &&
-	    (have < 4 || memcmp(got + have - 4, "
-
-", 4) != 0);) {
+	    (have < 4 || memcmp(got + have - 4, "\r\n\r\n", 4) != 0);) {
 		n = ts_exchange_pollfds(&x, pfd, 8);
 		poll(pfd, (nfds_t)n, 10);
 		CHECK_INT(ts_exchange_step(&x, pfd, n, ts_net_now()), 0);
