@@ -149,11 +149,11 @@ def t_close_not_reset(c):
         p = c.spawn([scen.TSINO, 'stream', '--api', 'http://127.0.0.1:%d%s'
                      % (api.plain, api.base)], env=env)
         conn = api.wait_for('request', kind='ws', status=101, count=n0 + 1,
-                            timeout=10 * SLOW)[n0]['conn']
+                            timeout=10)[n0]['conn']
         api.control(inject=kind, **params)
-        api.wait_for('ws_end', conn=conn, timeout=10 * SLOW)
+        api.wait_for('ws_end', conn=conn, timeout=10)
         scen.wait_until(lambda: any('closing with %d' % code in l
-                                    for l in p.stderr), 5 * SLOW,
+                                    for l in p.stderr), 5,
                         what='tsino logging the close with %d' % code)
         c.stop(p)
         logged += sum('closing with %d' % code in l for l in p.stderr)
@@ -194,7 +194,7 @@ def t_odd_games(c):
     argv = [scen.TSINO, 'stream', '-v', '--state', state, '--api',
             'http://127.0.0.1:%d%s' % (api.plain, api.base)]
     p1 = c.spawn(argv, env=env)
-    api.wait_for('request', kind='ws', status=101, timeout=10 * SLOW)
+    api.wait_for('request', kind='ws', status=101, timeout=10)
     odd = ['a\x7f', '..', '.', 'a b', '\u00e9', 'x' * 64, '']
     for i, g in enumerate(odd):
         msg = json.dumps({'game_id': g, 'round_id': 'odd-%d' % i,
@@ -207,21 +207,21 @@ def t_odd_games(c):
                '"finalized_at":"2026-01-01T00:00:00Z"}' % KEY)
     api.control(inject='raw', hex=text_frame(pending.encode()).hex())
     api.control(generate=2)
-    scen.wait_until(lambda: len(p1.stdout) >= 2, 10 * SLOW,
+    scen.wait_until(lambda: len(p1.stdout) >= 2, 10,
                     what='the 2 real rounds after the odd ones')
     api.control(drop_now='fin', code=1001)
     api.wait_for('request', kind='ws', status=101, count=2,
-                 timeout=10 * SLOW)
+                 timeout=10)
     api.control(generate=1)
-    scen.wait_until(lambda: len(p1.stdout) >= 3, 10 * SLOW,
+    scen.wait_until(lambda: len(p1.stdout) >= 3, 10,
                     what='a round after the reconnect')
     check_eq(c.stop(p1), 0, 'first run exit status')
     api.control(generate=1)                 # while nobody listens
     p2 = c.spawn(argv, env=env)
     api.wait_for('request', kind='ws', status=101, count=3,
-                 timeout=10 * SLOW)
+                 timeout=10)
     api.control(generate=1)
-    scen.wait_until(lambda: len(p2.stdout) >= 2, 10 * SLOW,
+    scen.wait_until(lambda: len(p2.stdout) >= 2, 10,
                     what='the round missed while down and a new one')
     check_eq(c.stop(p2), 0, 'second run exit status')
     out = p1.stdout + p2.stdout
