@@ -444,8 +444,18 @@ check_key_room(struct ts_client *c, char *why, size_t whylen)
 	char url[TS_URL_BUFSIZE], req[TS_HTTP_REQUEST_BUFSIZE];
 	struct ts_http_req r;
 	struct ts_url u;
+	const char *k;
 	int rc, one, i;
 
+	/* RFC 6750 §2.1: b64token; a byte a header cannot carry fails now,
+	 * not at the first request */
+	for (k = c->cfg.key; *k != '\0'; k++)
+		if ((unsigned char)*k < 0x21 || (unsigned char)*k > 0x7e) {
+			snprintf(why, whylen, "the API key holds a byte (0x%02x) "
+			    "that an HTTP header cannot carry: only visible "
+			    "ASCII is sent", (unsigned char)*k);
+			return TS_ERR_CLIENT_AUTH;
+		}
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < 2; i++) {
 		u = c->stream.url;
