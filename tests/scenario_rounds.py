@@ -471,6 +471,11 @@ def t_usage(c):
         ([], 'no command'),
         (['stream', '--since', '2026-05-28T15:05:15Z'], 'rounds only'),
         (['rounds', GAME, '--api', 'ftp://x/y'], ''),
+        # a game is a slug (review of issue 13: "a b" printed nothing)
+        (['rounds', 'a b', '--api', api_url], 'a game must be'),
+        (['rounds', '..', '--api', api_url], 'a game must be'),
+        (['stream', '--games', GAME + ',a\x7f', '--api', api_url],
+         'a game must be'),
     ]
     for args, text in cases:
         pre = ['--api', api_url] if '--api' not in args else []
