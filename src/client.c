@@ -63,11 +63,17 @@ ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
+	char raw[sizeof(c->why)];
+	int n;
+
 	if (c->fatal == 0) {
 		c->fatal = err;
 		va_start(ap, fmt);
-		vsnprintf(c->why, sizeof(c->why), fmt, ap);
+		n = vsnprintf(raw, sizeof(raw), fmt, ap);
 		va_end(ap);
+		/* escaped like a log line: the caller prints it */
+		ts_client_quote(c, c->why, sizeof(c->why), raw, n < 0 ? 0 :
+		    (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
 	}
 	return c->fatal;
 }
