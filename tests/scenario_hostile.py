@@ -149,12 +149,13 @@ def t_close_not_reset(c):
         p = c.spawn([scen.TSINO, 'stream', '--api', 'http://127.0.0.1:%d%s'
                      % (api.plain, api.base)], env=env)
         conn = api.wait_for('request', kind='ws', status=101, count=n0 + 1,
-                            timeout=10 * SLOW)[n0]['conn']
+                            timeout=10)[n0]['conn']
         api.control(inject=kind, **params)
-        api.wait_for('ws_end', conn=conn, timeout=10 * SLOW)
+        api.wait_for('ws_end', conn=conn, timeout=10)
         scen.wait_until(lambda: any('closing with %d' % code in l
-                                    for l in p.stderr), 5 * SLOW,
-                        what='tsino logging the close with %d' % code)
+                                    for l in p.stderr), 5,
+                        what='tsino logging the close with %d' % code,
+                        got=lambda: '%r' % p.stderr[-1:])
         c.stop(p)
         logged += sum('closing with %d' % code in l for l in p.stderr)
         got = [e['code'] for e in api.log('ws_close_recv', conn=conn)]
@@ -194,7 +195,7 @@ def t_odd_games(c):
     argv = [scen.TSINO, 'stream', '-v', '--state', state, '--api',
             'http://127.0.0.1:%d%s' % (api.plain, api.base)]
     p1 = c.spawn(argv, env=env)
-    api.wait_for('request', kind='ws', status=101, timeout=10 * SLOW)
+    api.wait_for('request', kind='ws', status=101, timeout=10)
     odd = ['a\x7f', '..', '.', 'a b', '\u00e9', 'x' * 64, '']
     for i, g in enumerate(odd):
         msg = json.dumps({'game_id': g, 'round_id': 'odd-%d' % i,
@@ -207,22 +208,25 @@ def t_odd_games(c):
                '"finalized_at":"2026-01-01T00:00:00Z"}' % KEY)
     api.control(inject='raw', hex=text_frame(pending.encode()).hex())
     api.control(generate=2)
-    scen.wait_until(lambda: len(p1.stdout) >= 2, 10 * SLOW,
-                    what='the 2 real rounds after the odd ones')
+    scen.wait_until(lambda: len(p1.stdout) >= 2, 10,
+                    what='the 2 real rounds after the odd ones',
+                    got=lambda: '%d' % len(p1.lines))
     api.control(drop_now='fin', code=1001)
     api.wait_for('request', kind='ws', status=101, count=2,
-                 timeout=10 * SLOW)
+                 timeout=10)
     api.control(generate=1)
-    scen.wait_until(lambda: len(p1.stdout) >= 3, 10 * SLOW,
-                    what='a round after the reconnect')
+    scen.wait_until(lambda: len(p1.stdout) >= 3, 10,
+                    what='a round after the reconnect',
+                    got=lambda: '%d lines' % len(p1.lines))
     check_eq(c.stop(p1), 0, 'first run exit status')
     api.control(generate=1)                 # while nobody listens
     p2 = c.spawn(argv, env=env)
     api.wait_for('request', kind='ws', status=101, count=3,
-                 timeout=10 * SLOW)
+                 timeout=10)
     api.control(generate=1)
-    scen.wait_until(lambda: len(p2.stdout) >= 2, 10 * SLOW,
-                    what='the round missed while down and a new one')
+    scen.wait_until(lambda: len(p2.stdout) >= 2, 10,
+                    what='the round missed while down and a new one',
+                    got=lambda: '%d lines' % len(p2.lines))
     check_eq(c.stop(p2), 0, 'second run exit status')
     out = p1.stdout + p2.stdout
     check_eq(sorted(json.loads(l)['round_id'] for l in out),

@@ -310,7 +310,7 @@ def t_one_lookup_per_backfill(c):
     env['TSINO_SHIM_GAI_LOG'] = log
     argv = [scen.TSINO, 'rounds', GAME, '--api', 'http://localhost:%d/_v/'
             'page=8%s' % (api.plain, api.base)]
-    p = c.run(argv, timeout=10 * SLOW, env=env)
+    p = c.run(argv, timeout=10, env=env)
     check_ok(p, api, 'rounds in pages of 8')
     reqs = api.log('request', kind='rest')
     with open(log) as f:
