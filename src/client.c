@@ -444,8 +444,18 @@ check_key_room(struct ts_client *c, char *why, size_t whylen)
 	char url[TS_URL_BUFSIZE], req[TS_HTTP_REQUEST_BUFSIZE];
 	struct ts_http_req r;
 	struct ts_url u;
+	const char *k;
 	int rc, one, i;
 
+	/* RFC 6750 §2.1: b64token; a byte a header cannot carry fails now,
+	 * not at the first request */
+	for (k = c->cfg.key; *k != '\0'; k++)
+		if ((unsigned char)*k < 0x21 || (unsigned char)*k > 0x7e) {
+			snprintf(why, whylen, "the API key holds a byte (0x%02x) "
+			    "that an HTTP header cannot carry: only visible "
+			    "ASCII is sent", (unsigned char)*k);
+			return TS_ERR_CLIENT_AUTH;
+		}
 	memset(&r, 0, sizeof(r));
 	for (i = 0; i < 2; i++) {
 		u = c->stream.url;
@@ -542,6 +552,24 @@ seconds_ok(double v)
  * before it can overflow a conversion (to ms, a 32-bit length) or ask
  * for memory no one meant.
  */
+/* Every game named is a slug (ts_round_slug_ok): a round of any other
+ * game is refused at the door, so asking for one would print nothing. */
+static int
+games_ok(const struct ts_config *cfg)
+{
+	const char *p = cfg->games, *end;
+
+	if (cfg->mode == TS_MODE_ROUNDS)
+		return ts_round_slug_ok(cfg->game, strlen(cfg->game));
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, ',');
+		if (!ts_round_slug_ok(p, end ? (size_t)(end - p) : strlen(p)))
+			return 0;
+		p = end ? end + 1 : NULL;
+	}
+	return 1;
+}
+
 static int
 check_config(const struct ts_config *cfg, char *why, size_t whylen)
 {
@@ -558,6 +586,9 @@ check_config(const struct ts_config *cfg, char *why, size_t whylen)
 	else if (cfg->max_page != 0 && (cfg->max_page < 4096 ||
 	    cfg->max_page > ((size_t)1 << 30)))
 		what = "max_page must be 4 KiB to 1 GiB";
+	else if (!games_ok(cfg))
+		what = "a game must be 1 to 63 of A-Z a-z 0-9 . _ - (not . "
+		    "or ..)";
 	if (what == NULL)
 		return 0;
 	snprintf(why, whylen, "bad configuration: %s", what);

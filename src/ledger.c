@@ -252,12 +252,19 @@ ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 	}
 }
 
-/* Is slug in the comma-separated list (every game is, if it is empty)? */
+/*
+ * Is slug in the comma-separated list (every game is, if it is empty)?
+ * Asked before fetching: a game that is not a slug, from a state file
+ * written before the rule, is kept but never fetched (its REST URL
+ * cannot be built, and no round of it can come any more).
+ */
 static int
 listed(const char *list, const char *slug)
 {
 	size_t len = strlen(slug), n;
 
+	if (!ts_round_slug_ok(slug, len))
+		return 0;
 	if (list == NULL || list[0] == '\0')
 		return 1;
 	for (;;) {

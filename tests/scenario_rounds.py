@@ -242,6 +242,12 @@ def t_long_key(c):
               '%d-byte key reported as no key' % n)
         check(not any('k' * 64 in l for l in p.stderr),
               '%d-byte key echoed on stderr' % n)
+    # a non-ASCII key (review of issue 13): refused at start, not by a
+    # stream that retries "cannot write the request" forever
+    kf = c.key_file('caf\u00e9-key')
+    p = c.run([scen.TSINO, 'rounds', GAME, '--api', url, '--key-file', kf],
+              env=c.tsino_env(api, key=None))
+    check_fail(p, 3, 'cannot carry', 'non-ASCII key')
     scen.sleep(0.2)
     check_eq(api.log('accept'), [], 'connections accepted with a long key')
 
@@ -465,6 +471,11 @@ def t_usage(c):
         ([], 'no command'),
         (['stream', '--since', '2026-05-28T15:05:15Z'], 'rounds only'),
         (['rounds', GAME, '--api', 'ftp://x/y'], ''),
+        # a game is a slug (review of issue 13: "a b" printed nothing)
+        (['rounds', 'a b', '--api', api_url], 'a game must be'),
+        (['rounds', '..', '--api', api_url], 'a game must be'),
+        (['stream', '--games', GAME + ',a\x7f', '--api', api_url],
+         'a game must be'),
     ]
     for args, text in cases:
         pre = ['--api', api_url] if '--api' not in args else []

@@ -1457,6 +1457,12 @@ odd_slugs_round_trip(void)
 		CHECK_INT(got, 2);
 		CHECK(same_ledger(la, lb));
 		CHECK_STR(lb->games[1].slug, slugs[i]);
+		/* kept, but only a slug is ever fetched (review of issue
+		 * 13: "cannot build the REST URL" was fatal at each start) */
+		CHECK(ts_ledger_connected(lb, "") > 0);
+		CHECK_INT(lb->games[0].tail, 1);
+		CHECK_INT(lb->games[1].tail,
+		    ts_round_slug_ok(slugs[i], strlen(slugs[i])));
 		CHECK(read_all(path, text2, BIG) > 0);
 		for (p = text2; *p != '\0'; p++)
 			CHECK((unsigned char)*p >= 0x20 || *p == '\t' ||
