@@ -154,7 +154,8 @@ def t_close_not_reset(c):
         api.wait_for('ws_end', conn=conn, timeout=10)
         scen.wait_until(lambda: any('closing with %d' % code in l
                                     for l in p.stderr), 5,
-                        what='tsino logging the close with %d' % code)
+                        what='tsino logging the close with %d' % code,
+                        got=lambda: '%r' % p.stderr[-1:])
         c.stop(p)
         logged += sum('closing with %d' % code in l for l in p.stderr)
         got = [e['code'] for e in api.log('ws_close_recv', conn=conn)]
@@ -208,13 +209,15 @@ def t_odd_games(c):
     api.control(inject='raw', hex=text_frame(pending.encode()).hex())
     api.control(generate=2)
     scen.wait_until(lambda: len(p1.stdout) >= 2, 10,
-                    what='the 2 real rounds after the odd ones')
+                    what='the 2 real rounds after the odd ones',
+                    got=lambda: '%d' % len(p1.lines))
     api.control(drop_now='fin', code=1001)
     api.wait_for('request', kind='ws', status=101, count=2,
                  timeout=10)
     api.control(generate=1)
     scen.wait_until(lambda: len(p1.stdout) >= 3, 10,
-                    what='a round after the reconnect')
+                    what='a round after the reconnect',
+                    got=lambda: '%d lines' % len(p1.lines))
     check_eq(c.stop(p1), 0, 'first run exit status')
     api.control(generate=1)                 # while nobody listens
     p2 = c.spawn(argv, env=env)
@@ -222,7 +225,8 @@ def t_odd_games(c):
                  timeout=10)
     api.control(generate=1)
     scen.wait_until(lambda: len(p2.stdout) >= 2, 10,
-                    what='the round missed while down and a new one')
+                    what='the round missed while down and a new one',
+                    got=lambda: '%d lines' % len(p2.lines))
     check_eq(c.stop(p2), 0, 'second run exit status')
     out = p1.stdout + p2.stdout
     check_eq(sorted(json.loads(l)['round_id'] for l in out),
