@@ -70,19 +70,21 @@ hex_digit(char c)
 	return c >= 'A' && c <= 'F' ? -1 : ts_hex_value(c);
 }
 
+/* The len digits at p (one or more; the callers bound len), in base 10
+ * or 16 (lowercase), into *out. */
 static int
-parse_hex64(const char *p, size_t len, uint64_t *out)
+parse_num(const char *p, size_t len, int base, uint64_t *out)
 {
 	uint64_t v = 0;
 	size_t i;
 	int d;
 
-	if (len != 16)
+	if (len == 0)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if ((d = hex_digit(p[i])) < 0)
+		if ((d = hex_digit(p[i])) < 0 || d >= base)
 			return -1;
-		v = v << 4 | (uint64_t)d;
+		v = v * (unsigned)base + (uint64_t)d;
 	}
 	*out = v;
 	return 0;
@@ -145,29 +147,12 @@ parse_mark(struct ts_ledger_mark *m, const struct fields *fs, size_t t,
 	    ts_ledger_mark_set(m, fs->f[t], fs->len[t]) < 0))
 		return -1;
 	for (i = first; i < last; i++) {
-		if (parse_hex64(fs->f[i], fs->len[i], &id) < 0)
+		if (fs->len[i] != 16 || parse_num(fs->f[i], 16, 16, &id) < 0)
 			return -1;
 		if (!none)
 			m->ids[m->nids++] = id;
 	}
 	return 0;
-}
-
-/* A K field: a count of at most TS_LEDGER_IDS, in decimal. */
-static int
-parse_count(const char *p, size_t len, size_t *out)
-{
-	size_t v = 0, i;
-
-	if (len == 0 || len > 3)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (!ts_is_digit(p[i]))
-			return -1;
-		v = v * 10 + (size_t)(p[i] - '0');
-	}
-	*out = v;
-	return v <= TS_LEDGER_IDS ? 0 : -1;
 }
 
 /*
@@ -215,10 +200,12 @@ ordered(const struct ts_ledger_gap *gp)
 static int
 parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 {
-	size_t k;
+	uint64_t k;
 
-	if (fs->n < 4 || parse_count(fs->f[3], fs->len[3], &k) < 0 ||
-	    4 + k > fs->n || is(fs, 1, "-"))
+	/* K: a count of at most TS_LEDGER_IDS, in decimal. */
+	if (fs->n < 4 || fs->len[3] > 3 ||
+	    parse_num(fs->f[3], fs->len[3], 10, &k) < 0 ||
+	    k > TS_LEDGER_IDS || 4 + k > fs->n || is(fs, 1, "-"))
 		return -1;
 	if (parse_mark(&gp->from, fs, 1, 4, 4 + k, 2) < 0 ||
 	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, 2) < 0)
@@ -419,44 +406,22 @@ out_put(struct out *o, const char *s)
 	o->len += n;
 }
 
-static void
-fsync_dir(const char *path)
-{
-	char dir[TS_STATE_PATH_MAX];
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	fd = open(dirname(dir), O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* Ids only at an instant. */
-static int
-mark_ok(const struct ts_ledger_mark *m)
-{
-	return m->nids >= 0 && m->nids <= TS_LEDGER_IDS &&
-	    (m->text[0] != '\0' || m->nids == 0);
-}
-
 /*
  * A game that load will read back as it is: a slug (any, put_slug
- * escapes it), marks with ids only at an instant, gaps with a start
- * and an end not before it.
+ * escapes it), ids only at an instant, gaps with a start and an end not
+ * before it.  The ledger keeps the counts in range (a slug, at most
+ * TS_LEDGER_IDS ids, at most TS_LEDGER_GAPS gaps).
  */
 static int
 storable(const struct ts_ledger_game *g)
 {
 	const struct ts_ledger_gap *gp;
 
-	if (g->slug[0] == '\0' || !mark_ok(&g->cur) || g->ngaps < 0 ||
-	    g->ngaps > TS_LEDGER_GAPS)
+	if (g->cur.text[0] == '\0' && g->cur.nids > 0)
 		return 0;
 	for (gp = g->gap; gp < g->gap + g->ngaps; gp++)
-		if (gp->from.text[0] == '\0' || !mark_ok(&gp->from) ||
-		    !mark_ok(&gp->to) || !ordered(gp))
+		if (gp->from.text[0] == '\0' || !ordered(gp) ||
+		    (gp->to.text[0] == '\0' && gp->to.nids > 0))
 			return 0;
 	return 1;
 }
@@ -569,6 +534,7 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 {
 	char tmp[TS_STATE_PATH_MAX + 8], what[256], buf[4096];
 	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
+	int dir;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
 	/* A stale FILE.tmp is removed, not followed (unlink takes a link
@@ -600,6 +566,12 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 		unlink(tmp);
 		return io_error(why, whylen, "rename to", s->path, ob.err);
 	}
-	fsync_dir(s->path);
+	/* The rename is durable once the directory is. */
+	snprintf(tmp, sizeof(tmp), "%s", s->path);
+	dir = open(dirname(tmp), O_RDONLY | O_CLOEXEC);
+	if (dir >= 0) {
+		fsync(dir);
+		close(dir);
+	}
 	return 0;
 }
