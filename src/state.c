@@ -221,33 +221,20 @@ corrupt(char *why, size_t whylen, const char *path, const char *what)
 	return TS_ERR_STATE_CORRUPT;
 }
 
-/* What the parser holds of the game being read. */
+/*
+ * What the parser holds of the game being read.  One is open once any
+ * line is read: the first must be a game line.
+ */
 struct pgame {
-	int open;
 	char slug[TS_LEDGER_SLUG_MAX];
 	struct ts_ledger_mark cur;
 	struct ts_ledger_gap gaps[TS_LEDGER_GAPS];
 	int ngaps;
 };
 
-/* game<TAB>slug<TAB>time[<TAB>id]... */
-static int
-parse_game(struct pgame *pg, const struct fields *fs, int version)
-{
-	pg->open = 1;
-	pg->ngaps = 0;
-	if (fs->n < 3 || parse_slug(pg->slug, fs->f[1], fs->len[1],
-	    version) < 0)
-		return -1;
-	return parse_mark(&pg->cur, fs, 2, 3, fs->n, version);
-}
-
 static int
 put_game(struct ts_ledger *l, struct pgame *pg, int *count)
 {
-	if (!pg->open)
-		return 0;
-	pg->open = 0;
 	if (ts_ledger_game(l, pg->slug, strlen(pg->slug), 0) != NULL)
 		return -1;		/* named twice */
 	(*count)++;
@@ -269,7 +256,6 @@ parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 	    (buf[12] != '1' && buf[12] != '2') || buf[13] != '\n')
 		return "bad first line";
 	version = buf[12] - '0';
-	pg.open = 0;
 	for (;;) {
 		line = buf + off;
 		nl = memchr(line, '\n', len - off);
@@ -281,12 +267,16 @@ parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 		if (split(&fs, line, llen) < 0)
 			return "line too long";
 		if (is(&fs, 0, "game")) {
-			if (put_game(l, &pg, count) < 0)
+			if (lines > 0 && put_game(l, &pg, count) < 0)
 				return "a game twice or too many games";
-			if (parse_game(&pg, &fs, version) < 0)
+			/* game<TAB>slug<TAB>time[<TAB>id]... */
+			pg.ngaps = 0;
+			if (fs.n < 3 || parse_slug(pg.slug, fs.f[1], fs.len[1],
+			    version) < 0 ||
+			    parse_mark(&pg.cur, &fs, 2, 3, fs.n, version) < 0)
 				return "bad game line";
 		} else if (version >= 2 && is(&fs, 0, "gap")) {
-			if (!pg.open || pg.ngaps == TS_LEDGER_GAPS ||
+			if (lines == 0 || pg.ngaps == TS_LEDGER_GAPS ||
 			    parse_gap(&pg.gaps[pg.ngaps++], &fs) < 0)
 				return "bad gap line";
 		} else {
@@ -295,7 +285,7 @@ parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 		lines++;
 		off += llen + 1;
 	}
-	if (put_game(l, &pg, count) < 0)
+	if (lines > 0 && put_game(l, &pg, count) < 0)
 		return "a game twice or too many games";
 	/* Version 1 counted games, version 2 counts every line. */
 	snprintf(tail, sizeof(tail), "end\t%d\t%016llx",
