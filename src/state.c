@@ -320,10 +320,9 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 
 	*ngames = 0;
 	fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0)
-		return io_error(why, whylen, "read", s->path, errno);
+	if (fd < 0)	/* a missing file is a fresh start */
+		return errno == ENOENT ? 0 :
+		    io_error(why, whylen, "read", s->path, errno);
 	buf = malloc(TS_STATE_MAX_FILE + 1);
 	if (buf == NULL) {
 		close(fd);
@@ -430,10 +429,8 @@ put_slug(struct out *o, const char *slug)
 	char b[8];
 
 	for (; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '\\' || lone_dash)
-			snprintf(b, sizeof(b), "\\x%02x", *p);
-		else
-			snprintf(b, sizeof(b), "%c", *p);
+		snprintf(b, sizeof(b), *p < 0x20 || *p == 0x7f || *p == '\\' ||
+		    lone_dash ? "\\x%02x" : "%c", *p);
 		out_put(o, b);
 	}
 }
