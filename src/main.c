@@ -77,7 +77,7 @@ struct opts {
 };
 
 static volatile sig_atomic_t got_signal;
-static int sig_pipe[2] = {-1, -1};
+static int sig_pipe[2];		/* made before on_signal is set */
 
 static void
 logline(void *arg, int level, const char *line)
@@ -429,8 +429,7 @@ on_signal(int sig)
 	int saved = errno;
 
 	got_signal = sig;
-	if (sig_pipe[1] >= 0)
-		(void)write(sig_pipe[1], "", 1);
+	(void)write(sig_pipe[1], "", 1);
 	errno = saved;
 }
 
@@ -548,17 +547,14 @@ main(int argc, char **argv)
 	o.cfg.arg = &o.out;
 	if (setup_signals() < 0) {
 		say("cannot set up signals: %s", strerror(errno));
-		ts_wipe(key, sizeof(key));
-		return EXIT_FATAL;
-	}
-	rc = ts_client_new(&c, &o.cfg, why, sizeof(why));
-	if (rc < 0) {
+		rc = EXIT_FATAL;
+	} else if ((rc = ts_client_new(&c, &o.cfg, why, sizeof(why))) < 0) {
 		say("%s", why);
-		ts_wipe(key, sizeof(key));
-		return exit_for(rc, 1);
+		rc = exit_for(rc, 1);
+	} else {
+		rc = run(c, &o.out);
+		ts_client_free(c);
 	}
-	rc = run(c, &o.out);
-	ts_client_free(c);
 	ts_wipe(key, sizeof(key));
 	return rc;
 }
