@@ -40,11 +40,11 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 	char lock[TS_STATE_PATH_MAX + 8];
 
 	s->lock_fd = -1;
-	if (strlen(path) >= sizeof(s->path)) {
+	if ((size_t)snprintf(s->path, sizeof(s->path), "%s", path) >=
+	    sizeof(s->path)) {
 		snprintf(why, whylen, "state file path too long");
 		return TS_ERR_STATE_IO;
 	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(lock, sizeof(lock), "%s.lock", path);
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0)
@@ -63,13 +63,6 @@ ts_state_open(struct ts_state *s, const char *path, char *why,
 	return 0;
 }
 
-/* A lowercase hex digit's value, or -1: the file is written lowercase. */
-static int
-hex_digit(char c)
-{
-	return c >= 'A' && c <= 'F' ? -1 : ts_hex_value(c);
-}
-
 /* The len digits at p (one or more; the callers bound len), in base 10
  * or 16 (lowercase), into *out. */
 static int
@@ -82,7 +75,9 @@ parse_num(const char *p, size_t len, int base, uint64_t *out)
 	if (len == 0)
 		return -1;
 	for (i = 0; i < len; i++) {
-		if ((d = hex_digit(p[i])) < 0 || d >= base)
+		/* Lowercase only: the file is written so. */
+		d = p[i] >= 'A' && p[i] <= 'F' ? -1 : ts_hex_value(p[i]);
+		if (d < 0 || d >= base)
 			return -1;
 		v = v * (unsigned)base + (uint64_t)d;
 	}
@@ -143,7 +138,7 @@ parse_mark(struct ts_ledger_mark *m, const struct fields *fs, size_t t,
 	if (last - first > TS_LEDGER_IDS ||
 	    (none && last > first && version != 1))
 		return -1;
-	if (!none && (fs->len[t] == 0 || fs->len[t] >= time_max ||
+	if (!none && (fs->len[t] >= time_max ||
 	    ts_ledger_mark_set(m, fs->f[t], fs->len[t]) < 0))
 		return -1;
 	for (i = first; i < last; i++) {
@@ -165,7 +160,7 @@ static int
 parse_slug(char *dst, const char *src, size_t len, int version)
 {
 	size_t i, n = 0;
-	int hi, lo;
+	uint64_t c;
 
 	if (len == 0 || (len == 1 && src[0] == '-'))
 		return -1;
@@ -178,10 +173,9 @@ parse_slug(char *dst, const char *src, size_t len, int version)
 			continue;
 		}
 		if (i + 3 >= len || src[i + 1] != 'x' ||
-		    (hi = hex_digit(src[i + 2])) < 0 ||
-		    (lo = hex_digit(src[i + 3])) < 0 || (hi | lo) == 0)
+		    parse_num(src + i + 2, 2, 16, &c) < 0 || c == 0)
 			return -1;
-		dst[n++] = (char)(hi << 4 | lo);
+		dst[n++] = (char)c;
 		i += 3;
 	}
 	dst[n] = '\0';
@@ -211,14 +205,6 @@ parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, 2) < 0)
 		return -1;
 	return ordered(gp) ? 0 : -1;
-}
-
-static int
-corrupt(char *why, size_t whylen, const char *path, const char *what)
-{
-	snprintf(why, whylen, "state file %s is corrupt (%s); move it away "
-	    "to start afresh", path, what);
-	return TS_ERR_STATE_CORRUPT;
 }
 
 /*
@@ -303,10 +289,15 @@ ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
     int *ngames, const char *path, char *why, size_t whylen)
 {
 	int count = 0;
-	const char *bad = parse(buf, len, l, &count);
+	const char *bad = len > TS_STATE_MAX_FILE ? "too big" :
+	    parse(buf, len, l, &count);
 
 	*ngames = bad == NULL ? count : 0;
-	return bad == NULL ? 0 : corrupt(why, whylen, path, bad);
+	if (bad == NULL)
+		return 0;
+	snprintf(why, whylen, "state file %s is corrupt (%s); move it away "
+	    "to start afresh", path, bad);
+	return TS_ERR_STATE_CORRUPT;
 }
 
 int
@@ -341,8 +332,6 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 	close(fd);
 	if (r < 0)
 		rc = io_error(why, whylen, "read", s->path, errno);
-	else if (len > TS_STATE_MAX_FILE)
-		rc = corrupt(why, whylen, s->path, "too big");
 	else
 		rc = ts_state_parse(buf, len, l, ngames, s->path, why, whylen);
 	free(buf);
