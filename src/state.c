@@ -339,14 +339,14 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 }
 
 /*
- * Buffered writer that checksums what it writes: to a file through buf,
- * or (fd -1) into buf alone.
+ * Buffered writer to a file that checksums what it writes.  Each piece
+ * put is far smaller than buf.
  */
 struct out {
 	int fd;
 	char *buf;
 	size_t cap, len;
-	int err;		/* errno, or ENOSPC when memory is full */
+	int err;		/* the first write's errno */
 	uint64_t hash;
 };
 
@@ -374,10 +374,8 @@ out_put(struct out *o, const char *s)
 	size_t n = strlen(s);
 
 	o->hash = ts_fnv(o->hash, s, n);
-	if (o->len + n > o->cap && o->fd >= 0)
-		out_flush(o);
 	if (o->len + n > o->cap)
-		o->err = ENOSPC;
+		out_flush(o);
 	if (o->err)
 		return;
 	memcpy(o->buf + o->len, s, n);
@@ -487,21 +485,6 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 	    (unsigned long long)o->hash);
 	out_put(o, field);
 	return 0;
-}
-
-long
-ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
-    size_t whylen)
-{
-	struct out ob = {.fd = -1, .buf = out, .cap = cap};
-
-	if (format(&ob, l, why, whylen) < 0)
-		return -1;
-	if (ob.err) {
-		snprintf(why, whylen, "state text bigger than %zu bytes", cap);
-		return -1;
-	}
-	return (long)ob.len;
 }
 
 int

@@ -65,8 +65,9 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
     char *why, size_t whylen);
 
 /*
- * ts_state_parse: the same from the len bytes at buf (any version);
- * name stands for the file in why.  fuzz_state's entry point.
+ * ts_state_parse: the same from the len bytes at buf (any version; more
+ * than TS_STATE_MAX_FILE is too big, as in the file); name stands for
+ * the file in why.  fuzz_state's entry point.
  */
 int
 ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
@@ -80,17 +81,6 @@ ts_state_parse(const char *buf, size_t len, struct ts_ledger *l,
  */
 int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
-    size_t whylen);
-
-/*
- * ts_state_format: the text ts_state_save writes, into out (cap bytes).
- * Returns its length, or -1 if it does not fit or a value cannot be
- * stored (why says which).  Only fuzz_state and the tests call it: the
- * round trip (parse, format, parse, format gives the same bytes) that
- * the fuzz target checks.
- */
-long
-ts_state_format(const struct ts_ledger *l, char *out, size_t cap, char *why,
     size_t whylen);
 
 /* Release the lock.  Idempotent. */

@@ -434,7 +434,7 @@ file_text(void)
 	static struct ts_ledger_mark cur;
 	static struct ts_ledger_gap gaps[2];
 	char want[1024];
-	long len, flen;
+	long flen;
 
 	empty_dir();
 	memset(&cur, 0, sizeof(cur));
@@ -460,15 +460,6 @@ file_text(void)
 	flen = read_all(path, text1, BIG);
 	CHECK_INT(flen, (long)strlen(want));
 	CHECK_STR(text1, want);
-	/* ts_state_format gives the same bytes, and needs room for all. */
-	len = ts_state_format(la, text2, BIG, why, sizeof(why));
-	CHECK_INT(len, flen);
-	CHECK(memcmp(text1, text2, (size_t)len) == 0);
-	CHECK_INT(ts_state_format(la, text2, (size_t)flen, why, sizeof(why)),
-	    flen);
-	CHECK_INT(ts_state_format(la, text2, (size_t)flen - 1, why,
-	    sizeof(why)), -1);
-	CHECK_INT(ts_state_format(la, text2, 0, why, sizeof(why)), -1);
 	empty_dir();
 }
 
@@ -543,8 +534,7 @@ v1_loads(void)
 /*
  * Version-2 files with gap lines, written by hand, round-trip exactly:
  * what save writes back is the file loaded, byte for byte, and
- * ts_state_format gives the same text; ts_state_parse of the bytes
- * gives what load gave.
+ * ts_state_parse of the bytes gives what load gave.
  */
 static void
 v2_gaps_round_trip(void)
@@ -579,9 +569,6 @@ v2_gaps_round_trip(void)
 		len = read_all(path, text1, BIG);
 		CHECK_INT((size_t)len, n);
 		CHECK_STR(text1, text3);
-		CHECK_INT(ts_state_format(la, text2, BIG, why, sizeof(why)),
-		    len);
-		CHECK(memcmp(text1, text2, (size_t)len) == 0);
 		CHECK_INT(fresh(lc), 0);
 		CHECK_INT(ts_state_parse(text1, (size_t)len, lc, &got, "x", why,
 		    sizeof(why)), 0);
