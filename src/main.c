@@ -283,28 +283,6 @@ set_opt(char *field, const struct optdef *d, const char *val)
 	return NULL;
 }
 
-/* The command and its combinations with the options, once all are read. */
-static int
-check_command(struct opts *o)
-{
-	int rounds;
-
-	if (o->cmd == NULL)
-		return usage_error("no command given");
-	rounds = strcmp(o->cmd, "rounds") == 0;
-	if (!rounds && strcmp(o->cmd, "stream") != 0)
-		return usage_error("unknown command: %s", o->cmd);
-	if (rounds && o->stream_only != NULL)
-		return usage_error("%s does not apply to rounds",
-		    o->stream_only);
-	if (rounds && o->cfg.game == NULL)
-		return usage_error("rounds needs a GAME");
-	if (!rounds && o->cfg.since != NULL)
-		return usage_error("--since applies to rounds only");
-	o->cfg.mode = rounds ? TS_MODE_ROUNDS : TS_MODE_STREAM;
-	return 0;
-}
-
 /* Returns 0, or an exit status; -1 means --help/--version was done. */
 static int
 parse_args(int argc, char **argv, struct opts *o)
@@ -312,7 +290,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	const struct optdef *d;
 	const char *arg, *eq, *val, *bad;
 	size_t nlen;
-	int k;
+	int k, rounds;
 
 	for (k = 1; k < argc; k++) {
 		arg = argv[k];
@@ -360,7 +338,21 @@ parse_args(int argc, char **argv, struct opts *o)
 		if (!d->for_rounds && o->stream_only == NULL)
 			o->stream_only = d->name;
 	}
-	return check_command(o);
+	/* The command, and its combinations with the options. */
+	if (o->cmd == NULL)
+		return usage_error("no command given");
+	rounds = strcmp(o->cmd, "rounds") == 0;
+	if (!rounds && strcmp(o->cmd, "stream") != 0)
+		return usage_error("unknown command: %s", o->cmd);
+	if (rounds && o->stream_only != NULL)
+		return usage_error("%s does not apply to rounds",
+		    o->stream_only);
+	if (rounds && o->cfg.game == NULL)
+		return usage_error("rounds needs a GAME");
+	if (!rounds && o->cfg.since != NULL)
+		return usage_error("--since applies to rounds only");
+	o->cfg.mode = rounds ? TS_MODE_ROUNDS : TS_MODE_STREAM;
+	return 0;
 }
 
 /* ---- the key ---- */
@@ -516,14 +508,13 @@ int
 main(int argc, char **argv)
 {
 	static struct opts o;
-	struct rlimit no_core = {0, 0};
 	struct ts_client *c;
 	char key[KEY_MAX], why[512];
 	const char *env;
 	int rc;
 
 	/* The key must not end up in a core file. */
-	setrlimit(RLIMIT_CORE, &no_core);
+	setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
 #ifdef __linux__
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
