@@ -315,13 +315,8 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 		return errno == ENOENT ? 0 :
 		    io_error(why, whylen, "read", s->path, errno);
 	buf = malloc(TS_STATE_MAX_FILE + 1);
-	if (buf == NULL) {
-		close(fd);
-		snprintf(why, whylen, "out of memory reading %s", s->path);
-		return TS_ERR_NOMEM;
-	}
 	/* One byte more than the largest file, to see it is too big. */
-	while (len <= TS_STATE_MAX_FILE) {
+	while (buf != NULL && len <= TS_STATE_MAX_FILE) {
 		r = read(fd, buf + len, TS_STATE_MAX_FILE + 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -330,6 +325,10 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 		len += (size_t)r;
 	}
 	close(fd);
+	if (buf == NULL) {
+		snprintf(why, whylen, "out of memory reading %s", s->path);
+		return TS_ERR_NOMEM;
+	}
 	if (r < 0)
 		rc = io_error(why, whylen, "read", s->path, errno);
 	else
@@ -444,11 +443,12 @@ put_ids(struct out *o, const struct ts_ledger_mark *m)
 }
 
 /*
- * Every line of the file into o; -1 if a game cannot be stored (what is
- * written by then is thrown away: save removes its temporary file).
+ * Every line of the file into o: 0, or the number (from 1) of a game
+ * that cannot be stored (what is written by then is thrown away: save
+ * removes its temporary file).
  */
 static int
-format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
+format(struct out *o, const struct ts_ledger *l)
 {
 	const struct ts_ledger_game *g;
 	const struct ts_ledger_gap *gp;
@@ -458,11 +458,8 @@ format(struct out *o, const struct ts_ledger *l, char *why, size_t whylen)
 	o->hash = TS_FNV_BASIS;
 	out_put(o, "tsino-state 2\n");
 	for (g = l->games; g < l->games + l->ngames; g++) {
-		if (!storable(g)) {
-			snprintf(why, whylen, "game %d has a value the state "
-			    "file cannot hold", (int)(g - l->games) + 1);
-			return -1;
-		}
+		if (!storable(g))
+			return (int)(g - l->games) + 1;
 		out_put(o, "game\t");
 		put_slug(o, g->slug);
 		put_time(o, &g->cur);
@@ -491,9 +488,9 @@ int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
     size_t whylen)
 {
-	char tmp[TS_STATE_PATH_MAX + 8], what[256], buf[4096];
+	char tmp[TS_STATE_PATH_MAX + 8], buf[4096];
 	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
-	int dir;
+	int dir, bad;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
 	/* A stale FILE.tmp is removed, not followed (unlink takes a link
@@ -505,10 +502,11 @@ ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
 	    0600);
 	if (ob.fd < 0)
 		return io_error(why, whylen, "create", tmp, errno);
-	if (format(&ob, l, what, sizeof(what)) < 0) {
+	if ((bad = format(&ob, l)) > 0) {
 		close(ob.fd);
 		unlink(tmp);
-		snprintf(why, whylen, "cannot save %s: %s", s->path, what);
+		snprintf(why, whylen, "cannot save %s: game %d has a value the "
+		    "state file cannot hold", s->path, bad);
 		return TS_ERR_STATE_IO;
 	}
 	out_flush(&ob);
