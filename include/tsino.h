@@ -10,6 +10,7 @@
  *	-5xx ws		-6xx json	-7xx round	-8xx client and state
  *
  * "Need more input" is never an error: the parsers say it with 0.
+ * A code no longer used keeps its number: none is ever reused.
  */
 #ifndef TSINO_H
 #define TSINO_H
@@ -54,7 +55,6 @@ enum ts_err {
 	TS_ERR_TLS_TRUST_STORE = -306,
 	TS_ERR_TLS_IP_LITERAL = -307,
 	TS_ERR_TLS_PROTOCOL = -308,
-	TS_ERR_TLS_CLOSED = -309,
 	TS_ERR_TLS_CERT_ALGORITHM = -310,
 	TS_ERR_TLS_TRUST_STORE_SIZE = -311,
 	TS_ERR_TLS_TRUNCATED = -312,
@@ -119,12 +119,10 @@ enum ts_err {
 	TS_ERR_ROUND_TOO_BIG = -704,
 	TS_ERR_ROUND_BODY = -705,
 	TS_ERR_ROUND_DUPLICATE = -706,
-	TS_ERR_ROUND_SPACE = -707,
 
 	/* client and state */
 	TS_ERR_CLIENT_AUTH = -801,
 	TS_ERR_CLIENT_HTTP_STATUS = -802,
-	TS_ERR_CLIENT_HEARTBEAT = -803,
 	TS_ERR_CLIENT_CONFIG = -804,
 	TS_ERR_STATE_LOCKED = -805,
 	TS_ERR_STATE_CORRUPT = -806,

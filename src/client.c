@@ -448,29 +448,30 @@ check_key_room(struct ts_client *c, char *why, size_t whylen)
 	static const char since[] = "9999-12-31T23:59:59.123456789012345678"
 	    "90123456789012345678901Z";
 	char url[TS_URL_BUFSIZE], req[TS_HTTP_REQUEST_BUFSIZE];
-	struct ts_http_req r;
+	struct ts_http_req r = { .bearer = "k" };
 	struct ts_url u;
-	const char *k;
-	int rc, one, i;
+	size_t klen = strlen(c->cfg.key), i;
+	int one;
 
 	/* RFC 6750 §2.1: b64token; a byte a header cannot carry fails now,
 	 * not at the first request */
-	for (k = c->cfg.key; *k != '\0'; k++)
-		if ((unsigned char)*k < 0x21 || (unsigned char)*k > 0x7e) {
+	for (i = 0; i < klen; i++)
+		if ((unsigned char)c->cfg.key[i] < 0x21 ||
+		    (unsigned char)c->cfg.key[i] > 0x7e) {
 			snprintf(why, whylen, "the API key holds a byte (0x%02x) "
 			    "that an HTTP header cannot carry: only visible "
-			    "ASCII is sent", (unsigned char)*k);
+			    "ASCII is sent", (unsigned char)c->cfg.key[i]);
 			return TS_ERR_CLIENT_AUTH;
 		}
-	memset(&r, 0, sizeof(r));
+	/* A one-byte key measures the rest of each request. */
 	for (i = 0; i < 2; i++) {
 		u = c->stream.url;
 		r.ws_key = "AAAAAAAAAAAAAAAAAAAAAA==";
 		if (i == 1 || c->cfg.mode != TS_MODE_STREAM) {
-			rc = ts_url_rest(url, sizeof(url), c->cfg.api,
+			one = ts_url_rest(url, sizeof(url), c->cfg.api,
 			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 			    "xxxxxxxxxxxxx", since);
-			if (rc < 0 || ts_url_parse(&u, url, (size_t)rc) < 0)
+			if (one < 0 || ts_url_parse(&u, url, (size_t)one) < 0)
 				continue;
 			r.ws_key = NULL;
 		}
@@ -478,14 +479,12 @@ check_key_room(struct ts_client *c, char *why, size_t whylen)
 		r.port = u.port;
 		r.tls = u.tls;
 		r.target = u.target;
-		r.bearer = c->cfg.key;
-		if (ts_http_request(req, sizeof(req), &r) !=
-		    TS_ERR_HTTP_REQUEST_TOO_BIG)
-			continue;
-		r.bearer = "k";
 		one = ts_http_request(req, sizeof(req), &r);
+		if (one != TS_ERR_HTTP_REQUEST_TOO_BIG &&
+		    (one < 0 || klen <= sizeof(req) - (size_t)one))
+			continue;
 		snprintf(why, whylen, "the API key (%zu bytes) is too long: "
-		    "at most %d bytes fit a request to %s", strlen(c->cfg.key),
+		    "at most %d bytes fit a request to %s", klen,
 		    one > 0 ? (int)sizeof(req) - one : 0, u.host);
 		return TS_ERR_CLIENT_AUTH;
 	}

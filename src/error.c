@@ -49,7 +49,6 @@ static const struct entry table[] = {
 	{TS_ERR_TLS_IP_LITERAL,
 	    "TLS to an IP address literal is not supported: use a host name"},
 	{TS_ERR_TLS_PROTOCOL, "TLS protocol error"},
-	{TS_ERR_TLS_CLOSED, "TLS connection closed"},
 	{TS_ERR_TLS_CERT_ALGORITHM,
 	    "certificate uses an unsupported algorithm (SHA-1 is refused)"},
 	{TS_ERR_TLS_TRUST_STORE_SIZE, "trust store (CA bundle) file is too big"},
@@ -117,12 +116,10 @@ static const struct entry table[] = {
 	{TS_ERR_ROUND_TOO_BIG, "round is bigger than the message limit"},
 	{TS_ERR_ROUND_BODY, "REST body is not an array of rounds"},
 	{TS_ERR_ROUND_DUPLICATE, "round has a required member twice"},
-	{TS_ERR_ROUND_SPACE, "buffer too small for the round's text line"},
 
 	/* client and state */
 	{TS_ERR_CLIENT_AUTH, "API key refused"},
 	{TS_ERR_CLIENT_HTTP_STATUS, "unexpected HTTP status"},
-	{TS_ERR_CLIENT_HEARTBEAT, "no frame from the server within the heartbeat deadline"},
 	{TS_ERR_CLIENT_CONFIG, "invalid configuration"},
 	{TS_ERR_STATE_LOCKED, "state file is in use by another tsino"},
 	{TS_ERR_STATE_CORRUPT, "state file is corrupt"},
