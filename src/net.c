@@ -185,12 +185,9 @@ fail(struct ts_net *n, int i, int errnum)
 	int err = error_for(errnum);
 
 	addr_at(n, i, addr);
-	if (err == TS_ERR_NET_REFUSED)
-		snprintf(words, sizeof(words), "connection refused by %s",
-		    addr);
-	else
-		snprintf(words, sizeof(words), "cannot connect to %s: %s", addr,
-		    strerror(errnum));
+	snprintf(words, sizeof(words), err == TS_ERR_NET_REFUSED ?
+	    "connection refused by %s" : "cannot connect to %s: %s", addr,
+	    strerror(errnum));
 	say(n, "%s", words);
 	/* A refusal says more than "unreachable" on a second family. */
 	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED) {
@@ -224,10 +221,7 @@ start_next(struct ts_net *n, int64_t now)
 void
 ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 {
-	n->next = 0;
-	n->last_err = 0;
-	n->why[0] = '\0';
-	n->fd = -1;
+	/* The rest of the race's state is as ts_net_resolve() left it. */
 	n->started = now;
 	n->deadline = now + timeout_ms;
 	n->next_at = now;

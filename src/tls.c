@@ -152,8 +152,8 @@ add_anchor(struct reader *r)
 	int rsa;
 	size_t k1, k2;
 
-	if (pk == NULL || (pk->key_type != BR_KEYTYPE_RSA &&
-	    pk->key_type != BR_KEYTYPE_EC))
+	/* NULL: not decoded.  Else RSA, or EC (any other type fails). */
+	if (pk == NULL)
 		return -1;
 	rsa = pk->key_type == BR_KEYTYPE_RSA;
 	k1 = rsa ? pk->key.rsa.nlen : pk->key.ec.qlen;
@@ -413,7 +413,8 @@ ts_conn_plain(struct ts_conn *c, int fd)
  * The client profile: what br_ssl_client_init_full() sets up, cut down
  * to what a TLS 1.2 client of a modern API needs, so a static binary
  * carries no code it never runs: ECDHE key exchange only, AEAD ciphers
- * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
+ * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order; so no RSA
+ * encryption of a premaster secret, no rsapub), RSA and
  * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the chain
  * (issue 7: collisions for it are practical since 2017); a root's own
  * signature is never checked, so old roots still serve.  The engine
@@ -453,7 +454,6 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
 	    br_ecdsa_vrfy_asn1_get_default());
 	br_ssl_engine_set_x509(eng, &xc->vtable);
-	br_ssl_client_set_default_rsapub(cc);
 	br_ssl_engine_set_default_rsavrfy(eng);
 	br_ssl_engine_set_default_ecdsa(eng);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
