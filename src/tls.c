@@ -573,19 +573,62 @@ peer_closed(struct ts_conn *c)
 }
 
 /*
- * A socket error.  During the handshake a reset or a broken pipe is the
- * server closing the connection, which is what the user needs to hear.
+ * A socket error, in words after the host (TLS) or what failed (plain).
+ * During the handshake a reset or a broken pipe is the server closing the
+ * connection, which is what the user needs to hear.
  */
 static int
-sock_err(struct ts_conn *c, int errnum)
+sock_err(struct ts_conn *c, int errnum, const char *what)
 {
 	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET))
 		return peer_closed(c);
-	return fail(c, TS_ERR_NET_IO, "%s: %s", c->host, strerror(errnum));
+	return fail(c, TS_ERR_NET_IO, "%s: %s", c->tls ? c->host : what,
+	    strerror(errnum));
 }
 
+/*
+ * The bytes waiting for the socket (out) or the room for bytes from it:
+ * BearSSL's record buffers, NULL exactly when its state lacks SENDREC or
+ * RECVREC; in plain mode the send queue, or the receive queue's free end
+ * (none once the peer has closed).
+ */
+static unsigned char *
+wire_buf(struct ts_conn *c, int out, size_t *len)
+{
+	if (c->tls)
+		return out ? br_ssl_engine_sendrec_buf(&c->cc.eng, len) :
+		    br_ssl_engine_recvrec_buf(&c->cc.eng, len);
+	*len = out ? c->wlen : TS_CONN_PLAIN_BUFSIZE - c->rlen;
+	if (*len == 0 || (!out && c->eof))
+		return NULL;
+	return c->iobuf + (out ? TS_CONN_PLAIN_BUFSIZE : c->rlen);
+}
+
+/* n bytes of wire_buf(c, out) went to the socket or came from it. */
+static void
+wire_ack(struct ts_conn *c, int out, size_t n)
+{
+	unsigned char *wq = c->iobuf + TS_CONN_PLAIN_BUFSIZE;
+
+	if (c->tls && out) {
+		br_ssl_engine_sendrec_ack(&c->cc.eng, n);
+	} else if (c->tls) {
+		br_ssl_engine_recvrec_ack(&c->cc.eng, n);
+	} else if (out) {
+		c->wlen -= n;
+		memmove(wq, wq + n, c->wlen);
+	} else {
+		c->rlen += n;
+	}
+}
+
+/*
+ * Send what waits until the socket takes no more, then read if allowed,
+ * and again while either moves bytes.  TLS: each turn follows the
+ * engine's state; a peer close is an error during the handshake.
+ */
 static int
-tls_io(struct ts_conn *c, int may_read)
+wire_io(struct ts_conn *c, int may_read)
 {
 	br_ssl_engine_context *eng = &c->cc.eng;
 	unsigned st;
@@ -594,10 +637,10 @@ tls_io(struct ts_conn *c, int may_read)
 	ssize_t r;
 
 	/* After the peer's close there is nothing left to move. */
-	if (c->eof)
+	if (c->tls && c->eof)
 		return c->err;
 	for (;;) {
-		st = br_ssl_engine_current_state(eng);
+		st = c->tls ? br_ssl_engine_current_state(eng) : 0;
 		if (st & BR_SSL_CLOSED) {
 			if (br_ssl_engine_last_error(eng) != BR_ERR_OK)
 				tls_error(c, br_ssl_engine_last_error(eng));
@@ -605,67 +648,32 @@ tls_io(struct ts_conn *c, int may_read)
 		}
 		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_finished(c);
-		if (st & BR_SSL_SENDREC) {
-			buf = br_ssl_engine_sendrec_buf(eng, &len);
+		if ((buf = wire_buf(c, 1, &len)) != NULL) {
 			r = send(c->fd, buf, len, MSG_NOSIGNAL);
 			if (r > 0)
-				br_ssl_engine_sendrec_ack(eng, (size_t)r);
+				wire_ack(c, 1, (size_t)r);
 			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
 			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno);
+				return sock_err(c, errno, "send");
 		}
-		if ((st & BR_SSL_RECVREC) && may_read) {
-			buf = br_ssl_engine_recvrec_buf(eng, &len);
+		if (may_read && (buf = wire_buf(c, 0, &len)) != NULL) {
 			r = read(c->fd, buf, len);
 			if (r > 0)
-				br_ssl_engine_recvrec_ack(eng, (size_t)r);
+				wire_ack(c, 0, (size_t)r);
 			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
-			if (r == 0) {
+			if (r == 0 && c->tls) {
 				c->truncated = 1;
 				br_ssl_engine_close(eng);
-				return peer_closed(c);
 			}
+			if (r == 0)
+				return peer_closed(c);
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno);
+				return sock_err(c, errno, "receive");
 		}
 		return 0;
 	}
-}
-
-static int
-plain_io(struct ts_conn *c, int may_read)
-{
-	unsigned char *rq = c->iobuf, *wq = c->iobuf + TS_CONN_PLAIN_BUFSIZE;
-	ssize_t r;
-
-	while (c->wlen > 0) {
-		r = send(c->fd, wq, c->wlen, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (r < 0)
-			return fail(c, TS_ERR_NET_IO, "send: %s",
-			    strerror(errno));
-		memmove(wq, wq + r, c->wlen - (size_t)r);
-		c->wlen -= (size_t)r;
-	}
-	while (may_read && !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE) {
-		r = read(c->fd, rq + c->rlen, TS_CONN_PLAIN_BUFSIZE - c->rlen);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (r < 0)
-			return fail(c, TS_ERR_NET_IO, "receive: %s",
-			    strerror(errno));
-		if (r == 0)
-			c->eof = 1;
-		c->rlen += (size_t)r;
-	}
-	return 0;
 }
 
 int
@@ -679,21 +687,20 @@ ts_conn_io(struct ts_conn *c, short revents)
 		return c->err;
 	if (c->fd < 0)
 		return 0;
-	return c->tls ? tls_io(c, may_read) : plain_io(c, may_read);
+	return wire_io(c, may_read);
 }
 
 short
 ts_conn_events(struct ts_conn *c)
 {
-	/* BR_SSL_CLOSED is exclusive: a closed engine wants nothing. */
-	unsigned st = c->tls ? br_ssl_engine_current_state(&c->cc.eng) : 0;
-	int rd = c->tls ? (st & BR_SSL_RECVREC) != 0 :
-	    c->rlen < TS_CONN_PLAIN_BUFSIZE;
-	int wr = c->tls ? (st & BR_SSL_SENDREC) != 0 : c->wlen > 0;
+	size_t len;
 
-	if (c->err || c->fd < 0 || (c->tls && c->eof))
+	/* BR_SSL_CLOSED is exclusive: a closed engine wants nothing. */
+	if (c->err || c->fd < 0 || (c->tls && (c->eof ||
+	    br_ssl_engine_current_state(&c->cc.eng) & BR_SSL_CLOSED)))
 		return 0;
-	return (short)((rd && !c->eof ? POLLIN : 0) | (wr ? POLLOUT : 0));
+	return (short)((wire_buf(c, 0, &len) ? POLLIN : 0) |
+	    (wire_buf(c, 1, &len) ? POLLOUT : 0));
 }
 
 const unsigned char *
@@ -760,7 +767,7 @@ ts_conn_close(struct ts_conn *c)
 	if (c->tls && c->err == 0 && c->handshake_done) {
 		/* Best effort close_notify: one non-blocking write. */
 		br_ssl_engine_close(&c->cc.eng);
-		tls_io(c, 0);
+		wire_io(c, 0);
 	}
 	close(c->fd);
 	c->fd = -1;
