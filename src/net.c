@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,15 +129,11 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res;
-	void (*note)(void *, const char *) = n->note;
-	void *note_arg = n->note_arg;
 	char service[8];
 	int rc, i;
 
-	/* A fresh race each time, but the caller's hook stays. */
-	memset(n, 0, sizeof(*n));
-	n->note = note;
-	n->note_arg = note_arg;
+	/* A fresh race each time, but the caller's hook (last) stays. */
+	memset(n, 0, offsetof(struct ts_net, note));
 	for (i = 0; i < TS_NET_MAX_ADDRS; i++)
 		n->inflight[i] = -1;
 	n->fd = -1;
@@ -154,22 +151,6 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	return TS_ERR_NET_RESOLVE;
 }
 
-static int
-error_for(int errnum)
-{
-	switch (errnum) {
-	case ECONNREFUSED:
-		return TS_ERR_NET_REFUSED;
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EADDRNOTAVAIL:
-	case EAFNOSUPPORT:
-		return TS_ERR_NET_UNREACHABLE;
-	default:
-		return TS_ERR_NET_IO;
-	}
-}
-
 /*
  * The attempt at index i failed with errnum: close it, say so to the
  * note hook, and keep its error if it is the most telling so far.  The
@@ -182,7 +163,10 @@ static void
 fail(struct ts_net *n, int i, int errnum)
 {
 	char addr[64], words[sizeof(n->why)];
-	int err = error_for(errnum);
+	int err = errnum == ECONNREFUSED ? TS_ERR_NET_REFUSED :
+	    errnum == ENETUNREACH || errnum == EHOSTUNREACH ||
+	    errnum == EADDRNOTAVAIL || errnum == EAFNOSUPPORT ?
+	    TS_ERR_NET_UNREACHABLE : TS_ERR_NET_IO;
 
 	addr_at(n, i, addr);
 	snprintf(words, sizeof(words), err == TS_ERR_NET_REFUSED ?
