@@ -627,17 +627,20 @@ wire_ack(struct ts_conn *c, int out, size_t n)
  * and again while either moves bytes.  TLS: each turn follows the
  * engine's state; a peer close is an error during the handshake.
  */
-static int
-wire_io(struct ts_conn *c, int may_read)
+int
+ts_conn_io(struct ts_conn *c, short revents)
 {
+	/* Read only when poll() said so: bytes read at any other time would
+	 * sit in a buffer that no poll() wakes up for. */
+	int may_read = (revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 	br_ssl_engine_context *eng = &c->cc.eng;
 	unsigned st;
 	unsigned char *buf;
 	size_t len;
 	ssize_t r;
 
-	/* After the peer's close there is nothing left to move. */
-	if (c->tls && c->eof)
+	/* Nothing to move once failed, closed, or (TLS) after the peer's close. */
+	if (c->err || c->fd < 0 || (c->tls && c->eof))
 		return c->err;
 	for (;;) {
 		st = c->tls ? br_ssl_engine_current_state(eng) : 0;
@@ -674,20 +677,6 @@ wire_io(struct ts_conn *c, int may_read)
 		}
 		return 0;
 	}
-}
-
-int
-ts_conn_io(struct ts_conn *c, short revents)
-{
-	/* Read only when poll() said so: bytes read at any other time would
-	 * sit in a buffer that no poll() wakes up for. */
-	int may_read = (revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-
-	if (c->err)
-		return c->err;
-	if (c->fd < 0)
-		return 0;
-	return wire_io(c, may_read);
 }
 
 short
@@ -767,7 +756,7 @@ ts_conn_close(struct ts_conn *c)
 	if (c->tls && c->err == 0 && c->handshake_done) {
 		/* Best effort close_notify: one non-blocking write. */
 		br_ssl_engine_close(&c->cc.eng);
-		wire_io(c, 0);
+		ts_conn_io(c, 0);
 	}
 	close(c->fd);
 	c->fd = -1;
