@@ -639,7 +639,7 @@ ts_conn_io(struct ts_conn *c, short revents)
 	size_t len;
 	ssize_t r;
 
-	/* Nothing to move once failed, closed, or TLS after the peer's close. */
+	/* Nothing to move: failed, closed, or TLS after the peer's close. */
 	if (c->err || c->fd < 0 || (c->tls && c->eof))
 		return c->err;
 	for (;;) {
