@@ -165,8 +165,7 @@ add_anchor(struct reader *r)
 	p = malloc(r->dnlen + k1 + k2);
 	if (p == NULL)
 		return -1;
-	ta = &t->ta[t->n++];
-	memset(ta, 0, sizeof(*ta));
+	ta = &t->ta[t->n++];	/* each of its three members set below */
 	ta->dn.data = memcpy(p, r->dn, r->dnlen);
 	ta->dn.len = r->dnlen;
 	ta->flags = br_x509_decoder_isCA(&r->dc) ? BR_X509_TA_CA : 0;
@@ -492,7 +491,7 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
 	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
-	if (session != NULL && session->valid &&
+	if (session != NULL && session->host[0] != '\0' &&
 	    strcmp(session->host, host) == 0)
 		br_ssl_engine_set_session_parameters(eng, &session->params);
 	if (!br_ssl_client_reset(&c->cc, host, 1))
@@ -553,12 +552,11 @@ handshake_finished(struct ts_conn *c)
 	if (s == NULL)
 		return;
 	br_ssl_engine_get_session_parameters(&c->cc.eng, &p);
-	c->resumed = s->valid && strcmp(s->host, c->host) == 0 &&
+	c->resumed = s->host[0] != '\0' && strcmp(s->host, c->host) == 0 &&
 	    s->params.session_id_len == p.session_id_len &&
 	    memcmp(s->params.session_id, p.session_id, p.session_id_len) == 0;
 	s->params = p;
 	snprintf(s->host, sizeof(s->host), "%s", c->host);
-	s->valid = 1;
 }
 
 /* The peer closed its side: during the TLS handshake, an error. */
