@@ -647,7 +647,8 @@ ts_conn_io(struct ts_conn *c, short revents)
 				tls_error(c, br_ssl_engine_last_error(eng));
 			return peer_closed(c);
 		}
-		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
+		if (!c->handshake_done &&
+		    (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_finished(c);
 		if ((buf = wire_buf(c, 1, &len)) != NULL) {
 			r = send(c->fd, buf, len, MSG_NOSIGNAL);
