@@ -103,7 +103,7 @@ struct reader {
 	br_pem_decoder_context pc;
 	br_x509_decoder_context dc;
 	int in_cert;
-	size_t count;		/* certificates met so far (anchors and skipped) */
+	size_t count;		/* certificates met (anchors and skipped) */
 	unsigned char dn[TS_TRUST_MAX_DN];
 	size_t dnlen;		/* more than dn[] holds: the name is too long */
 	/*
@@ -408,21 +408,9 @@ ts_conn_plain(struct ts_conn *c, int fd)
 	c->handshake_done = 1;
 }
 
-/*
- * The client profile: what br_ssl_client_init_full() sets up, cut down
- * to what a TLS 1.2 client of a modern API needs, so a static binary
- * carries no code it never runs: ECDHE key exchange only, AEAD ciphers
- * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order; so no RSA
- * encryption of a premaster secret, no rsapub), RSA and
- * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the chain
- * (issue 7: collisions for it are practical since 2017); a root's own
- * signature is never checked, so old roots still serve.  The engine
- * keeps SHA-1: TLS 1.2's signature_algorithms still offers it, last, for
- * the server's ECDHE signature (the PRF is SHA-256 or SHA-384).
- */
-static void
-client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
-    const struct ts_trust *trust)
+int
+ts_conn_tls(struct ts_conn *c, int fd, const char *host,
+    const struct ts_trust *trust, struct ts_tls_session *session)
 {
 	static const uint16_t suites[] = {
 		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -432,9 +420,43 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	};
-	br_ssl_engine_context *eng = &cc->eng;
+	static const char *alpn[] = {"http/1.1"};
+	br_ssl_engine_context *eng = &c->cc.eng;
+	br_x509_minimal_context *xc = &c->xc;
+	unsigned char ip[16], seed[32];
 
-	br_ssl_client_zero(cc);
+	ts_conn_plain(c, fd);
+	c->tls = 1;
+	c->handshake_done = 0;
+	c->session = session;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	if (ts_random(seed, sizeof(seed)) < 0)
+		return fail(c, TS_ERR_TLS_PROTOCOL, "no randomness from the "
+		    "OS");
+	/*
+	 * SPEC §7.11: an IP literal is refused, never left unverified.
+	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
+	 * IPv6 addresses are not permitted in "HostName"."
+	 */
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
+		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
+		    "(%s) is not supported: certificates are checked by host "
+		    "name", host);
+	/*
+	 * The client profile: what br_ssl_client_init_full() sets up, cut
+	 * down to what a TLS 1.2 client of a modern API needs, so a static
+	 * binary carries no code it never runs: ECDHE key exchange only (no
+	 * RSA-encrypted premaster, so no rsapub), AEAD ciphers only
+	 * (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
+	 * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the
+	 * chain (issue 7: collisions for it are practical since 2017); a
+	 * root's own signature is never checked, so old roots still serve.
+	 * The engine keeps SHA-1: TLS 1.2's signature_algorithms still offers
+	 * it, last, for the server's ECDHE signature (the PRF is SHA-256 or
+	 * SHA-384).
+	 */
+	br_ssl_client_zero(&c->cc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_suites(eng, suites,
 	    sizeof(suites) / sizeof(suites[0]));
@@ -459,35 +481,6 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
 	br_ssl_engine_set_default_chapol(eng);
-}
-
-int
-ts_conn_tls(struct ts_conn *c, int fd, const char *host,
-    const struct ts_trust *trust, struct ts_tls_session *session)
-{
-	static const char *alpn[] = {"http/1.1"};
-	br_ssl_engine_context *eng = &c->cc.eng;
-	unsigned char ip[16], seed[32];
-
-	ts_conn_plain(c, fd);
-	c->tls = 1;
-	c->handshake_done = 0;
-	c->session = session;
-	snprintf(c->host, sizeof(c->host), "%s", host);
-	if (ts_random(seed, sizeof(seed)) < 0)
-		return fail(c, TS_ERR_TLS_PROTOCOL, "no randomness from the "
-		    "OS");
-	/*
-	 * SPEC §7.11: an IP literal is refused, never left unverified.
-	 * BearSSL checks DNS names only, and RFC 6066 §3: "Literal IPv4 and
-	 * IPv6 addresses are not permitted in "HostName"."
-	 */
-	if (inet_pton(AF_INET, host, ip) == 1 ||
-	    inet_pton(AF_INET6, host, ip) == 1)
-		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
-		    "(%s) is not supported: certificates are checked by host "
-		    "name", host);
-	client_profile(&c->cc, &c->xc, trust);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
 	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
