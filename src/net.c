@@ -184,24 +184,6 @@ fail(struct ts_net *n, int i, int errnum)
 	n->next_at = 0;
 }
 
-static void
-start_next(struct ts_net *n, int64_t now)
-{
-	int i = n->next, fd;
-	char addr[64];
-
-	n->next++;
-	n->next_at = now + TS_NET_STAGGER_MS;
-	say(n, "connecting to %s", addr_at(n, i, addr));
-	fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	n->inflight[i] = fd;
-	/* fail() closes the socket, if there is one. */
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&n->addr[i],
-	    n->addrlen[i]) != 0 && errno != EINPROGRESS))
-		fail(n, i, errno);
-}
-
 void
 ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 {
@@ -277,7 +259,7 @@ int
 ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
     int64_t now)
 {
-	int k, i;
+	int k, i, fd;
 	char addr[64];
 
 	/*
@@ -297,9 +279,20 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		if (i < n->naddr && check_connected(n, i))
 			return 1;
 	}
+	/* Start the next attempt when its time came or none is in flight. */
 	while (n->next < n->naddr && now < n->deadline &&
-	    (now >= n->next_at || !any_inflight(n)))
-		start_next(n, now);
+	    (now >= n->next_at || !any_inflight(n))) {
+		i = n->next++;
+		n->next_at = now + TS_NET_STAGGER_MS;
+		say(n, "connecting to %s", addr_at(n, i, addr));
+		fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		n->inflight[i] = fd;
+		/* fail() closes the socket, if there is one. */
+		if (fd < 0 || (connect(fd, (struct sockaddr *)&n->addr[i],
+		    n->addrlen[i]) != 0 && errno != EINPROGRESS))
+			fail(n, i, errno);
+	}
 	if (any_inflight(n) && now < n->deadline)
 		return 0;
 	if (any_inflight(n) || n->next < n->naddr) {
