@@ -187,7 +187,11 @@ fail(struct ts_net *n, int i, int errnum)
 void
 ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 {
-	/* The rest of the race's state is as ts_net_resolve() left it. */
+	/* Not only after ts_net_resolve(): exchange reuses a lookup. */
+	n->next = 0;
+	n->last_err = 0;
+	n->why[0] = '\0';
+	n->fd = -1;
 	n->started = now;
 	n->deadline = now + timeout_ms;
 	n->next_at = now;

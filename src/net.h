@@ -87,8 +87,7 @@ ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res);
  * the connect timeout on the lookup (the race could end before its
  * first attempt starts).  A now given to ts_net_step() or
  * ts_net_timeout() that is earlier than this one (a loop turn's time
- * read before the lookup) counts as this one.  Once per
- * ts_net_resolve(), which set the rest of the race's state.
+ * read before the lookup) counts as this one.
  */
 void
 ts_net_start(struct ts_net *n, int64_t now, int timeout_ms);
