@@ -202,14 +202,10 @@ ts_net_pollfds(const struct ts_net *n, struct pollfd *pfd, int max)
 {
 	int i, k = 0;
 
-	for (i = 0; i < n->naddr && k < max; i++) {
-		if (n->inflight[i] < 0)
-			continue;
-		pfd[k].fd = n->inflight[i];
-		pfd[k].events = POLLOUT;
-		pfd[k].revents = 0;
-		k++;
-	}
+	for (i = 0; i < n->naddr && k < max; i++)
+		if (n->inflight[i] >= 0)
+			pfd[k++] = (struct pollfd){ .fd = n->inflight[i],
+			    .events = POLLOUT };	/* revents 0 */
 	return k;
 }
 
