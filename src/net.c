@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,15 +129,11 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 	    .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res;
-	void (*note)(void *, const char *) = n->note;
-	void *note_arg = n->note_arg;
 	char service[8];
 	int rc, i;
 
-	/* A fresh race each time, but the caller's hook stays. */
-	memset(n, 0, sizeof(*n));
-	n->note = note;
-	n->note_arg = note_arg;
+	/* A fresh race each time, but the caller's hook (last) stays. */
+	memset(n, 0, offsetof(struct ts_net, note));
 	for (i = 0; i < TS_NET_MAX_ADDRS; i++)
 		n->inflight[i] = -1;
 	n->fd = -1;
@@ -154,22 +151,6 @@ ts_net_resolve(struct ts_net *n, const char *host, unsigned port)
 	return TS_ERR_NET_RESOLVE;
 }
 
-static int
-error_for(int errnum)
-{
-	switch (errnum) {
-	case ECONNREFUSED:
-		return TS_ERR_NET_REFUSED;
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EADDRNOTAVAIL:
-	case EAFNOSUPPORT:
-		return TS_ERR_NET_UNREACHABLE;
-	default:
-		return TS_ERR_NET_IO;
-	}
-}
-
 /*
  * The attempt at index i failed with errnum: close it, say so to the
  * note hook, and keep its error if it is the most telling so far.  The
@@ -182,15 +163,15 @@ static void
 fail(struct ts_net *n, int i, int errnum)
 {
 	char addr[64], words[sizeof(n->why)];
-	int err = error_for(errnum);
+	int err = errnum == ECONNREFUSED ? TS_ERR_NET_REFUSED :
+	    errnum == ENETUNREACH || errnum == EHOSTUNREACH ||
+	    errnum == EADDRNOTAVAIL || errnum == EAFNOSUPPORT ?
+	    TS_ERR_NET_UNREACHABLE : TS_ERR_NET_IO;
 
 	addr_at(n, i, addr);
-	if (err == TS_ERR_NET_REFUSED)
-		snprintf(words, sizeof(words), "connection refused by %s",
-		    addr);
-	else
-		snprintf(words, sizeof(words), "cannot connect to %s: %s", addr,
-		    strerror(errnum));
+	snprintf(words, sizeof(words), err == TS_ERR_NET_REFUSED ?
+	    "connection refused by %s" : "cannot connect to %s: %s", addr,
+	    strerror(errnum));
 	say(n, "%s", words);
 	/* A refusal says more than "unreachable" on a second family. */
 	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED) {
@@ -203,27 +184,10 @@ fail(struct ts_net *n, int i, int errnum)
 	n->next_at = 0;
 }
 
-static void
-start_next(struct ts_net *n, int64_t now)
-{
-	int i = n->next, fd;
-	char addr[64];
-
-	n->next++;
-	n->next_at = now + TS_NET_STAGGER_MS;
-	say(n, "connecting to %s", addr_at(n, i, addr));
-	fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	n->inflight[i] = fd;
-	/* fail() closes the socket, if there is one. */
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&n->addr[i],
-	    n->addrlen[i]) != 0 && errno != EINPROGRESS))
-		fail(n, i, errno);
-}
-
 void
 ts_net_start(struct ts_net *n, int64_t now, int timeout_ms)
 {
+	/* Not only after ts_net_resolve(): exchange reuses a lookup. */
 	n->next = 0;
 	n->last_err = 0;
 	n->why[0] = '\0';
@@ -238,14 +202,10 @@ ts_net_pollfds(const struct ts_net *n, struct pollfd *pfd, int max)
 {
 	int i, k = 0;
 
-	for (i = 0; i < n->naddr && k < max; i++) {
-		if (n->inflight[i] < 0)
-			continue;
-		pfd[k].fd = n->inflight[i];
-		pfd[k].events = POLLOUT;
-		pfd[k].revents = 0;
-		k++;
-	}
+	for (i = 0; i < n->naddr && k < max; i++)
+		if (n->inflight[i] >= 0)
+			pfd[k++] = (struct pollfd){ .fd = n->inflight[i],
+			    .events = POLLOUT };	/* revents 0 */
 	return k;
 }
 
@@ -299,7 +259,7 @@ int
 ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
     int64_t now)
 {
-	int k, i;
+	int k, i, fd;
 	char addr[64];
 
 	/*
@@ -319,9 +279,20 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		if (i < n->naddr && check_connected(n, i))
 			return 1;
 	}
+	/* Start the next attempt when its time came or none is in flight. */
 	while (n->next < n->naddr && now < n->deadline &&
-	    (now >= n->next_at || !any_inflight(n)))
-		start_next(n, now);
+	    (now >= n->next_at || !any_inflight(n))) {
+		i = n->next++;
+		n->next_at = now + TS_NET_STAGGER_MS;
+		say(n, "connecting to %s", addr_at(n, i, addr));
+		fd = socket(n->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		n->inflight[i] = fd;
+		/* fail() closes the socket, if there is one. */
+		if (fd < 0 || (connect(fd, (struct sockaddr *)&n->addr[i],
+		    n->addrlen[i]) != 0 && errno != EINPROGRESS))
+			fail(n, i, errno);
+	}
 	if (any_inflight(n) && now < n->deadline)
 		return 0;
 	if (any_inflight(n) || n->next < n->naddr) {

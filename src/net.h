@@ -48,7 +48,7 @@ struct ts_net {
 	 * ("no answer from 127.0.0.1:8443 before the connect timeout") and
 	 * the winner ("connected to [::1]:8443").  Only ts_net_step()
 	 * calls it, so it must not call back into ts_net for the same n.
-	 * ts_net_resolve() keeps both fields.
+	 * ts_net_resolve() keeps both fields, which must stay last.
 	 */
 	void (*note)(void *arg, const char *line);
 	void *note_arg;

@@ -103,7 +103,7 @@ struct reader {
 	br_pem_decoder_context pc;
 	br_x509_decoder_context dc;
 	int in_cert;
-	size_t count;		/* certificates met so far (anchors and skipped) */
+	size_t count;		/* certificates met (anchors and skipped) */
 	unsigned char dn[TS_TRUST_MAX_DN];
 	size_t dnlen;		/* more than dn[] holds: the name is too long */
 	/*
@@ -152,8 +152,8 @@ add_anchor(struct reader *r)
 	int rsa;
 	size_t k1, k2;
 
-	if (pk == NULL || (pk->key_type != BR_KEYTYPE_RSA &&
-	    pk->key_type != BR_KEYTYPE_EC))
+	/* NULL: not decoded.  Else RSA, or EC (any other type fails). */
+	if (pk == NULL)
 		return -1;
 	rsa = pk->key_type == BR_KEYTYPE_RSA;
 	k1 = rsa ? pk->key.rsa.nlen : pk->key.ec.qlen;
@@ -165,8 +165,7 @@ add_anchor(struct reader *r)
 	p = malloc(r->dnlen + k1 + k2);
 	if (p == NULL)
 		return -1;
-	ta = &t->ta[t->n++];
-	memset(ta, 0, sizeof(*ta));
+	ta = &t->ta[t->n++];	/* each of its three members set below */
 	ta->dn.data = memcpy(p, r->dn, r->dnlen);
 	ta->dn.len = r->dnlen;
 	ta->flags = br_x509_decoder_isCA(&r->dc) ? BR_X509_TA_CA : 0;
@@ -409,20 +408,9 @@ ts_conn_plain(struct ts_conn *c, int fd)
 	c->handshake_done = 1;
 }
 
-/*
- * The client profile: what br_ssl_client_init_full() sets up, cut down
- * to what a TLS 1.2 client of a modern API needs, so a static binary
- * carries no code it never runs: ECDHE key exchange only, AEAD ciphers
- * only (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
- * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the chain
- * (issue 7: collisions for it are practical since 2017); a root's own
- * signature is never checked, so old roots still serve.  The engine
- * keeps SHA-1: TLS 1.2's signature_algorithms still offers it, last, for
- * the server's ECDHE signature (the PRF is SHA-256 or SHA-384).
- */
-static void
-client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
-    const struct ts_trust *trust)
+int
+ts_conn_tls(struct ts_conn *c, int fd, const char *host,
+    const struct ts_trust *trust, struct ts_tls_session *session)
 {
 	static const uint16_t suites[] = {
 		BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
@@ -432,42 +420,9 @@ client_profile(br_ssl_client_context *cc, br_x509_minimal_context *xc,
 		BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 		BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 	};
-	br_ssl_engine_context *eng = &cc->eng;
-
-	br_ssl_client_zero(cc);
-	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(eng, suites,
-	    sizeof(suites) / sizeof(suites[0]));
-	br_x509_minimal_init(xc, &br_sha256_vtable, trust->ta, trust->n);
-	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
-	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
-	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
-	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
-	/* no SHA-1 here: the chain's signatures are SHA-2 or refused */
-	br_x509_minimal_set_hash(xc, br_sha224_ID, &br_sha224_vtable);
-	br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
-	br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
-	br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
-	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
-	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
-	    br_ecdsa_vrfy_asn1_get_default());
-	br_ssl_engine_set_x509(eng, &xc->vtable);
-	br_ssl_client_set_default_rsapub(cc);
-	br_ssl_engine_set_default_rsavrfy(eng);
-	br_ssl_engine_set_default_ecdsa(eng);
-	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
-}
-
-int
-ts_conn_tls(struct ts_conn *c, int fd, const char *host,
-    const struct ts_trust *trust, struct ts_tls_session *session)
-{
 	static const char *alpn[] = {"http/1.1"};
 	br_ssl_engine_context *eng = &c->cc.eng;
+	br_x509_minimal_context *xc = &c->xc;
 	unsigned char ip[16], seed[32];
 
 	ts_conn_plain(c, fd);
@@ -488,11 +443,48 @@ ts_conn_tls(struct ts_conn *c, int fd, const char *host,
 		return fail(c, TS_ERR_TLS_IP_LITERAL, "TLS to an IP address "
 		    "(%s) is not supported: certificates are checked by host "
 		    "name", host);
-	client_profile(&c->cc, &c->xc, trust);
+	/*
+	 * The client profile: what br_ssl_client_init_full() sets up, cut
+	 * down to what a TLS 1.2 client of a modern API needs, so a static
+	 * binary carries no code it never runs: ECDHE key exchange only (no
+	 * RSA-encrypted premaster, so no rsapub), AEAD ciphers only
+	 * (ChaCha20-Poly1305 and AES-GCM, in init_full's order), RSA and
+	 * ECDSA certificates signed with SHA-2.  SHA-1 is refused in the
+	 * chain (issue 7: collisions for it are practical since 2017); a
+	 * root's own signature is never checked, so old roots still serve.
+	 * The engine keeps SHA-1: TLS 1.2's signature_algorithms still offers
+	 * it, last, for the server's ECDHE signature (the PRF is SHA-256 or
+	 * SHA-384).
+	 */
+	br_ssl_client_zero(&c->cc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, suites,
+	    sizeof(suites) / sizeof(suites[0]));
+	br_x509_minimal_init(xc, &br_sha256_vtable, trust->ta, trust->n);
+	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	/* no SHA-1 here: the chain's signatures are SHA-2 or refused */
+	br_x509_minimal_set_hash(xc, br_sha224_ID, &br_sha224_vtable);
+	br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(xc, br_sha512_ID, &br_sha512_vtable);
+	br_x509_minimal_set_rsa(xc, br_rsa_pkcs1_vrfy_get_default());
+	br_x509_minimal_set_ecdsa(xc, br_ec_get_default(),
+	    br_ecdsa_vrfy_asn1_get_default());
+	br_ssl_engine_set_x509(eng, &xc->vtable);
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
 	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
 	br_ssl_engine_set_protocol_names(eng, alpn, 1);
 	br_ssl_engine_inject_entropy(eng, seed, sizeof(seed));
-	if (session != NULL && session->valid &&
+	if (session != NULL && session->host[0] != '\0' &&
 	    strcmp(session->host, host) == 0)
 		br_ssl_engine_set_session_parameters(eng, &session->params);
 	if (!br_ssl_client_reset(&c->cc, host, 1))
@@ -553,12 +545,11 @@ handshake_finished(struct ts_conn *c)
 	if (s == NULL)
 		return;
 	br_ssl_engine_get_session_parameters(&c->cc.eng, &p);
-	c->resumed = s->valid && strcmp(s->host, c->host) == 0 &&
+	c->resumed = s->host[0] != '\0' && strcmp(s->host, c->host) == 0 &&
 	    s->params.session_id_len == p.session_id_len &&
 	    memcmp(s->params.session_id, p.session_id, p.session_id_len) == 0;
 	s->params = p;
 	snprintf(s->host, sizeof(s->host), "%s", c->host);
-	s->valid = 1;
 }
 
 /* The peer closed its side: during the TLS handshake, an error. */
@@ -573,127 +564,124 @@ peer_closed(struct ts_conn *c)
 }
 
 /*
- * A socket error.  During the handshake a reset or a broken pipe is the
- * server closing the connection, which is what the user needs to hear.
+ * A socket error, in words after the host (TLS) or what failed (plain).
+ * During the handshake a reset or a broken pipe is the server closing the
+ * connection, which is what the user needs to hear.
  */
 static int
-sock_err(struct ts_conn *c, int errnum)
+sock_err(struct ts_conn *c, int errnum, const char *what)
 {
 	if (!c->handshake_done && (errnum == EPIPE || errnum == ECONNRESET))
 		return peer_closed(c);
-	return fail(c, TS_ERR_NET_IO, "%s: %s", c->host, strerror(errnum));
+	return fail(c, TS_ERR_NET_IO, "%s: %s", c->tls ? c->host : what,
+	    strerror(errnum));
 }
 
-static int
-tls_io(struct ts_conn *c, int may_read)
+/*
+ * The bytes waiting for the socket (out) or the room for bytes from it:
+ * BearSSL's record buffers, NULL exactly when its state lacks SENDREC or
+ * RECVREC; in plain mode the send queue, or the receive queue's free end
+ * (none once the peer has closed).
+ */
+static unsigned char *
+wire_buf(struct ts_conn *c, int out, size_t *len)
 {
-	br_ssl_engine_context *eng = &c->cc.eng;
-	unsigned st;
-	unsigned char *buf;
-	size_t len;
-	ssize_t r;
-
-	/* After the peer's close there is nothing left to move. */
-	if (c->eof)
-		return c->err;
-	for (;;) {
-		st = br_ssl_engine_current_state(eng);
-		if (st & BR_SSL_CLOSED) {
-			if (br_ssl_engine_last_error(eng) != BR_ERR_OK)
-				tls_error(c, br_ssl_engine_last_error(eng));
-			return peer_closed(c);
-		}
-		if (!c->handshake_done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
-			handshake_finished(c);
-		if (st & BR_SSL_SENDREC) {
-			buf = br_ssl_engine_sendrec_buf(eng, &len);
-			r = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (r > 0)
-				br_ssl_engine_sendrec_ack(eng, (size_t)r);
-			if (r > 0 || (r < 0 && errno == EINTR))
-				continue;
-			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno);
-		}
-		if ((st & BR_SSL_RECVREC) && may_read) {
-			buf = br_ssl_engine_recvrec_buf(eng, &len);
-			r = read(c->fd, buf, len);
-			if (r > 0)
-				br_ssl_engine_recvrec_ack(eng, (size_t)r);
-			if (r > 0 || (r < 0 && errno == EINTR))
-				continue;
-			if (r == 0) {
-				c->truncated = 1;
-				br_ssl_engine_close(eng);
-				return peer_closed(c);
-			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno);
-		}
-		return 0;
-	}
+	if (c->tls)
+		return out ? br_ssl_engine_sendrec_buf(&c->cc.eng, len) :
+		    br_ssl_engine_recvrec_buf(&c->cc.eng, len);
+	*len = out ? c->wlen : TS_CONN_PLAIN_BUFSIZE - c->rlen;
+	if (*len == 0 || (!out && c->eof))
+		return NULL;
+	return c->iobuf + (out ? TS_CONN_PLAIN_BUFSIZE : c->rlen);
 }
 
-static int
-plain_io(struct ts_conn *c, int may_read)
+/* n bytes of wire_buf(c, out) went to the socket or came from it. */
+static void
+wire_ack(struct ts_conn *c, int out, size_t n)
 {
-	unsigned char *rq = c->iobuf, *wq = c->iobuf + TS_CONN_PLAIN_BUFSIZE;
-	ssize_t r;
+	unsigned char *wq = c->iobuf + TS_CONN_PLAIN_BUFSIZE;
 
-	while (c->wlen > 0) {
-		r = send(c->fd, wq, c->wlen, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (r < 0)
-			return fail(c, TS_ERR_NET_IO, "send: %s",
-			    strerror(errno));
-		memmove(wq, wq + r, c->wlen - (size_t)r);
-		c->wlen -= (size_t)r;
+	if (c->tls && out) {
+		br_ssl_engine_sendrec_ack(&c->cc.eng, n);
+	} else if (c->tls) {
+		br_ssl_engine_recvrec_ack(&c->cc.eng, n);
+	} else if (out) {
+		c->wlen -= n;
+		memmove(wq, wq + n, c->wlen);
+	} else {
+		c->rlen += n;
 	}
-	while (may_read && !c->eof && c->rlen < TS_CONN_PLAIN_BUFSIZE) {
-		r = read(c->fd, rq + c->rlen, TS_CONN_PLAIN_BUFSIZE - c->rlen);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (r < 0)
-			return fail(c, TS_ERR_NET_IO, "receive: %s",
-			    strerror(errno));
-		if (r == 0)
-			c->eof = 1;
-		c->rlen += (size_t)r;
-	}
-	return 0;
 }
 
+/*
+ * Send what waits until the socket takes no more, then read if allowed,
+ * and again while either moves bytes.  TLS: each turn follows the
+ * engine's state; a peer close is an error during the handshake.
+ */
 int
 ts_conn_io(struct ts_conn *c, short revents)
 {
 	/* Read only when poll() said so: bytes read at any other time would
 	 * sit in a buffer that no poll() wakes up for. */
 	int may_read = (revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+	br_ssl_engine_context *eng = &c->cc.eng;
+	unsigned st;
+	unsigned char *buf;
+	size_t len;
+	ssize_t r;
 
-	if (c->err)
+	/* Nothing to move: failed, closed, or TLS after the peer's close. */
+	if (c->err || c->fd < 0 || (c->tls && c->eof))
 		return c->err;
-	if (c->fd < 0)
+	for (;;) {
+		st = c->tls ? br_ssl_engine_current_state(eng) : 0;
+		if (st & BR_SSL_CLOSED) {
+			if (br_ssl_engine_last_error(eng) != BR_ERR_OK)
+				tls_error(c, br_ssl_engine_last_error(eng));
+			return peer_closed(c);
+		}
+		if (!c->handshake_done &&
+		    (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
+			handshake_finished(c);
+		if ((buf = wire_buf(c, 1, &len)) != NULL) {
+			r = send(c->fd, buf, len, MSG_NOSIGNAL);
+			if (r > 0)
+				wire_ack(c, 1, (size_t)r);
+			if (r > 0 || (r < 0 && errno == EINTR))
+				continue;
+			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				return sock_err(c, errno, "send");
+		}
+		if (may_read && (buf = wire_buf(c, 0, &len)) != NULL) {
+			r = read(c->fd, buf, len);
+			if (r > 0)
+				wire_ack(c, 0, (size_t)r);
+			if (r > 0 || (r < 0 && errno == EINTR))
+				continue;
+			if (r == 0 && c->tls) {
+				c->truncated = 1;
+				br_ssl_engine_close(eng);
+			}
+			if (r == 0)
+				return peer_closed(c);
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return sock_err(c, errno, "receive");
+		}
 		return 0;
-	return c->tls ? tls_io(c, may_read) : plain_io(c, may_read);
+	}
 }
 
 short
 ts_conn_events(struct ts_conn *c)
 {
-	/* BR_SSL_CLOSED is exclusive: a closed engine wants nothing. */
-	unsigned st = c->tls ? br_ssl_engine_current_state(&c->cc.eng) : 0;
-	int rd = c->tls ? (st & BR_SSL_RECVREC) != 0 :
-	    c->rlen < TS_CONN_PLAIN_BUFSIZE;
-	int wr = c->tls ? (st & BR_SSL_SENDREC) != 0 : c->wlen > 0;
+	size_t len;
 
-	if (c->err || c->fd < 0 || (c->tls && c->eof))
+	/* BR_SSL_CLOSED is exclusive: a closed engine wants nothing. */
+	if (c->err || c->fd < 0 || (c->tls && (c->eof ||
+	    br_ssl_engine_current_state(&c->cc.eng) & BR_SSL_CLOSED)))
 		return 0;
-	return (short)((rd && !c->eof ? POLLIN : 0) | (wr ? POLLOUT : 0));
+	return (short)((wire_buf(c, 0, &len) ? POLLIN : 0) |
+	    (wire_buf(c, 1, &len) ? POLLOUT : 0));
 }
 
 const unsigned char *
@@ -760,7 +748,7 @@ ts_conn_close(struct ts_conn *c)
 	if (c->tls && c->err == 0 && c->handshake_done) {
 		/* Best effort close_notify: one non-blocking write. */
 		br_ssl_engine_close(&c->cc.eng);
-		tls_io(c, 0);
+		ts_conn_io(c, 0);
 	}
 	close(c->fd);
 	c->fd = -1;

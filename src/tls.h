@@ -84,8 +84,7 @@ ts_trust_default_path(void);
  * zero it once before first use.
  */
 struct ts_tls_session {
-	char host[256];
-	int valid;
+	char host[256];		/* "" until a handshake with a host set it */
 	br_ssl_session_parameters params;
 };
 
