@@ -59,6 +59,7 @@
 
 #include "base.h"
 #include "http.h"
+#include "url.h"
 
 enum {
 	ST_STATUS = 0,
@@ -168,11 +169,9 @@ valid_ws_key(const char *k)
 }
 
 static void
-write_request(struct writer *w, const struct ts_http_req *req,
-    unsigned port)
+write_request(struct writer *w, const struct ts_http_req *req)
 {
-	char digits[8];
-	size_t i = sizeof(digits) - 1;
+	char port[TS_URL_PORT_BUFSIZE];
 	int v6 = strchr(req->host, ':') != NULL;
 
 	put(w, "GET ");
@@ -184,15 +183,9 @@ write_request(struct writer *w, const struct ts_http_req *req,
 	put(w, v6 ? "[" : "");
 	put(w, req->host);
 	put(w, v6 ? "]" : "");
-	if (port != (req->tls ? 443u : 80u)) {
-		digits[i] = '\0';
-		do {
-			digits[--i] = (char)('0' + port % 10);
-			port /= 10;
-		} while (port > 0);
-		digits[--i] = ':';
-		put(w, digits + i);
-	}
+	/* port 0 means the default, which goes without ":port" */
+	if (req->port != 0 && req->port != (req->tls ? 443u : 80u))
+		put(w, ts_url_port(port, req->port));
 	put(w, "\r\nUser-Agent: tsino/" TS_VERSION "\r\n");
 	if (req->bearer != NULL) {
 		put(w, "Authorization: Bearer ");
@@ -213,9 +206,8 @@ write_request(struct writer *w, const struct ts_http_req *req,
 int
 ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 {
-	struct writer w;
+	struct writer w = { NULL, 0 };
 	const char *s;
-	unsigned port;
 
 	if (req->host == NULL || req->target == NULL || *req->host == '\0')
 		return TS_ERR_HTTP_INJECTION;
@@ -228,17 +220,14 @@ ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 	    (req->ws_key != NULL && !valid_ws_key(req->ws_key)) ||
 	    req->port > 65535)
 		return TS_ERR_HTTP_INJECTION;
-	port = req->port != 0 ? req->port : req->tls ? 443u : 80u;
 
 	/* Measure first, so that nothing is written when it does not fit. */
-	w.p = NULL;
-	w.len = 0;
-	write_request(&w, req, port);
+	write_request(&w, req);
 	if (w.len >= outlen || w.len > INT_MAX)
 		return TS_ERR_HTTP_REQUEST_TOO_BIG;
 	w.p = out;
 	w.len = 0;
-	write_request(&w, req, port);
+	write_request(&w, req);
 	out[w.len] = '\0';
 	return (int)w.len;
 }
@@ -381,7 +370,6 @@ parse_field(struct ts_http *h, size_t n)
 	else if (ts_iequal(b, colon, "transfer-encoding"))
 		rc = transfer_encoding(h, v, vn);
 	else if (ts_iequal(b, colon, "retry-after")) {
-		h->retry_after_seen = 1;
 		h->retry_after_len = vn < sizeof(h->retry_after) ? vn : 0;
 		memcpy(h->retry_after, v, h->retry_after_len);
 		h->retry_after[h->retry_after_len] = '\0';

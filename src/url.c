@@ -378,6 +378,20 @@ ts_url_is_ip_literal(const struct ts_url *u)
 	return u->addr_len != 0;
 }
 
+const char *
+ts_url_port(char buf[TS_URL_PORT_BUFSIZE], unsigned port)
+{
+	char *p = buf + TS_URL_PORT_BUFSIZE - 1;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0);
+	*--p = ':';
+	return p;
+}
+
 static void
 put(struct out *o, const char *s, size_t n)
 {
@@ -449,9 +463,8 @@ static int
 put_base(struct out *o, const char *base, int stream)
 {
 	struct ts_url b;
-	char port[6];
-	size_t plen, i;
-	unsigned v;
+	char port[TS_URL_PORT_BUFSIZE];
+	size_t plen;
 	int err;
 
 	err = ts_url_parse(&b, base, base != NULL ? strlen(base) : 0);
@@ -468,17 +481,8 @@ put_base(struct out *o, const char *base, int stream)
 	put(o, b.host, b.host_len);
 	if (b.addr_len == 16)
 		put(o, "]", 1);
-	if (b.port_explicit) {
-		/* ":" and the digits, written backwards from the end */
-		i = sizeof(port);
-		v = b.port;
-		do {
-			port[--i] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v > 0);
-		port[--i] = ':';
-		put(o, port + i, sizeof(port) - i);
-	}
+	if (b.port_explicit)
+		put_str(o, ts_url_port(port, b.port));
 	o->target = o->need;
 	plen = b.path_len;
 	while (plen > 0 && b.target[plen - 1] == '/')
