@@ -160,7 +160,6 @@ set_host(struct ts_url *u, const char *a, size_t n)
 	for (i = 0; i < n; i++)
 		u->host[i] = (char)ts_lower((unsigned char)a[i]);
 	u->host[n] = '\0';
-	u->host_len = n;
 }
 
 /*
@@ -301,7 +300,6 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 		u->target[0] = '/';
 	memcpy(u->target + pre, t, n);
 	u->target[pre + n] = '\0';
-	u->target_len = pre + n;
 	u->path_len = pre + qstart;
 	return 0;
 }
@@ -470,7 +468,7 @@ put_base(struct out *o, const char *base, int stream)
 	err = ts_url_parse(&b, base, base != NULL ? strlen(base) : 0);
 	if (err != 0)
 		return err;
-	if (b.path_len < b.target_len)
+	if (b.target[b.path_len] != '\0')
 		return TS_ERR_URL_BASE;
 	if (stream)
 		put_str(o, b.tls ? "wss://" : "ws://");
@@ -478,7 +476,7 @@ put_base(struct out *o, const char *base, int stream)
 		put_str(o, b.tls ? "https://" : "http://");
 	if (b.addr_len == 16)
 		put(o, "[", 1);
-	put(o, b.host, b.host_len);
+	put_str(o, b.host);
 	if (b.addr_len == 16)
 		put(o, "]", 1);
 	if (b.port_explicit)

@@ -29,7 +29,6 @@ struct ts_url {
 	 * an IPv6 literal without its brackets, hex digits lower-cased
 	 */
 	char host[TS_URL_HOST_MAX + 1];
-	size_t host_len;
 	/*
 	 * What the host is, as written: 0 for a name, else an IP literal
 	 * whose address addr holds in network order, 4 bytes for IPv4, 16
@@ -43,10 +42,9 @@ struct ts_url {
 	 * The request target: the path ("/" when the URL had none) and, if
 	 * the URL had a '?' (even "?" alone), the '?' and the query, exactly
 	 * as written.  NUL-terminated.  The query (with its '?') starts at
-	 * path_len: there is one if path_len < target_len.
+	 * path_len: there is one if target[path_len] is not the NUL.
 	 */
 	char target[TS_URL_TARGET_MAX + 1];
-	size_t target_len;
 	size_t path_len;
 };
 
