@@ -536,11 +536,6 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 
 	if (h->err != 0 || h->pending != 0)
 		return 0;
-	if (h->state == ST_DONE) {
-		if (len > 0)
-			h->err = TS_ERR_HTTP_TRAILING;
-		return 0;
-	}
 	while (i < len && h->pending == 0 && rc == 0) {
 		switch (h->state) {
 		case ST_STATUS:
@@ -565,6 +560,9 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 		case ST_COMPLETE:
 		case ST_UPGRADED:
 			return i;
+		case ST_DONE:	/* i is 0: END was handed out before */
+			rc = TS_ERR_HTTP_TRAILING;
+			break;
 		default:
 			rc = chunk_byte(h, p[i++]);
 			break;

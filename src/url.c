@@ -38,6 +38,8 @@ struct out {
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
+/* Odd ones use TLS; the builders pick one as 2 * !stream + tls. */
+static const char *const schemes[] = { "ws", "wss", "http", "https" };
 
 /* RFC 3986 §2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
 static int
@@ -307,8 +309,6 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 int
 ts_url_parse(struct ts_url *u, const char *s, size_t len)
 {
-	/* wss and https use TLS */
-	static const char *const schemes[] = { "ws", "wss", "http", "https" };
 	size_t i, colon, auth;
 	int c, k, err;
 
@@ -331,7 +331,7 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 		continue;
 	if (k == 4)
 		return TS_ERR_URL_SCHEME;
-	u->tls = k == 1 || k == 3;
+	u->tls = k % 2;
 	u->port = u->tls ? 443 : 80;
 	/* all four schemes need an authority: "//" host */
 	if (len - colon < 3 || s[colon + 1] != '/' || s[colon + 2] != '/')
@@ -470,10 +470,8 @@ put_base(struct out *o, const char *base, int stream)
 		return err;
 	if (b.target[b.path_len] != '\0')
 		return TS_ERR_URL_BASE;
-	if (stream)
-		put_str(o, b.tls ? "wss://" : "ws://");
-	else
-		put_str(o, b.tls ? "https://" : "http://");
+	put_str(o, schemes[2 * !stream + b.tls]);
+	put_str(o, "://");
 	if (b.addr_len == 16)
 		put(o, "[", 1);
 	put_str(o, b.host);

@@ -246,14 +246,13 @@ is_control(int opcode)
 }
 
 /*
- * Message layer: a frame header is complete and its payload is len
- * bytes long.  Checks the frame against the message in progress.
+ * Message layer: a frame header is complete and its payload is
+ * ws->remaining bytes long.  Checks the frame against the message in progress.
  * Returns 0 or the error it recorded, as the other steps below do.
  */
 static int
-begin_frame(struct ts_ws *ws, uint64_t len)
+begin_frame(struct ts_ws *ws)
 {
-	ws->remaining = len;
 	ws->hdr_have = 0;
 	ws->hdr_need = 2;
 	ws->state = TS_WS_ST_PAYLOAD;
@@ -290,9 +289,9 @@ begin_frame(struct ts_ws *ws, uint64_t len)
 	/* (msg_len can exceed max_message only if the caller lowered the
 	 * limit in the middle of a message.) */
 	if (ws->msg_len > ws->max_message ||
-	    len > (uint64_t)ws->max_message - ws->msg_len)
+	    ws->remaining > (uint64_t)ws->max_message - ws->msg_len)
 		return fail(ws, TS_ERR_WS_TOO_BIG, TS_WS_CLOSE_TOO_BIG);
-	ws->msg_len += len;
+	ws->msg_len += ws->remaining;
 	return 0;
 }
 
@@ -353,7 +352,7 @@ header_byte(struct ts_ws *ws, unsigned char b)
 	if (ws->hdr_need > 2 &&
 	    ws->remaining < (ws->hdr_need == 4 ? 126 : 65536))
 		return fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
-	return begin_frame(ws, ws->remaining);
+	return begin_frame(ws);
 }
 
 /* Message layer: the server's close frame, whole in ws->ctl. */
@@ -562,9 +561,8 @@ write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 int
 ts_ws_want_write(const struct ts_ws *ws)
 {
-	if (ws->sent_close)
-		return 0;
-	return ws->err != 0 || ws->reply_code != 0 || ws->pong_pending;
+	return !ws->sent_close &&
+	    (ws->err != 0 || ws->reply_code != 0 || ws->pong_pending);
 }
 
 int
