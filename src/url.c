@@ -140,19 +140,6 @@ parse_ipv6(const char *a, size_t n, unsigned char out[16])
 	return 0;
 }
 
-/* A label the resolver would take for a number: digits, or 0x and hex. */
-static int
-is_numeric_label(const char *a, size_t n)
-{
-	int hex = n >= 2 && a[0] == '0' && ts_lower(a[1]) == 'x';
-	size_t i;
-
-	for (i = hex ? 2 : 0; i < n; i++)
-		if (hex ? ts_hex_value(a[i]) < 0 : !ts_is_digit(a[i]))
-			return 0;
-	return n > 0;
-}
-
 /* Copy n bytes lower-cased and NUL-terminate; n <= TS_URL_HOST_MAX. */
 static void
 set_host(struct ts_url *u, const char *a, size_t n)
@@ -173,6 +160,7 @@ static int
 parse_host(struct ts_url *u, const char *a, size_t n)
 {
 	size_t i, start = 0, last = 0, last_len = 0, len;
+	int hex;
 
 	/* RFC 9110 §4.2.1, empty host: "[...] MUST reject it as invalid." */
 	if (n == 0)
@@ -191,13 +179,10 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 			continue;
 		}
 		len = i - start;
-		if (len == 0) {
-			/* only the root label after a trailing dot is empty */
-			if (i == n)
-				break;
-			return TS_ERR_URL_HOST;
-		}
-		if (len > 63 || a[start] == '-' || a[i - 1] == '-')
+		/* only the root label after a trailing dot is empty */
+		if (len == 0 && i == n)
+			break;
+		if (len == 0 || len > 63 || a[start] == '-' || a[i - 1] == '-')
 			return TS_ERR_URL_HOST;
 		last = start;
 		last_len = len;
@@ -205,10 +190,17 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 	}
 	/*
 	 * getaddrinfo() reads "127.1", "2130706433" and "0x7f.1" as IPv4
-	 * addresses: refuse them rather than let the socket layer connect
-	 * to something the loopback check did not see.
+	 * addresses: refuse a last label (there is one, at least a byte
+	 * long) that the resolver would take for a number, digits or "0x"
+	 * and hex, rather than let the socket layer connect to something
+	 * the loopback check did not see.
 	 */
-	return is_numeric_label(a + last, last_len) ? TS_ERR_URL_HOST : 0;
+	a += last;
+	hex = last_len >= 2 && a[0] == '0' && ts_lower(a[1]) == 'x';
+	for (i = hex ? 2 : 0; i < last_len; i++)
+		if (hex ? ts_hex_value(a[i]) < 0 : !ts_is_digit(a[i]))
+			return 0;
+	return TS_ERR_URL_HOST;
 }
 
 /* RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5 digits, 1..65535. */

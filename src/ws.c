@@ -583,14 +583,12 @@ ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
 	code = ws->err != 0 ? ws->fail_code : ws->reply_code;
 	if (code != 0)
 		return write_close(ws, out, outlen, code, mask);
-	if (ws->pong_pending) {
-		r = frame(out, outlen, TS_WS_OP_PONG, ws->pong,
-		    ws->pong_len, mask);
-		if (r > 0)
-			ws->pong_pending = 0;
-		return r;
-	}
-	return 0;
+	if (!ws->pong_pending)
+		return 0;
+	r = frame(out, outlen, TS_WS_OP_PONG, ws->pong, ws->pong_len, mask);
+	if (r > 0)
+		ws->pong_pending = 0;
+	return r;
 }
 
 int
