@@ -509,20 +509,16 @@ chunk_byte(struct ts_http *h, unsigned char c)
 			h->state = ST_CHUNK_LF;
 		return c == '\n' ? TS_ERR_HTTP_CHUNK : 0;
 	case ST_CHUNK_LF:
-		if (h->remaining > 0)
-			h->state = ST_CHUNK_DATA;
-		else {
-			/* last-chunk: the trailer section follows. */
-			h->state = ST_TRAILER;
-			h->linelen = 0;
-		}
+		/* after the last-chunk, the trailer section follows; the
+		   next line (trailer or chunk-size) counts from 0 */
+		h->state = h->remaining > 0 ? ST_CHUNK_DATA : ST_TRAILER;
+		h->linelen = 0;
 		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	case ST_CHUNK_DATA_CR:
 		h->state = ST_CHUNK_DATA_LF;
 		return c == '\r' ? 0 : TS_ERR_HTTP_CHUNK;
-	default:	/* ST_CHUNK_DATA_LF; remaining is 0 */
+	default:	/* ST_CHUNK_DATA_LF; remaining and linelen are 0 */
 		h->state = ST_CHUNK_START;
-		h->linelen = 0;
 		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	}
 }

@@ -203,32 +203,12 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 	return TS_ERR_URL_HOST;
 }
 
-/* RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5 digits, 1..65535. */
-static int
-parse_port(const char *a, size_t n, unsigned *port)
-{
-	size_t i;
-	unsigned v = 0;
-
-	if (n == 0 || n > 5)
-		return TS_ERR_URL_PORT;
-	for (i = 0; i < n; i++) {
-		if (!ts_is_digit(a[i]))
-			return TS_ERR_URL_PORT;
-		v = v * 10 + (unsigned)(a[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return TS_ERR_URL_PORT;
-	*port = v;
-	return 0;
-}
-
 /* The authority without userinfo: host [":" port]. */
 static int
 parse_authority(struct ts_url *u, const char *a, size_t n)
 {
 	const char *close, *colon;
-	size_t hlen, rest;
+	size_t hlen, rest, i;
 	int err;
 
 	if (n > 0 && a[0] == '[') {
@@ -252,9 +232,18 @@ parse_authority(struct ts_url *u, const char *a, size_t n)
 	}
 	if (rest == n)
 		return 0;
-	/* a[rest] is ':' */
+	/* a[rest] is ':'; RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5
+	 * digits, 1..65535 */
 	u->port_explicit = 1;
-	return parse_port(a + rest + 1, n - rest - 1, &u->port);
+	u->port = 0;
+	if (n - rest < 2 || n - rest > 6)
+		return TS_ERR_URL_PORT;
+	for (i = rest + 1; i < n; i++) {
+		if (!ts_is_digit(a[i]))
+			return TS_ERR_URL_PORT;
+		u->port = u->port * 10 + (unsigned)(a[i] - '0');
+	}
+	return u->port == 0 || u->port > 65535 ? TS_ERR_URL_PORT : 0;
 }
 
 /*
