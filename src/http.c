@@ -677,8 +677,8 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT */
 	for (c = 0; c < n && c < 10 && s[c] != ','; c++)
 		;
-	if (c == n || c == 10 || n != c + 24 ||
-	    !is_day_name(s, c, 1) ||
+	/* (no ',' in the first 10 bytes: no day name is 10 bytes long) */
+	if (n != c + 24 || !is_day_name(s, c, 1) ||
 	    !shape(s + c, ", 99-___-99 99:99:99 GMT"))
 		return TS_ERR_HTTP_DATE;
 	s += c;
