@@ -87,7 +87,6 @@ event(struct run *r, struct ts_http *h, int ev, const char *chunk,
 		CHECK(!h->chunked || h->content_length < 0);
 		mix_int(r, h->content_length);
 		mix_int(r, h->chunked);
-		mix_int(r, h->retry_after_seen);
 		mix(r, h->retry_after, h->retry_after_len);
 		break;
 	case TS_HTTP_EV_BODY:

@@ -59,6 +59,7 @@
 
 #include "base.h"
 #include "http.h"
+#include "url.h"
 
 enum {
 	ST_STATUS = 0,
@@ -168,11 +169,9 @@ valid_ws_key(const char *k)
 }
 
 static void
-write_request(struct writer *w, const struct ts_http_req *req,
-    unsigned port)
+write_request(struct writer *w, const struct ts_http_req *req)
 {
-	char digits[8];
-	size_t i = sizeof(digits) - 1;
+	char port[TS_URL_PORT_BUFSIZE];
 	int v6 = strchr(req->host, ':') != NULL;
 
 	put(w, "GET ");
@@ -184,15 +183,9 @@ write_request(struct writer *w, const struct ts_http_req *req,
 	put(w, v6 ? "[" : "");
 	put(w, req->host);
 	put(w, v6 ? "]" : "");
-	if (port != (req->tls ? 443u : 80u)) {
-		digits[i] = '\0';
-		do {
-			digits[--i] = (char)('0' + port % 10);
-			port /= 10;
-		} while (port > 0);
-		digits[--i] = ':';
-		put(w, digits + i);
-	}
+	/* port 0 means the default, which goes without ":port" */
+	if (req->port != 0 && req->port != (req->tls ? 443u : 80u))
+		put(w, ts_url_port(port, req->port));
 	put(w, "\r\nUser-Agent: tsino/" TS_VERSION "\r\n");
 	if (req->bearer != NULL) {
 		put(w, "Authorization: Bearer ");
@@ -213,9 +206,8 @@ write_request(struct writer *w, const struct ts_http_req *req,
 int
 ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 {
-	struct writer w;
+	struct writer w = { NULL, 0 };
 	const char *s;
-	unsigned port;
 
 	if (req->host == NULL || req->target == NULL || *req->host == '\0')
 		return TS_ERR_HTTP_INJECTION;
@@ -228,17 +220,14 @@ ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 	    (req->ws_key != NULL && !valid_ws_key(req->ws_key)) ||
 	    req->port > 65535)
 		return TS_ERR_HTTP_INJECTION;
-	port = req->port != 0 ? req->port : req->tls ? 443u : 80u;
 
 	/* Measure first, so that nothing is written when it does not fit. */
-	w.p = NULL;
-	w.len = 0;
-	write_request(&w, req, port);
+	write_request(&w, req);
 	if (w.len >= outlen || w.len > INT_MAX)
 		return TS_ERR_HTTP_REQUEST_TOO_BIG;
 	w.p = out;
 	w.len = 0;
-	write_request(&w, req, port);
+	write_request(&w, req);
 	out[w.len] = '\0';
 	return (int)w.len;
 }
@@ -381,7 +370,6 @@ parse_field(struct ts_http *h, size_t n)
 	else if (ts_iequal(b, colon, "transfer-encoding"))
 		rc = transfer_encoding(h, v, vn);
 	else if (ts_iequal(b, colon, "retry-after")) {
-		h->retry_after_seen = 1;
 		h->retry_after_len = vn < sizeof(h->retry_after) ? vn : 0;
 		memcpy(h->retry_after, v, h->retry_after_len);
 		h->retry_after[h->retry_after_len] = '\0';
@@ -521,20 +509,16 @@ chunk_byte(struct ts_http *h, unsigned char c)
 			h->state = ST_CHUNK_LF;
 		return c == '\n' ? TS_ERR_HTTP_CHUNK : 0;
 	case ST_CHUNK_LF:
-		if (h->remaining > 0)
-			h->state = ST_CHUNK_DATA;
-		else {
-			/* last-chunk: the trailer section follows. */
-			h->state = ST_TRAILER;
-			h->linelen = 0;
-		}
+		/* after the last-chunk, the trailer section follows; the
+		   next line (trailer or chunk-size) counts from 0 */
+		h->state = h->remaining > 0 ? ST_CHUNK_DATA : ST_TRAILER;
+		h->linelen = 0;
 		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	case ST_CHUNK_DATA_CR:
 		h->state = ST_CHUNK_DATA_LF;
 		return c == '\r' ? 0 : TS_ERR_HTTP_CHUNK;
-	default:	/* ST_CHUNK_DATA_LF; remaining is 0 */
+	default:	/* ST_CHUNK_DATA_LF; remaining and linelen are 0 */
 		h->state = ST_CHUNK_START;
-		h->linelen = 0;
 		return c == '\n' ? 0 : TS_ERR_HTTP_CHUNK;
 	}
 }
@@ -548,11 +532,6 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 
 	if (h->err != 0 || h->pending != 0)
 		return 0;
-	if (h->state == ST_DONE) {
-		if (len > 0)
-			h->err = TS_ERR_HTTP_TRAILING;
-		return 0;
-	}
 	while (i < len && h->pending == 0 && rc == 0) {
 		switch (h->state) {
 		case ST_STATUS:
@@ -577,6 +556,9 @@ ts_http_push(struct ts_http *h, const void *data, size_t len)
 		case ST_COMPLETE:
 		case ST_UPGRADED:
 			return i;
+		case ST_DONE:	/* i is 0: END was handed out before */
+			rc = TS_ERR_HTTP_TRAILING;
+			break;
 		default:
 			rc = chunk_byte(h, p[i++]);
 			break;
@@ -695,8 +677,8 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT */
 	for (c = 0; c < n && c < 10 && s[c] != ','; c++)
 		;
-	if (c == n || c == 10 || n != c + 24 ||
-	    !is_day_name(s, c, 1) ||
+	/* (no ',' in the first 10 bytes: no day name is 10 bytes long) */
+	if (n != c + 24 || !is_day_name(s, c, 1) ||
 	    !shape(s + c, ", 99-___-99 99:99:99 GMT"))
 		return TS_ERR_HTTP_DATE;
 	s += c;

@@ -68,7 +68,6 @@ struct ts_http {
 	size_t value_len;
 	int chunked;			/* Transfer-Encoding: chunked */
 	int64_t content_length;		/* -1 if none */
-	int retry_after_seen;		/* a Retry-After field came */
 	char retry_after[48];		/* its copy (HTTP-dates: at most 33
 					   bytes) */
 	size_t retry_after_len;		/* 0 if longer than the copy */

@@ -38,6 +38,8 @@ struct out {
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
+/* Odd ones use TLS; the builders pick one as 2 * !stream + tls. */
+static const char *const schemes[] = { "ws", "wss", "http", "https" };
 
 /* RFC 3986 §2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
 static int
@@ -138,19 +140,6 @@ parse_ipv6(const char *a, size_t n, unsigned char out[16])
 	return 0;
 }
 
-/* A label the resolver would take for a number: digits, or 0x and hex. */
-static int
-is_numeric_label(const char *a, size_t n)
-{
-	int hex = n >= 2 && a[0] == '0' && ts_lower(a[1]) == 'x';
-	size_t i;
-
-	for (i = hex ? 2 : 0; i < n; i++)
-		if (hex ? ts_hex_value(a[i]) < 0 : !ts_is_digit(a[i]))
-			return 0;
-	return n > 0;
-}
-
 /* Copy n bytes lower-cased and NUL-terminate; n <= TS_URL_HOST_MAX. */
 static void
 set_host(struct ts_url *u, const char *a, size_t n)
@@ -160,7 +149,6 @@ set_host(struct ts_url *u, const char *a, size_t n)
 	for (i = 0; i < n; i++)
 		u->host[i] = (char)ts_lower((unsigned char)a[i]);
 	u->host[n] = '\0';
-	u->host_len = n;
 }
 
 /*
@@ -172,6 +160,7 @@ static int
 parse_host(struct ts_url *u, const char *a, size_t n)
 {
 	size_t i, start = 0, last = 0, last_len = 0, len;
+	int hex;
 
 	/* RFC 9110 §4.2.1, empty host: "[...] MUST reject it as invalid." */
 	if (n == 0)
@@ -190,13 +179,10 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 			continue;
 		}
 		len = i - start;
-		if (len == 0) {
-			/* only the root label after a trailing dot is empty */
-			if (i == n)
-				break;
-			return TS_ERR_URL_HOST;
-		}
-		if (len > 63 || a[start] == '-' || a[i - 1] == '-')
+		/* only the root label after a trailing dot is empty */
+		if (len == 0 && i == n)
+			break;
+		if (len == 0 || len > 63 || a[start] == '-' || a[i - 1] == '-')
 			return TS_ERR_URL_HOST;
 		last = start;
 		last_len = len;
@@ -204,30 +190,17 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 	}
 	/*
 	 * getaddrinfo() reads "127.1", "2130706433" and "0x7f.1" as IPv4
-	 * addresses: refuse them rather than let the socket layer connect
-	 * to something the loopback check did not see.
+	 * addresses: refuse a last label (there is one, at least a byte
+	 * long) that the resolver would take for a number, digits or "0x"
+	 * and hex, rather than let the socket layer connect to something
+	 * the loopback check did not see.
 	 */
-	return is_numeric_label(a + last, last_len) ? TS_ERR_URL_HOST : 0;
-}
-
-/* RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5 digits, 1..65535. */
-static int
-parse_port(const char *a, size_t n, unsigned *port)
-{
-	size_t i;
-	unsigned v = 0;
-
-	if (n == 0 || n > 5)
-		return TS_ERR_URL_PORT;
-	for (i = 0; i < n; i++) {
-		if (!ts_is_digit(a[i]))
-			return TS_ERR_URL_PORT;
-		v = v * 10 + (unsigned)(a[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return TS_ERR_URL_PORT;
-	*port = v;
-	return 0;
+	a += last;
+	hex = last_len >= 2 && a[0] == '0' && ts_lower(a[1]) == 'x';
+	for (i = hex ? 2 : 0; i < last_len; i++)
+		if (hex ? ts_hex_value(a[i]) < 0 : !ts_is_digit(a[i]))
+			return 0;
+	return TS_ERR_URL_HOST;
 }
 
 /* The authority without userinfo: host [":" port]. */
@@ -235,7 +208,7 @@ static int
 parse_authority(struct ts_url *u, const char *a, size_t n)
 {
 	const char *close, *colon;
-	size_t hlen, rest;
+	size_t hlen, rest, i;
 	int err;
 
 	if (n > 0 && a[0] == '[') {
@@ -259,9 +232,18 @@ parse_authority(struct ts_url *u, const char *a, size_t n)
 	}
 	if (rest == n)
 		return 0;
-	/* a[rest] is ':' */
+	/* a[rest] is ':'; RFC 3986 §3.2.3 port = *DIGIT; we want 1 to 5
+	 * digits, 1..65535 */
 	u->port_explicit = 1;
-	return parse_port(a + rest + 1, n - rest - 1, &u->port);
+	u->port = 0;
+	if (n - rest < 2 || n - rest > 6)
+		return TS_ERR_URL_PORT;
+	for (i = rest + 1; i < n; i++) {
+		if (!ts_is_digit(a[i]))
+			return TS_ERR_URL_PORT;
+		u->port = u->port * 10 + (unsigned)(a[i] - '0');
+	}
+	return u->port == 0 || u->port > 65535 ? TS_ERR_URL_PORT : 0;
 }
 
 /*
@@ -301,7 +283,6 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 		u->target[0] = '/';
 	memcpy(u->target + pre, t, n);
 	u->target[pre + n] = '\0';
-	u->target_len = pre + n;
 	u->path_len = pre + qstart;
 	return 0;
 }
@@ -309,8 +290,6 @@ parse_target(struct ts_url *u, const char *t, size_t n)
 int
 ts_url_parse(struct ts_url *u, const char *s, size_t len)
 {
-	/* wss and https use TLS */
-	static const char *const schemes[] = { "ws", "wss", "http", "https" };
 	size_t i, colon, auth;
 	int c, k, err;
 
@@ -333,7 +312,7 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 		continue;
 	if (k == 4)
 		return TS_ERR_URL_SCHEME;
-	u->tls = k == 1 || k == 3;
+	u->tls = k % 2;
 	u->port = u->tls ? 443 : 80;
 	/* all four schemes need an authority: "//" host */
 	if (len - colon < 3 || s[colon + 1] != '/' || s[colon + 2] != '/')
@@ -376,6 +355,20 @@ int
 ts_url_is_ip_literal(const struct ts_url *u)
 {
 	return u->addr_len != 0;
+}
+
+const char *
+ts_url_port(char buf[TS_URL_PORT_BUFSIZE], unsigned port)
+{
+	char *p = buf + TS_URL_PORT_BUFSIZE - 1;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0);
+	*--p = ':';
+	return p;
 }
 
 static void
@@ -449,36 +442,24 @@ static int
 put_base(struct out *o, const char *base, int stream)
 {
 	struct ts_url b;
-	char port[6];
-	size_t plen, i;
-	unsigned v;
+	char port[TS_URL_PORT_BUFSIZE];
+	size_t plen;
 	int err;
 
 	err = ts_url_parse(&b, base, base != NULL ? strlen(base) : 0);
 	if (err != 0)
 		return err;
-	if (b.path_len < b.target_len)
+	if (b.target[b.path_len] != '\0')
 		return TS_ERR_URL_BASE;
-	if (stream)
-		put_str(o, b.tls ? "wss://" : "ws://");
-	else
-		put_str(o, b.tls ? "https://" : "http://");
+	put_str(o, schemes[2 * !stream + b.tls]);
+	put_str(o, "://");
 	if (b.addr_len == 16)
 		put(o, "[", 1);
-	put(o, b.host, b.host_len);
+	put_str(o, b.host);
 	if (b.addr_len == 16)
 		put(o, "]", 1);
-	if (b.port_explicit) {
-		/* ":" and the digits, written backwards from the end */
-		i = sizeof(port);
-		v = b.port;
-		do {
-			port[--i] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v > 0);
-		port[--i] = ':';
-		put(o, port + i, sizeof(port) - i);
-	}
+	if (b.port_explicit)
+		put_str(o, ts_url_port(port, b.port));
 	o->target = o->need;
 	plen = b.path_len;
 	while (plen > 0 && b.target[plen - 1] == '/')

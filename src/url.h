@@ -19,6 +19,8 @@
  * NUL, and so for the longest one the builders produce.
  */
 #define TS_URL_BUFSIZE (8 + TS_URL_HOST_MAX + 6 + TS_URL_TARGET_MAX + 1)
+/* Room for ts_url_port(): ':', the digits of any unsigned, NUL. */
+#define TS_URL_PORT_BUFSIZE 12
 
 struct ts_url {
 	int tls;		/* 1 for wss and https, 0 for ws and http */
@@ -27,7 +29,6 @@ struct ts_url {
 	 * an IPv6 literal without its brackets, hex digits lower-cased
 	 */
 	char host[TS_URL_HOST_MAX + 1];
-	size_t host_len;
 	/*
 	 * What the host is, as written: 0 for a name, else an IP literal
 	 * whose address addr holds in network order, 4 bytes for IPv4, 16
@@ -41,10 +42,9 @@ struct ts_url {
 	 * The request target: the path ("/" when the URL had none) and, if
 	 * the URL had a '?' (even "?" alone), the '?' and the query, exactly
 	 * as written.  NUL-terminated.  The query (with its '?') starts at
-	 * path_len: there is one if path_len < target_len.
+	 * path_len: there is one if target[path_len] is not the NUL.
 	 */
 	char target[TS_URL_TARGET_MAX + 1];
-	size_t target_len;
 	size_t path_len;
 };
 
@@ -90,6 +90,13 @@ ts_url_is_loopback(const struct ts_url *u);
 /* ts_url_is_ip_literal: 1 if the host is an IPv4 or IPv6 literal. */
 int
 ts_url_is_ip_literal(const struct ts_url *u);
+
+/*
+ * ts_url_port: ":" and the decimal digits of port, NUL-terminated, written
+ * at the end of buf; returns where they start (in buf).
+ */
+const char *
+ts_url_port(char buf[TS_URL_PORT_BUFSIZE], unsigned port);
 
 /*
  * ts_url_stream: the stream URL for the API base (SPEC §1, §7.6):

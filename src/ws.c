@@ -215,12 +215,13 @@ ts_ws_init(struct ts_ws *ws)
 	ws->hdr_need = 2;
 }
 
-/* Record the first error and the close status it calls for. */
-static void
+/* Record the first error and the close status it calls for; returns err. */
+static int
 fail(struct ts_ws *ws, int err, int code)
 {
 	ws->err = err;
 	ws->fail_code = code;
+	return err;
 }
 
 /*
@@ -245,13 +246,13 @@ is_control(int opcode)
 }
 
 /*
- * Message layer: a frame header is complete and its payload is len
- * bytes long.  Checks the frame against the message in progress.
+ * Message layer: a frame header is complete and its payload is
+ * ws->remaining bytes long.  Checks the frame against the message in progress.
+ * Returns 0 or the error it recorded, as the other steps below do.
  */
-static void
-begin_frame(struct ts_ws *ws, uint64_t len)
+static int
+begin_frame(struct ts_ws *ws)
 {
-	ws->remaining = len;
 	ws->hdr_have = 0;
 	ws->hdr_need = 2;
 	ws->state = TS_WS_ST_PAYLOAD;
@@ -259,23 +260,21 @@ begin_frame(struct ts_ws *ws, uint64_t len)
 		/* §5.4: "An endpoint MUST be capable of handling control
 		 * frames in the middle of a fragmented message." */
 		ws->ctl_len = 0;
-		return;
+		return 0;
 	}
 	if (ws->opcode == TS_WS_OP_CONT) {
 		/* §5.4: a fragmented message is "a single frame with the
 		 * FIN bit clear and an opcode other than 0, followed by ...
 		 * frames with ... the opcode set to 0". */
-		if (!ws->in_message) {
-			fail(ws, TS_ERR_WS_CONTINUATION, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
+		if (!ws->in_message)
+			return fail(ws, TS_ERR_WS_CONTINUATION,
+			    TS_WS_CLOSE_PROTOCOL);
 	} else {
 		/* §5.4: "The fragments of one message MUST NOT be interleaved
 		 * between the fragments of another message" */
-		if (ws->in_message) {
-			fail(ws, TS_ERR_WS_INTERLEAVED, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
+		if (ws->in_message)
+			return fail(ws, TS_ERR_WS_INTERLEAVED,
+			    TS_WS_CLOSE_PROTOCOL);
 		ws->in_message = 1;
 		ws->msg_opcode = ws->opcode;
 		ws->msg_len = 0;
@@ -283,26 +282,24 @@ begin_frame(struct ts_ws *ws, uint64_t len)
 		memset(&ws->utf8, 0, sizeof(ws->utf8));
 	}
 	/* Our limits: the client cannot hold an endless message. */
-	if (ws->msg_frames >= ws->max_fragments) {
-		fail(ws, TS_ERR_WS_TOO_MANY_FRAGMENTS, TS_WS_CLOSE_TOO_BIG);
-		return;
-	}
+	if (ws->msg_frames >= ws->max_fragments)
+		return fail(ws, TS_ERR_WS_TOO_MANY_FRAGMENTS,
+		    TS_WS_CLOSE_TOO_BIG);
 	ws->msg_frames++;
 	/* (msg_len can exceed max_message only if the caller lowered the
 	 * limit in the middle of a message.) */
 	if (ws->msg_len > ws->max_message ||
-	    len > (uint64_t)ws->max_message - ws->msg_len) {
-		fail(ws, TS_ERR_WS_TOO_BIG, TS_WS_CLOSE_TOO_BIG);
-		return;
-	}
-	ws->msg_len += len;
+	    ws->remaining > (uint64_t)ws->max_message - ws->msg_len)
+		return fail(ws, TS_ERR_WS_TOO_BIG, TS_WS_CLOSE_TOO_BIG);
+	ws->msg_len += ws->remaining;
+	return 0;
 }
 
 /*
  * Frame layer: one header byte.  Each check runs at the byte that
  * decides it, so that the first bad byte fails whatever the split.
  */
-static void
+static int
 header_byte(struct ts_ws *ws, unsigned char b)
 {
 	int len7;
@@ -314,106 +311,91 @@ header_byte(struct ts_ws *ws, unsigned char b)
 		/* §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated
 		 * that defines meanings for non-zero values." */
 		if (b & 0x70)
-			fail(ws, TS_ERR_WS_RSV, TS_WS_CLOSE_PROTOCOL);
+			return fail(ws, TS_ERR_WS_RSV, TS_WS_CLOSE_PROTOCOL);
 		/* §5.2: "If an unknown opcode is received, the receiving
 		 * endpoint MUST _Fail the WebSocket Connection_." */
-		else if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
+		if ((ws->opcode >= 0x3 && ws->opcode <= 0x7) ||
 		    ws->opcode >= 0xB)
-			fail(ws, TS_ERR_WS_OPCODE, TS_WS_CLOSE_PROTOCOL);
+			return fail(ws, TS_ERR_WS_OPCODE, TS_WS_CLOSE_PROTOCOL);
 		/* §5.5: "All control frames ... MUST NOT be fragmented." */
-		else if (is_control(ws->opcode) && !ws->fin)
-			fail(ws, TS_ERR_WS_CONTROL_FRAGMENTED,
+		if (is_control(ws->opcode) && !ws->fin)
+			return fail(ws, TS_ERR_WS_CONTROL_FRAGMENTED,
 			    TS_WS_CLOSE_PROTOCOL);
-		return;
+		return 0;
 	}
 	if (ws->hdr_have == 2) {
 		/* §5.1: "A client MUST close a connection if it detects a
 		 * masked frame." */
-		if (b & 0x80) {
-			fail(ws, TS_ERR_WS_MASKED, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
+		if (b & 0x80)
+			return fail(ws, TS_ERR_WS_MASKED, TS_WS_CLOSE_PROTOCOL);
 		len7 = b & 0x7F;
 		/* §5.5: "All control frames MUST have a payload length of
 		 * 125 bytes or less" */
-		if (is_control(ws->opcode) && len7 > TS_WS_CONTROL_MAX) {
-			fail(ws, TS_ERR_WS_CONTROL_TOO_LONG,
+		if (is_control(ws->opcode) && len7 > TS_WS_CONTROL_MAX)
+			return fail(ws, TS_ERR_WS_CONTROL_TOO_LONG,
 			    TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
 		ws->hdr_need = len7 == 126 ? 4 : len7 == 127 ? 10 : 2;
 		/* the length, or 0 for the extended length to follow */
 		ws->remaining = len7 < 126 ? (uint64_t)len7 : 0;
 	} else if (ws->hdr_have == 3 && ws->hdr_need == 10 && (b & 0x80)) {
 		/* §5.2: 64-bit length "(the most significant bit MUST be
 		 * 0)" */
-		fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
-		return;
+		return fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
 	} else {
 		/* the extended length, big-endian */
 		ws->remaining = ws->remaining << 8 | b;
 	}
 	if (ws->hdr_have < ws->hdr_need)
-		return;
+		return 0;
 	/* §5.2: "the minimal number of bytes MUST be used to encode the
 	 * length" */
 	if (ws->hdr_need > 2 &&
-	    ws->remaining < (ws->hdr_need == 4 ? 126 : 65536)) {
-		fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
-		return;
-	}
-	begin_frame(ws, ws->remaining);
+	    ws->remaining < (ws->hdr_need == 4 ? 126 : 65536))
+		return fail(ws, TS_ERR_WS_LENGTH, TS_WS_CLOSE_PROTOCOL);
+	return begin_frame(ws);
 }
 
 /* Message layer: the server's close frame, whole in ws->ctl. */
-static void
+static int
 close_frame(struct ts_ws *ws)
 {
 	struct ts_utf8 u = { 0, 0, 0 };
-	int code;
+	int code = TS_WS_CLOSE_NO_STATUS;
 
-	if (ws->ctl_len == 0) {
-		code = TS_WS_CLOSE_NO_STATUS;
-	} else {
+	if (ws->ctl_len > 0) {
 		/* §5.5.1: "If there is a body, the first two bytes of the
 		 * body MUST be a 2-byte unsigned integer" */
-		if (ws->ctl_len == 1) {
-			fail(ws, TS_ERR_WS_CLOSE_PAYLOAD, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
+		if (ws->ctl_len == 1)
+			return fail(ws, TS_ERR_WS_CLOSE_PAYLOAD,
+			    TS_WS_CLOSE_PROTOCOL);
 		code = ws->ctl[0] << 8 | ws->ctl[1];
-		if (!close_code_ok(code)) {
-			fail(ws, TS_ERR_WS_CLOSE_CODE, TS_WS_CLOSE_PROTOCOL);
-			return;
-		}
+		if (!close_code_ok(code))
+			return fail(ws, TS_ERR_WS_CLOSE_CODE,
+			    TS_WS_CLOSE_PROTOCOL);
 		/* §8.1: "When an endpoint is to interpret a byte stream as
 		 * UTF-8 but finds that the byte stream is not, in fact, a
 		 * valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
 		 * Connection_." (the reason is UTF-8, §5.5.1) */
 		if (ts_utf8_run(&u, ws->ctl + 2, ws->ctl_len - 2) !=
-		    ws->ctl_len - 2 || u.need != 0) {
-			fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
-			return;
-		}
+		    ws->ctl_len - 2 || u.need != 0)
+			return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
 		memmove(ws->ctl, ws->ctl + 2, ws->ctl_len - 2);
 		ws->ctl_len -= 2;
 	}
 	ws->close_code = code;
-	/* §5.5.2: a pong is due "unless it already received a Close
-	 * frame". */
-	ws->pong_pending = 0;
 	/* §5.5.1: "If an endpoint receives a Close frame and did not
 	 * previously send a Close frame, the endpoint MUST send a Close
-	 * frame in response." */
-	if (!ws->sent_close)
-		ws->reply_code = code == TS_WS_CLOSE_NO_STATUS ?
-		    TS_WS_CLOSE_NORMAL : code;
+	 * frame in response." (Once ours went out, ts_ws_pending() sends
+	 * nothing, so reply_code is not read then.) */
+	ws->reply_code = code == TS_WS_CLOSE_NO_STATUS ?
+	    TS_WS_CLOSE_NORMAL : code;
 	ws->state = TS_WS_ST_CLOSED;
 	ws->event = TS_WS_EV_CLOSE;
+	return 0;
 }
 
 /* Message layer: the current frame's payload is all in. */
-static void
+static int
 end_frame(struct ts_ws *ws)
 {
 	ws->state = TS_WS_ST_HEADER;
@@ -421,33 +403,30 @@ end_frame(struct ts_ws *ws)
 	case TS_WS_OP_PING:
 		/* §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send
 		 * a Pong frame in response"; §5.5.3: it "must have identical
-		 * Application data"; only the latest ping needs one. */
-		if (!ws->sent_close) {
-			memcpy(ws->pong, ws->ctl, ws->ctl_len);
-			ws->pong_len = ws->ctl_len;
-			ws->pong_pending = 1;
-		}
+		 * Application data"; only the latest ping needs one (none
+		 * once a close was sent: ts_ws_pending() sees to that). */
+		memcpy(ws->pong, ws->ctl, ws->ctl_len);
+		ws->pong_len = ws->ctl_len;
+		ws->pong_pending = 1;
 		ws->event = TS_WS_EV_PING;
-		return;
+		return 0;
 	case TS_WS_OP_PONG:
 		ws->event = TS_WS_EV_PONG;
-		return;
+		return 0;
 	case TS_WS_OP_CLOSE:
-		close_frame(ws);
-		return;
+		return close_frame(ws);
 	default:
 		break;
 	}
 	if (!ws->fin)
-		return;
+		return 0;
 	/* §8.1 (see close_frame): a text message ending inside a
 	 * character is not valid UTF-8. */
-	if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0) {
-		fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
-		return;
-	}
+	if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0)
+		return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
 	ws->in_message = 0;
 	ws->event = TS_WS_EV_MESSAGE;
+	return 0;
 }
 
 /*
@@ -574,47 +553,42 @@ write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 	body[0] = (unsigned char)(code >> 8);
 	body[1] = (unsigned char)code;
 	r = frame(out, outlen, TS_WS_OP_CLOSE, body, 2, mask);
-	if (r > 0) {
+	if (r > 0)
 		ws->sent_close = 1;
-		ws->reply_code = 0;
-		ws->pong_pending = 0;
-	}
 	return r;
 }
 
 int
 ts_ws_want_write(const struct ts_ws *ws)
 {
-	if (ws->sent_close)
-		return 0;
-	return ws->err != 0 || ws->reply_code != 0 || ws->pong_pending;
+	return !ws->sent_close &&
+	    (ws->err != 0 || ws->reply_code != 0 || ws->pong_pending);
 }
 
 int
 ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
     const unsigned char mask[4])
 {
-	int r;
+	int r, code;
 
 	/* §5.5.1: "The application MUST NOT send any more data frames
 	 * after sending a Close frame." (nor, here, anything else) */
 	if (ws->sent_close)
 		return 0;
 	/* §7.1.7: the endpoint "SHOULD send a Close frame with an
-	 * appropriate status code" when it fails the connection. */
-	if (ws->err != 0)
-		return write_close(ws, out, outlen, ws->fail_code, mask);
-	/* §5.5.1: our answer to the server's close */
-	if (ws->reply_code != 0)
-		return write_close(ws, out, outlen, ws->reply_code, mask);
-	if (ws->pong_pending) {
-		r = frame(out, outlen, TS_WS_OP_PONG, ws->pong,
-		    ws->pong_len, mask);
-		if (r > 0)
-			ws->pong_pending = 0;
-		return r;
-	}
-	return 0;
+	 * appropriate status code" when it fails the connection; else
+	 * §5.5.1: our answer to the server's close.  Either goes before a
+	 * pong still due (§5.5.2: a pong is due "unless it already received
+	 * a Close frame"), and nothing goes after it. */
+	code = ws->err != 0 ? ws->fail_code : ws->reply_code;
+	if (code != 0)
+		return write_close(ws, out, outlen, code, mask);
+	if (!ws->pong_pending)
+		return 0;
+	r = frame(out, outlen, TS_WS_OP_PONG, ws->pong, ws->pong_len, mask);
+	if (r > 0)
+		ws->pong_pending = 0;
+	return r;
 }
 
 int

@@ -476,7 +476,6 @@ retry_after_kept(void)
 	}
 	CHECK_INT(ev, TS_HTTP_EV_END);
 	CHECK_INT(h.status, 503);
-	CHECK_INT(h.retry_after_seen, 1);
 	CHECK_STR(h.retry_after, "120");
 	CHECK_INT(ts_http_retry_after(h.retry_after, h.retry_after_len, 0,
 	    &delay), 0);
