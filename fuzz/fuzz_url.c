@@ -62,7 +62,6 @@ check_fields(const struct ts_url *u)
 		check(u->target[u->path_len] == '?');
 	check(strchr(u->target, '#') == NULL);
 	check(u->addr_len == 0 || u->addr_len == 4 || u->addr_len == 16);
-	check(ts_url_is_ip_literal(u) == (u->addr_len != 0));
 	if (u->addr_len == 4)
 		check(ts_url_is_loopback(u) == (u->addr[0] == 127));
 }

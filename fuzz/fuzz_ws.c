@@ -175,8 +175,8 @@ check_reply(struct ts_ws *ws, struct run *r, const unsigned char *out,
 		r->have_ping = 0;
 	} else {
 		must(op == TS_WS_OP_CLOSE && len == 2);
-		if (ts_ws_fail_code(ws) != 0)
-			must((pay[0] << 8 | pay[1]) == ts_ws_fail_code(ws));
+		if (ws->fail_code != 0)
+			must((pay[0] << 8 | pay[1]) == ws->fail_code);
 		else
 			must(close_code_legal(pay[0] << 8 | pay[1]));
 		r->client_closed = 1;
@@ -201,11 +201,11 @@ drain(struct ts_ws *ws, struct run *r, int *count)
 			must(ev <= TS_ERR_WS_MASKED &&
 			    ev >= TS_ERR_WS_TOO_MANY_FRAGMENTS);
 			must(ts_ws_event(ws) == ev);
-			must(ts_ws_fail_code(ws) == 1002 ||
-			    ts_ws_fail_code(ws) == 1007 ||
-			    ts_ws_fail_code(ws) == 1009);
+			must(ws->fail_code == 1002 ||
+			    ws->fail_code == 1007 ||
+			    ws->fail_code == 1009);
 			must(ts_ws_want_write(ws) == !r->client_closed);
-			add_int(r, ts_ws_fail_code(ws));
+			add_int(r, ws->fail_code);
 		} else if (ev == TS_WS_EV_DATA) {
 			must(ws->data_len > 0);
 			must(ws->data >= r->pushed && ws->data_len <=
@@ -313,8 +313,8 @@ decode(struct ts_ws *ws, struct run *r, const uint8_t *cfg,
 	drain(ws, r, &count);
 done:
 	add_int(r, ts_ws_want_write(ws));
-	add_int(r, ts_ws_fail_code(ws));
-	if (ts_ws_fail_code(ws) == 0 && !r->client_closed)
+	add_int(r, ws->fail_code);
+	if (ws->fail_code == 0 && !r->client_closed)
 		must(ts_ws_send(ws, out, sizeof(out), TS_WS_OP_PING, "", 0,
 		    fmask) == (r->server_closed ? TS_ERR_WS_CLOSED : 6));
 }

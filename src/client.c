@@ -421,7 +421,7 @@ check_url(struct ts_client *c, const char *what, const char *url, int len,
 		    "--insecure-plaintext", url, u->host);
 		return TS_ERR_CLIENT_PLAINTEXT;
 	}
-	if (u->tls && ts_url_is_ip_literal(u)) {
+	if (u->tls && u->addr_len != 0) {
 		snprintf(why, whylen, "TLS to an IP address (%s) is not "
 		    "supported: certificates are checked by host name, use "
 		    "one", u->host);

@@ -203,7 +203,7 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 				return ws_closed(c);
 		}
 		if (ev < 0) {
-			code = ts_ws_fail_code(&c->ws);	/* 1002, 1007, 1009 */
+			code = c->ws.fail_code;	/* 1002, 1007, 1009 */
 			send_ws(c, TS_WS_OP_CLOSE, code);
 			ts_exchange_fail(&c->stream.x, ev, "%s (closing with "
 			    "%d)", ts_strerror(ev), code);

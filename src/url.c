@@ -351,12 +351,6 @@ ts_url_is_loopback(const struct ts_url *u)
 	}
 }
 
-int
-ts_url_is_ip_literal(const struct ts_url *u)
-{
-	return u->addr_len != 0;
-}
-
 const char *
 ts_url_port(char buf[TS_URL_PORT_BUFSIZE], unsigned port)
 {

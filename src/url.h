@@ -87,10 +87,6 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len);
 int
 ts_url_is_loopback(const struct ts_url *u);
 
-/* ts_url_is_ip_literal: 1 if the host is an IPv4 or IPv6 literal. */
-int
-ts_url_is_ip_literal(const struct ts_url *u);
-
 /*
  * ts_url_port: ":" and the decimal digits of port, NUL-terminated, written
  * at the end of buf; returns where they start (in buf).

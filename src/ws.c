@@ -505,12 +505,6 @@ ts_ws_event(struct ts_ws *ws)
 	return ev;
 }
 
-int
-ts_ws_fail_code(const struct ts_ws *ws)
-{
-	return ws->fail_code;	/* set with the error, never before */
-}
-
 /* ---------------------------------------------------------------- */
 /* Encoder and close handshake                                       */
 /* ---------------------------------------------------------------- */

@@ -114,7 +114,11 @@ struct ts_ws {
 	size_t ctl_len;
 	int close_code;			/* TS_WS_EV_CLOSE; 1005 if none */
 
-	int fail_code;			/* after an error: close code to send */
+	/*
+	 * After an error: the close code to send (1002, 1007, 1009), set
+	 * with the error, never before; else 0
+	 */
+	int fail_code;
 
 	/* private: frame layer */
 	int state;
@@ -157,7 +161,7 @@ ts_ws_push(struct ts_ws *ws, const void *data, size_t len);
 /*
  * The next event: 0 need more input (or nothing more will come), >0 one
  * of TS_WS_EV_*, <0 an error from enum ts_err (sticky: every later call
- * returns it, and ts_ws_fail_code() names the close status to send).
+ * returns it, and fail_code names the close status to send).
  *
  * TS_WS_EV_DATA: data[0..data_len) is the next piece of the current
  * message (msg_opcode says text or binary).  Text is UTF-8-checked before it is handed out; a piece may
@@ -172,10 +176,6 @@ ts_ws_push(struct ts_ws *ws, const void *data, size_t len);
  */
 int
 ts_ws_event(struct ts_ws *ws);
-
-/* After an error: the close status to send (1002, 1007, 1009); else 0. */
-int
-ts_ws_fail_code(const struct ts_ws *ws);
 
 /*
  * 1 if a reply is pending that ts_ws_pending() would write: the close

@@ -81,7 +81,7 @@ drain(struct ts_ws *ws, struct tr *t, int *events)
 	while ((ev = ts_ws_event(ws)) != 0) {
 		(*events)++;
 		if (ev < 0) {
-			tr_printf(t, "E%d/%d;", ev, ts_ws_fail_code(ws));
+			tr_printf(t, "E%d/%d;", ev, ws->fail_code);
 			return -1;
 		}
 		if (ev == TS_WS_EV_DATA) {
@@ -1006,7 +1006,7 @@ utf8_fails_at_first_impossible_byte(void)
 	CHECK_INT(ts_ws_event(&ws), 0);
 	CHECK_INT(ts_ws_push(&ws, in + 3, 3), 0);
 	CHECK_INT(ts_ws_event(&ws), TS_ERR_WS_UTF8);
-	CHECK_INT(ts_ws_fail_code(&ws), 1007);
+	CHECK_INT(ws.fail_code, 1007);
 	/* Sticky. */
 	CHECK_INT(ts_ws_event(&ws), TS_ERR_WS_UTF8);
 	CHECK_INT(ts_ws_push(&ws, in, 6), 0);
@@ -1399,7 +1399,7 @@ error_then_only_the_failing_close(void)
 	ts_ws_init(&ws);
 	tr_reset(&t, 2);
 	CHECK(push_all(&ws, IN("\x81\x01\xff"), &t));
-	CHECK_INT(ts_ws_fail_code(&ws), 1007);
+	CHECK_INT(ws.fail_code, 1007);
 	r = ts_ws_close(&ws, out, sizeof(out), 1000, mask0);
 	CHECK(client_frame(out, (size_t)r, TS_WS_OP_CLOSE, pay, &n));
 	CHECK_INT(pay[0] << 8 | pay[1], 1007);
@@ -1411,7 +1411,7 @@ fail_code_zero_without_error(void)
 	struct ts_ws ws;
 
 	ts_ws_init(&ws);
-	CHECK_INT(ts_ws_fail_code(&ws), 0);
+	CHECK_INT(ws.fail_code, 0);
 	CHECK_INT(ws.max_message, 1048576);
 	CHECK_INT(ws.max_fragments, 1024);
 	CHECK_INT(ts_ws_event(&ws), 0);
