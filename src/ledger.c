@@ -796,26 +796,24 @@ ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
 static void
 check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
 {
-	const struct ts_store_entry *e;
-	size_t i;
+	const struct ts_store_entry *e = l->page.e, *last;
 
 	/* The first page says nothing of the server's page size; a page of
 	 * one row at the since instant is the cursor's own round again. */
 	if (!l->since_set || l->page.n < 2 || l->max_page_rows == 0 ||
 	    l->page.n < l->max_page_rows)
 		return;
-	for (i = 0; i < l->page.n; i++) {
-		e = &l->page.e[i];
-		if (ts_store_instant_cmp(e->sec, e->nsec, l->since_sec,
-		    l->since_nsec) != 0)
-			return;
-	}
+	/* Sorted: all rows are at since when the first and the last are. */
+	last = &e[l->page.n - 1];
+	if (ts_store_instant_cmp(e->sec, e->nsec, l->since_sec,
+	    l->since_nsec) != 0 || ts_store_instant_cmp(last->sec, last->nsec,
+	    l->since_sec, l->since_nsec) != 0)
+		return;
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
 	    "hold more rounds than one instant has)", g->slug, l->page.n,
-	    (int)l->page.e[0].flen[TS_STORE_F_TIME],
-	    l->page.buf + l->page.e[0].off +
-	    l->page.e[0].foff[TS_STORE_F_TIME]);
+	    (int)e->flen[TS_STORE_F_TIME],
+	    l->page.buf + e->off + e->foff[TS_STORE_F_TIME]);
 }
 
 /* The work is done: close the gap or the tail. */
