@@ -288,8 +288,7 @@ listed(const char *list, const char *slug)
 static int
 newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
 {
-	if (g->cur_index_len == 0 || ts_store_instant_cmp(g->index_sec,
-	    g->index_nsec, g->cur.sec, g->cur.nsec) != 0)
+	if (g->cur_index_len == 0)
 		return g->cur.nids > 0 ? -1 : 1;
 	return ts_round_index_cmp(r->round_index, r->round_index_len,
 	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
@@ -323,8 +322,6 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
 		    r->round_index_len : 0;
 		memcpy(g->cur_index, r->round_index, g->cur_index_len);
-		g->index_sec = sec;
-		g->index_nsec = nsec;
 	}
 	mark_note(l, g, &g->cur, r, sec, nsec, key);
 	if (src >= 0)
@@ -712,6 +709,7 @@ ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since)
 	if (g == NULL)
 		return TS_ERR_ROUND_FIELD;
 	mark_clear(&g->cur);
+	g->cur_index_len = 0;
 	if (since != NULL && since[0] != '\0' &&
 	    ts_ledger_mark_set(&g->cur, since, strlen(since)) < 0)
 		return TS_ERR_ROUND_FIELD;

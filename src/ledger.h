@@ -68,10 +68,9 @@ struct ts_ledger_game {
 	size_t slug_len;
 	struct ts_ledger_mark cur;
 	char cur_index[48];		/* largest round_index handled at
-					   index_sec/nsec (not saved) */
-	size_t cur_index_len;		/* 0: not known */
-	int64_t index_sec;
-	uint32_t index_nsec;
+					   cur's instant (not saved) */
+	size_t cur_index_len;		/* 0: not known (cur moved by
+					   other than a handled round) */
 	int ngaps;
 	struct ts_ledger_gap gap[TS_LEDGER_GAPS];	/* oldest first */
 	int tail;			/* a backfill from cur is owed */
