@@ -155,14 +155,11 @@ struct ts_ledger_game *
 ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 {
 	struct ts_ledger_game *g;
-	int i;
+	int i, k;
 
-	/* Most rounds are of the game looked up last. */
-	g = &l->games[l->last_game];
-	if (l->last_game < l->ngames && g->slug_len == n &&
-	    memcmp(g->slug, slug, n) == 0)
-		return g;
-	for (i = 0; i < l->ngames; i++) {
+	/* Most rounds are of the game looked up last: it is tried first. */
+	for (i = l->last_game, k = 0; k < l->ngames;
+	    i = (i + 1) % l->ngames, k++) {
 		g = &l->games[i];
 		if (g->slug_len == n && memcmp(g->slug, slug, n) == 0) {
 			l->last_game = i;
