@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base.h"
 #include "ledger.h"
 
 #define LIVE (-2)		/* door source: the stream (or the hold) */
@@ -218,34 +219,23 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
 	return 0;
 }
 
-/* The length of the first item of a comma-separated list (strcspn,
- * which the pure-core check does not allow). */
-static size_t
-item_len(const char *list)
-{
-	const char *end = strchr(list, ',');
-
-	return end != NULL ? (size_t)(end - list) : strlen(list);
-}
-
 void
 ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 {
 	struct ts_ledger_game *g;
 	char t[TS_LEDGER_TIME_MAX];
-	size_t n;
+	const char *e;
+	size_t pos = 0, n, len = games != NULL ? strlen(games) : 0;
 
 	ts_round_time_write(t, sizeof(t), sec, 0, 0);
-	while (games != NULL && games[0] != '\0') {
-		n = item_len(games);
-		g = ts_ledger_game(l, games, n, 1);
+	while (len > 0 && ts_list_next(games, len, &pos, &e, &n)) {
+		g = ts_ledger_game(l, e, n, 1);
 		if (g != NULL && g->cur.text[0] == '\0' && g->ngaps == 0) {
 			mark_move(&g->cur, t, strlen(t), sec, 0);
 			l->dirty = 1;
 			say(l, TS_LOG_DEBUG, "%s: no round yet, resume point "
 			    "%s", g->slug, t);
 		}
-		games += n + (games[n] == ',');
 	}
 }
 
@@ -258,20 +248,17 @@ ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 static int
 listed(const char *list, const char *slug)
 {
-	size_t len = strlen(slug), n;
+	const char *e;
+	size_t len = strlen(slug), n, pos = 0;
 
 	if (!ts_round_slug_ok(slug, len))
 		return 0;
 	if (list == NULL || list[0] == '\0')
 		return 1;
-	for (;;) {
-		n = item_len(list);
-		if (n == len && memcmp(list, slug, len) == 0)
+	while (ts_list_next(list, strlen(list), &pos, &e, &n))
+		if (n == len && memcmp(e, slug, len) == 0)
 			return 1;
-		if (list[n] == '\0')
-			return 0;
-		list += n + 1;
-	}
+	return 0;
 }
 
 /* ---- the door ---- */

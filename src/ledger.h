@@ -173,9 +173,9 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
 
 /*
  * ts_ledger_floor: each game of games (a comma-separated list, as
- * --games; NULL or "" = none) with no cursor yet resumes from sec (the
- * subscription time), so that a gap before its first round is
- * backfilled too.
+ * --games, read by ts_list_next(); NULL or "" = none) with no cursor
+ * yet resumes from sec (the subscription time), so that a gap before
+ * its first round is backfilled too.
  */
 void
 ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec);
