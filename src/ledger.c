@@ -738,9 +738,6 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 	w->game = i;
 	w->slug = g->slug;
 	w->since = from->text;
-	l->since_set = from->text[0] != '\0';
-	l->since_sec = from->sec;
-	l->since_nsec = from->nsec;
 	l->work = *w;
 	l->working = 1;
 	return 1;
@@ -773,23 +770,27 @@ ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
 	return ts_store_add(&l->page, r) < 0 ? TS_ERR_ROUND_TOO_BIG : 0;
 }
 
-/* The limit of SPEC §7.2: paging by an inclusive `since` cannot get past
- * one instant holding more rounds than a page. */
+/*
+ * The limit of SPEC §7.2: paging by an inclusive `since` cannot get past
+ * one instant holding more rounds than a page.  Asked before the page's
+ * rows pass the door: from (the work's since) is then as next() gave it.
+ */
 static void
-check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
+check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g,
+    const struct ts_ledger_mark *from)
 {
 	const struct ts_store_entry *e = l->page.e, *last;
 
 	/* The first page says nothing of the server's page size; a page of
 	 * one row at the since instant is the cursor's own round again. */
-	if (!l->since_set || l->page.n < 2 || l->max_page_rows == 0 ||
+	if (from->text[0] == '\0' || l->page.n < 2 || l->max_page_rows == 0 ||
 	    l->page.n < l->max_page_rows)
 		return;
 	/* Sorted: all rows are at since when the first and the last are. */
 	last = &e[l->page.n - 1];
-	if (ts_store_instant_cmp(e->sec, e->nsec, l->since_sec,
-	    l->since_nsec) != 0 || ts_store_instant_cmp(last->sec, last->nsec,
-	    l->since_sec, l->since_nsec) != 0)
+	if (ts_store_instant_cmp(e->sec, e->nsec, from->sec, from->nsec) != 0 ||
+	    ts_store_instant_cmp(last->sec, last->nsec, from->sec,
+	    from->nsec) != 0)
 		return;
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
@@ -842,6 +843,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 	if ((src == TAIL && !g->tail) || src >= g->ngaps)
 		return 0;
 	ts_store_sort(&l->page);
+	check_page_limit(l, g, src >= 0 ? &g->gap[src].from : &g->cur);
 	/* A page is the oldest rows from since: after its end, the rest of
 	 * the page is past it too (same instant, later round_index). */
 	for (i = 0; i < l->page.n && !beyond; i++) {
@@ -855,7 +857,6 @@ ts_ledger_page_done(struct ts_ledger *l)
 	}
 	l->bf_pages++;
 	l->bf_rounds += fresh;
-	check_page_limit(l, g);
 	if (l->page.n > l->max_page_rows)
 		l->max_page_rows = l->page.n;
 	say(l, TS_LOG_DEBUG, "rest: page of %zu rows for %s, %lu new%s",

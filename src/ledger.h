@@ -125,9 +125,6 @@ struct ts_ledger {
 	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
 	int working;			/* work is valid */
-	int since_set;			/* work's since, as an instant */
-	int64_t since_sec;
-	uint32_t since_nsec;
 	size_t max_page_rows;		/* largest page seen */
 	int dirty;			/* changed since the caller cleared it */
 	int games_full_warned;
