@@ -77,11 +77,20 @@ mark_has(const struct ts_ledger_mark *m, uint64_t key)
 	return has_key(m->ids, m->nids, key);
 }
 
+static void
+mark_clear(struct ts_ledger_mark *m)
+{
+	m->text[0] = '\0';
+	m->nids = 0;
+	m->ids_full = 0;
+}
+
 /* Move m to a new instant whose text is t (n bytes), with no ids. */
 static void
 mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
     uint32_t nsec)
 {
+	mark_clear(m);
 	if (n < sizeof(m->text)) {
 		memcpy(m->text, t, n);
 		m->text[n] = '\0';
@@ -94,8 +103,6 @@ mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
 	}
 	m->sec = sec;
 	m->nsec = nsec;
-	m->nids = 0;
-	m->ids_full = 0;
 }
 
 int
@@ -108,14 +115,6 @@ ts_ledger_mark_set(struct ts_ledger_mark *m, const char *text, size_t n)
 		return TS_ERR_ROUND_FIELD;
 	mark_move(m, text, n, sec, nsec);
 	return 0;
-}
-
-static void
-mark_clear(struct ts_ledger_mark *m)
-{
-	m->text[0] = '\0';
-	m->nids = 0;
-	m->ids_full = 0;
 }
 
 /* Add key to the ids of m, the mark of game g at its instant. */
