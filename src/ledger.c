@@ -21,7 +21,6 @@
  * buffers, the recent ids (recent.c) in struct ts_ledger.
  */
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
