@@ -194,8 +194,9 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	/* games[] is set up as each is added: only games in use are read. */
 	memset(l, 0, offsetof(struct ts_ledger, games));
 	l->cfg = *cfg;
+	/* the hold's store takes hold_max entries: full is full */
 	l->hold = (struct ts_store){ .buf = cfg->hold_buf,
-	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_ecap };
+	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_max };
 	l->page = (struct ts_store){ .buf = cfg->page_buf,
 	    .cap = cfg->page_cap, .e = cfg->page_e, .ecap = cfg->page_ecap };
 	ts_recent_init(&l->recent);
@@ -616,8 +617,7 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	struct ts_round_info ri;
 	struct ts_ledger_game *g;
 
-	if (l->holding && l->hold.n < l->cfg.hold_max &&
-	    ts_store_add(&l->hold, r) == 0)
+	if (l->holding && ts_store_add(&l->hold, r) == 0)
 		return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
 	/* Full, in rounds or in bytes: an overflow, then try again. */
 	if (l->holding && l->hold.n > 0 && overflow(l) < 0)
