@@ -867,16 +867,14 @@ ts_ledger_page_done(struct ts_ledger *l)
 int
 ts_ledger_stop(struct ts_ledger *l)
 {
-	size_t n = l->hold.n;
-
 	if (!l->holding)
 		return 0;
 	if (open_gaps(l) < 0)
 		return discard(l, "stop during the backfill, no room for "
 		    "another gap");
-	if (n > 0)
+	if (l->hold.n > 0)
 		say(l, TS_LOG_INFO, "stop during the backfill: printing %zu "
 		    "held live rounds; the missed rounds stay an open gap for "
-		    "the next run", n);
+		    "the next run", l->hold.n);
 	return release(l);
 }
