@@ -158,7 +158,7 @@ ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 
 	/* Most rounds are of the game looked up last: it is tried first. */
 	for (i = l->last_game, k = 0; k < l->ngames;
-	    i = (i + 1) % l->ngames, k++) {
+	    i = i + 1 < l->ngames ? i + 1 : 0, k++) {
 		g = &l->games[i];
 		if (g->slug_len == n && memcmp(g->slug, slug, n) == 0) {
 			l->last_game = i;
