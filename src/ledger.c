@@ -21,10 +21,10 @@
  * buffers, the recent ids (recent.c) in struct ts_ledger.
  */
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base.h"
 #include "ledger.h"
 
 #define LIVE (-2)		/* door source: the stream (or the hold) */
@@ -76,11 +76,20 @@ mark_has(const struct ts_ledger_mark *m, uint64_t key)
 	return has_key(m->ids, m->nids, key);
 }
 
+static void
+mark_clear(struct ts_ledger_mark *m)
+{
+	m->text[0] = '\0';
+	m->nids = 0;
+	m->ids_full = 0;
+}
+
 /* Move m to a new instant whose text is t (n bytes), with no ids. */
 static void
 mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
     uint32_t nsec)
 {
+	mark_clear(m);
 	if (n < sizeof(m->text)) {
 		memcpy(m->text, t, n);
 		m->text[n] = '\0';
@@ -93,8 +102,6 @@ mark_move(struct ts_ledger_mark *m, const char *t, size_t n, int64_t sec,
 	}
 	m->sec = sec;
 	m->nsec = nsec;
-	m->nids = 0;
-	m->ids_full = 0;
 }
 
 int
@@ -107,14 +114,6 @@ ts_ledger_mark_set(struct ts_ledger_mark *m, const char *text, size_t n)
 		return TS_ERR_ROUND_FIELD;
 	mark_move(m, text, n, sec, nsec);
 	return 0;
-}
-
-static void
-mark_clear(struct ts_ledger_mark *m)
-{
-	m->text[0] = '\0';
-	m->nids = 0;
-	m->ids_full = 0;
 }
 
 /* Add key to the ids of m, the mark of game g at its instant. */
@@ -155,14 +154,11 @@ struct ts_ledger_game *
 ts_ledger_game(struct ts_ledger *l, const char *slug, size_t n, int add)
 {
 	struct ts_ledger_game *g;
-	int i;
+	int i, k;
 
-	/* Most rounds are of the game looked up last. */
-	g = &l->games[l->last_game];
-	if (l->last_game < l->ngames && g->slug_len == n &&
-	    memcmp(g->slug, slug, n) == 0)
-		return g;
-	for (i = 0; i < l->ngames; i++) {
+	/* Most rounds are of the game looked up last: it is tried first. */
+	for (i = l->last_game, k = 0; k < l->ngames;
+	    i = i + 1 < l->ngames ? i + 1 : 0, k++) {
 		g = &l->games[i];
 		if (g->slug_len == n && memcmp(g->slug, slug, n) == 0) {
 			l->last_game = i;
@@ -198,8 +194,9 @@ ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 	/* games[] is set up as each is added: only games in use are read. */
 	memset(l, 0, offsetof(struct ts_ledger, games));
 	l->cfg = *cfg;
+	/* the hold's store takes hold_max entries: full is full */
 	l->hold = (struct ts_store){ .buf = cfg->hold_buf,
-	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_ecap };
+	    .cap = cfg->hold_cap, .e = cfg->hold_e, .ecap = cfg->hold_max };
 	l->page = (struct ts_store){ .buf = cfg->page_buf,
 	    .cap = cfg->page_cap, .e = cfg->page_e, .ecap = cfg->page_ecap };
 	ts_recent_init(&l->recent);
@@ -221,34 +218,23 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
 	return 0;
 }
 
-/* The length of the first item of a comma-separated list (strcspn,
- * which the pure-core check does not allow). */
-static size_t
-item_len(const char *list)
-{
-	const char *end = strchr(list, ',');
-
-	return end != NULL ? (size_t)(end - list) : strlen(list);
-}
-
 void
 ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 {
 	struct ts_ledger_game *g;
 	char t[TS_LEDGER_TIME_MAX];
-	size_t n;
+	const char *e;
+	size_t pos = 0, n, len = games != NULL ? strlen(games) : 0;
 
 	ts_round_time_write(t, sizeof(t), sec, 0, 0);
-	while (games != NULL && games[0] != '\0') {
-		n = item_len(games);
-		g = ts_ledger_game(l, games, n, 1);
+	while (len > 0 && ts_list_next(games, len, &pos, &e, &n)) {
+		g = ts_ledger_game(l, e, n, 1);
 		if (g != NULL && g->cur.text[0] == '\0' && g->ngaps == 0) {
 			mark_move(&g->cur, t, strlen(t), sec, 0);
 			l->dirty = 1;
 			say(l, TS_LOG_DEBUG, "%s: no round yet, resume point "
 			    "%s", g->slug, t);
 		}
-		games += n + (games[n] == ',');
 	}
 }
 
@@ -261,20 +247,17 @@ ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec)
 static int
 listed(const char *list, const char *slug)
 {
-	size_t len = strlen(slug), n;
+	const char *e;
+	size_t len = strlen(slug), n, pos = 0;
 
 	if (!ts_round_slug_ok(slug, len))
 		return 0;
 	if (list == NULL || list[0] == '\0')
 		return 1;
-	for (;;) {
-		n = item_len(list);
-		if (n == len && memcmp(list, slug, len) == 0)
+	while (ts_list_next(list, strlen(list), &pos, &e, &n))
+		if (n == len && memcmp(e, slug, len) == 0)
 			return 1;
-		if (list[n] == '\0')
-			return 0;
-		list += n + 1;
-	}
+	return 0;
 }
 
 /* ---- the door ---- */
@@ -288,8 +271,7 @@ listed(const char *list, const char *slug)
 static int
 newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
 {
-	if (g->cur_index_len == 0 || ts_store_instant_cmp(g->index_sec,
-	    g->index_nsec, g->cur.sec, g->cur.nsec) != 0)
+	if (g->cur_index_len == 0)
 		return g->cur.nids > 0 ? -1 : 1;
 	return ts_round_index_cmp(r->round_index, r->round_index_len,
 	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
@@ -323,8 +305,6 @@ record(struct ts_ledger *l, struct ts_ledger_game *g,
 		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
 		    r->round_index_len : 0;
 		memcpy(g->cur_index, r->round_index, g->cur_index_len);
-		g->index_sec = sec;
-		g->index_nsec = nsec;
 	}
 	mark_note(l, g, &g->cur, r, sec, nsec, key);
 	if (src >= 0)
@@ -637,8 +617,7 @@ ts_ledger_live(struct ts_ledger *l, const struct ts_round *r)
 	struct ts_round_info ri;
 	struct ts_ledger_game *g;
 
-	if (l->holding && l->hold.n < l->cfg.hold_max &&
-	    ts_store_add(&l->hold, r) == 0)
+	if (l->holding && ts_store_add(&l->hold, r) == 0)
 		return note_held(l, &l->hold.e[l->hold.n - 1]), 0;
 	/* Full, in rounds or in bytes: an overflow, then try again. */
 	if (l->holding && l->hold.n > 0 && overflow(l) < 0)
@@ -712,6 +691,7 @@ ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since)
 	if (g == NULL)
 		return TS_ERR_ROUND_FIELD;
 	mark_clear(&g->cur);
+	g->cur_index_len = 0;
 	if (since != NULL && since[0] != '\0' &&
 	    ts_ledger_mark_set(&g->cur, since, strlen(since)) < 0)
 		return TS_ERR_ROUND_FIELD;
@@ -756,9 +736,6 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 	w->game = i;
 	w->slug = g->slug;
 	w->since = from->text;
-	l->since_set = from->text[0] != '\0';
-	l->since_sec = from->sec;
-	l->since_nsec = from->nsec;
 	l->work = *w;
 	l->working = 1;
 	return 1;
@@ -791,31 +768,33 @@ ts_ledger_page_add(struct ts_ledger *l, const struct ts_round *r)
 	return ts_store_add(&l->page, r) < 0 ? TS_ERR_ROUND_TOO_BIG : 0;
 }
 
-/* The limit of SPEC §7.2: paging by an inclusive `since` cannot get past
- * one instant holding more rounds than a page. */
+/*
+ * The limit of SPEC §7.2: paging by an inclusive `since` cannot get past
+ * one instant holding more rounds than a page.  Asked before the page's
+ * rows pass the door: from (the work's since) is then as next() gave it.
+ */
 static void
-check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g)
+check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g,
+    const struct ts_ledger_mark *from)
 {
-	const struct ts_store_entry *e;
-	size_t i;
+	const struct ts_store_entry *e = l->page.e, *last;
 
 	/* The first page says nothing of the server's page size; a page of
 	 * one row at the since instant is the cursor's own round again. */
-	if (!l->since_set || l->page.n < 2 || l->max_page_rows == 0 ||
+	if (from->text[0] == '\0' || l->page.n < 2 || l->max_page_rows == 0 ||
 	    l->page.n < l->max_page_rows)
 		return;
-	for (i = 0; i < l->page.n; i++) {
-		e = &l->page.e[i];
-		if (ts_store_instant_cmp(e->sec, e->nsec, l->since_sec,
-		    l->since_nsec) != 0)
-			return;
-	}
+	/* Sorted: all rows are at since when the first and the last are. */
+	last = &e[l->page.n - 1];
+	if (ts_store_instant_cmp(e->sec, e->nsec, from->sec, from->nsec) != 0 ||
+	    ts_store_instant_cmp(last->sec, last->nsec, from->sec,
+	    from->nsec) != 0)
+		return;
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
 	    "hold more rounds than one instant has)", g->slug, l->page.n,
-	    (int)l->page.e[0].flen[TS_STORE_F_TIME],
-	    l->page.buf + l->page.e[0].off +
-	    l->page.e[0].foff[TS_STORE_F_TIME]);
+	    (int)e->flen[TS_STORE_F_TIME],
+	    l->page.buf + e->off + e->foff[TS_STORE_F_TIME]);
 }
 
 /* The work is done: close the gap or the tail. */
@@ -862,6 +841,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 	if ((src == TAIL && !g->tail) || src >= g->ngaps)
 		return 0;
 	ts_store_sort(&l->page);
+	check_page_limit(l, g, src >= 0 ? &g->gap[src].from : &g->cur);
 	/* A page is the oldest rows from since: after its end, the rest of
 	 * the page is past it too (same instant, later round_index). */
 	for (i = 0; i < l->page.n && !beyond; i++) {
@@ -875,7 +855,6 @@ ts_ledger_page_done(struct ts_ledger *l)
 	}
 	l->bf_pages++;
 	l->bf_rounds += fresh;
-	check_page_limit(l, g);
 	if (l->page.n > l->max_page_rows)
 		l->max_page_rows = l->page.n;
 	say(l, TS_LOG_DEBUG, "rest: page of %zu rows for %s, %lu new%s",
@@ -888,16 +867,14 @@ ts_ledger_page_done(struct ts_ledger *l)
 int
 ts_ledger_stop(struct ts_ledger *l)
 {
-	size_t n = l->hold.n;
-
 	if (!l->holding)
 		return 0;
 	if (open_gaps(l) < 0)
 		return discard(l, "stop during the backfill, no room for "
 		    "another gap");
-	if (n > 0)
+	if (l->hold.n > 0)
 		say(l, TS_LOG_INFO, "stop during the backfill: printing %zu "
 		    "held live rounds; the missed rounds stay an open gap for "
-		    "the next run", n);
+		    "the next run", l->hold.n);
 	return release(l);
 }

@@ -68,10 +68,9 @@ struct ts_ledger_game {
 	size_t slug_len;
 	struct ts_ledger_mark cur;
 	char cur_index[48];		/* largest round_index handled at
-					   index_sec/nsec (not saved) */
-	size_t cur_index_len;		/* 0: not known */
-	int64_t index_sec;
-	uint32_t index_nsec;
+					   cur's instant (not saved) */
+	size_t cur_index_len;		/* 0: not known (cur moved by
+					   other than a handled round) */
 	int ngaps;
 	struct ts_ledger_gap gap[TS_LEDGER_GAPS];	/* oldest first */
 	int tail;			/* a backfill from cur is owed */
@@ -126,9 +125,6 @@ struct ts_ledger {
 	struct ts_store hold, page;
 	struct ts_ledger_work work;	/* the page being fetched */
 	int working;			/* work is valid */
-	int since_set;			/* work's since, as an instant */
-	int64_t since_sec;
-	uint32_t since_nsec;
 	size_t max_page_rows;		/* largest page seen */
 	int dirty;			/* changed since the caller cleared it */
 	int games_full_warned;
@@ -174,9 +170,9 @@ ts_ledger_restore(struct ts_ledger *l, const char *slug,
 
 /*
  * ts_ledger_floor: each game of games (a comma-separated list, as
- * --games; NULL or "" = none) with no cursor yet resumes from sec (the
- * subscription time), so that a gap before its first round is
- * backfilled too.
+ * --games, read by ts_list_next(); NULL or "" = none) with no cursor
+ * yet resumes from sec (the subscription time), so that a gap before
+ * its first round is backfilled too.
  */
 void
 ts_ledger_floor(struct ts_ledger *l, const char *games, int64_t sec);

@@ -7,21 +7,14 @@
 
 #include "store.h"
 
-/* r's bytes, and its fields as offsets from r->obj. */
-int
-ts_store_add(struct ts_store *s, const struct ts_round *r)
+/* Where r's fields are, as offsets from r->obj. */
+static void
+entry_set(struct ts_store_entry *e, const struct ts_round *r)
 {
 	const struct ts_round_field *f[TS_STORE_NF] = {&r->game_id,
 	    &r->round_id, &r->round_index, &r->multiplier, &r->finalized_at};
-	struct ts_store_entry *e;
-	/* the decoded members after the object come along */
-	size_t n = r->obj_len + r->aux_len;
 	int i;
 
-	if (s->n == s->ecap || s->cap - s->len < n)
-		return -1;
-	e = &s->e[s->n++];
-	e->off = s->len;
 	e->len = (uint32_t)r->obj_len;
 	for (i = 0; i < TS_STORE_NF; i++) {
 		e->foff[i] = f[i]->ptr ? (uint32_t)(f[i]->ptr - r->obj) : 0;
@@ -29,17 +22,28 @@ ts_store_add(struct ts_store *s, const struct ts_round *r)
 	}
 	e->sec = r->finalized_sec;
 	e->nsec = r->finalized_nsec;
+}
+
+/* r's bytes, and where its fields are. */
+int
+ts_store_add(struct ts_store *s, const struct ts_round *r)
+{
+	/* the decoded members after the object come along */
+	size_t n = r->obj_len + r->aux_len;
+
+	if (s->n == s->ecap || s->cap - s->len < n)
+		return -1;
+	entry_set(&s->e[s->n], r);
+	s->e[s->n++].off = s->len;
 	memcpy(s->buf + s->len, r->obj, n);
 	s->len += n;
 	return 0;
 }
 
-void
-ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
-    struct ts_round_info *ri)
+/* Every field of ri from e, whose bytes start at b. */
+static void
+info(struct ts_round_info *ri, const char *b, const struct ts_store_entry *e)
 {
-	const char *b = s->buf + e->off;
-
 	ri->backfilled = ri->late = 0;
 	ri->json = b;
 	ri->json_len = e->len;
@@ -55,23 +59,21 @@ ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
 	ri->finalized_at_len = e->flen[TS_STORE_F_TIME];
 }
 
-/* Direct, not through an entry: this runs once per live round. */
+void
+ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
+    struct ts_round_info *ri)
+{
+	info(ri, s->buf + e->off, e);
+}
+
+/* A live round, through an entry on the stack: no copy. */
 void
 ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
 {
-	ri->backfilled = ri->late = 0;
-	ri->json = r->obj;
-	ri->json_len = r->obj_len;
-	ri->game_id = r->game_id.ptr;
-	ri->game_id_len = r->game_id.len;
-	ri->round_id = r->round_id.ptr;
-	ri->round_id_len = r->round_id.len;
-	ri->round_index = r->round_index.ptr;
-	ri->round_index_len = r->round_index.len;
-	ri->multiplier = r->multiplier.ptr;
-	ri->multiplier_len = r->multiplier.len;
-	ri->finalized_at = r->finalized_at.ptr;
-	ri->finalized_at_len = r->finalized_at.len;
+	struct ts_store_entry e;
+
+	entry_set(&e, r);
+	info(ri, r->obj, &e);
 }
 
 static int

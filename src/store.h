@@ -7,11 +7,8 @@
 #ifndef TS_STORE_H
 #define TS_STORE_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "tsino.h"
-#include "round.h"
+#include "round.h"		/* and <stddef.h>, <stdint.h> */
 
 enum {
 	TS_STORE_F_GAME, TS_STORE_F_ID, TS_STORE_F_INDEX, TS_STORE_F_MULT,
