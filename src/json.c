@@ -166,12 +166,6 @@ value_start(struct ts_json *j, int c)
 		j->is_key = 0;
 		begin_token(j, j->pos, S_STR);
 		return 1;
-	case '-':
-		begin_token(j, j->pos, S_MINUS);
-		return 1;
-	case '0':
-		begin_token(j, j->pos, S_ZERO);
-		return 1;
 	case 't':
 	case 'f':
 	case 'n':
@@ -184,8 +178,9 @@ value_start(struct ts_json *j, int c)
 		/* §6: "A leading plus sign is not allowed", nor a bare '.' */
 		return fail(j, TS_ERR_JSON_NUMBER);
 	default:
-		if (c >= '1' && c <= '9') {
-			begin_token(j, j->pos, S_INT);
+		if (c == '-' || ts_is_digit(c)) {
+			begin_token(j, j->pos, c == '-' ? S_MINUS :
+			    c == '0' ? S_ZERO : S_INT);
 			return 1;
 		}
 		return fail(j, TS_ERR_JSON_SYNTAX);
@@ -466,12 +461,6 @@ non_digits(uint64_t x)
 	return ((((hi >> 1) + LOW7) & HIGH) | ((lo & EACH(0x10)) << 3));
 }
 
-static int
-plain(int c)
-{
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
 /* What skip_run() skips: bytes that stand for themselves in a string, or
  * digits. */
 enum { RUN_PLAIN, RUN_DIGITS };
@@ -525,7 +514,9 @@ skip_run(const unsigned char *p, size_t i, size_t len, int kind)
 			return i + first_stop(m);
 		i += 8;
 	}
-	while (i < len && (kind == RUN_DIGITS ? ts_is_digit(p[i]) : plain(p[i])))
+	/* the last bytes: stops() of one byte flags byte 0 as above */
+	while (i < len && (kind == RUN_DIGITS ? ts_is_digit(p[i]) :
+	    (stops(p[i]) & 0x80) == 0))
 		i++;
 	return i;
 }
