@@ -592,6 +592,14 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 				continue;
 			}
 			break;
+		case S_COLON:
+			/* ':', then the next byte as in S_VALUE (minified text) */
+			if (p[i] != ':')
+				break;
+			j->state = S_VALUE;
+			if (++i == len)
+				continue;
+			/* FALLTHROUGH */
 		case S_VALUE:
 			if (p[i] >= '1' && p[i] <= '9') {
 				begin_token(j, base + i, S_INT);
@@ -605,19 +613,6 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 				j->is_key = j->state != S_VALUE;
 				begin_token(j, base + i, S_STR);
 				i++;
-				continue;
-			}
-			break;
-		case S_COLON:
-			/* ':' and, in minified text, the quote of a string value */
-			if (p[i] == ':') {
-				j->state = S_VALUE;
-				i++;
-				if (i < len && p[i] == '"') {
-					j->is_key = 0;
-					begin_token(j, base + i, S_STR);
-					i++;
-				}
 				continue;
 			}
 			break;
