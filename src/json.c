@@ -606,29 +606,27 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 				i++;
 				continue;
 			}
-			/* FALLTHROUGH */
-		case S_KEY:
-		case S_KEY_OR_END:
 			if (p[i] == '"') {
-				j->is_key = j->state != S_VALUE;
+				j->is_key = 0;
 				begin_token(j, base + i, S_STR);
 				i++;
 				continue;
 			}
 			break;
 		case S_COMMA_OR_END:
-			/* ',' and, in minified text, the quote of the next key */
-			if (p[i] == ',') {
+			/* ',', then the next byte as in S_KEY or S_VALUE */
+			if (p[i] != ',')
+				break;
+			j->state = top_is_object(j) ? S_KEY : S_VALUE;
+			if (++i == len || j->state == S_VALUE)
+				continue;
+			/* FALLTHROUGH */
+		case S_KEY:
+		case S_KEY_OR_END:
+			if (p[i] == '"') {
+				j->is_key = 1;
+				begin_token(j, base + i, S_STR);
 				i++;
-				if (!top_is_object(j)) {
-					j->state = S_VALUE;
-				} else if (i < len && p[i] == '"') {
-					j->is_key = 1;
-					begin_token(j, base + i, S_STR);
-					i++;
-				} else {
-					j->state = S_KEY;
-				}
 				continue;
 			}
 			break;
