@@ -13,7 +13,10 @@
  * UTF-8 characters, the ':' ',' and '"' of minified text) without a
  * call to step(); whatever is not certain there (a cut-off or invalid
  * character, the byte that ends a run) goes through step(), so errors
- * and events fall on the same byte as a byte-by-byte run.
+ * and events fall on the same byte as a byte-by-byte run.  The bytes
+ * its shortcuts always take (a key's '"', ':' after a key, ',' after a
+ * value, a digit inside a number) are handled there only, whatever the
+ * chunking: step() never sees them, and would fail on them.
  *
  * States between tokens (RFC 8259 §2 grammar):
  *	VALUE		a value must come: start, after ':', after ',' in [ ]
@@ -287,28 +290,15 @@ step(struct ts_json *j, int c)
 			return close_container(j, 0);
 		return value_start(j, c);
 	case S_KEY_OR_END:
+		/* a key's '"': ts_json_push() */
 		if (c == '}')
 			return close_container(j, 1);
-		/* FALLTHROUGH */
-	case S_KEY:
-		if (c != '"')
-			return fail(j, TS_ERR_JSON_SYNTAX);
-		j->is_key = 1;
-		begin_token(j, j->pos, S_STR);
-		return 1;
-	case S_COLON:
-		if (c != ':')
-			return fail(j, TS_ERR_JSON_SYNTAX);
-		j->state = S_VALUE;
-		return 1;
+		break;
 	case S_COMMA_OR_END:
-		if (c == ',') {
-			j->state = top_is_object(j) ? S_KEY : S_VALUE;
-			return 1;
-		}
+		/* ',': ts_json_push() */
 		if (c == (top_is_object(j) ? '}' : ']'))
 			return close_container(j, top_is_object(j));
-		return fail(j, TS_ERR_JSON_SYNTAX);
+		break;
 	case S_DONE:
 		return fail(j, TS_ERR_JSON_TRAILING);
 	case S_STR:
@@ -364,9 +354,7 @@ step(struct ts_json *j, int c)
 		}
 		/* FALLTHROUGH */
 	case S_FRAC:
-		/* a digit leaves S_INT and S_FRAC as they are */
-		if (ts_is_digit(c))
-			return 1;
+		/* a digit (S_ZERO's failed above): ts_json_push() */
 		if (c == 'e' || c == 'E') {
 			j->state = S_EXP;
 			return 1;
@@ -389,10 +377,10 @@ step(struct ts_json *j, int c)
 		j->state = j->state == S_DOT ? S_FRAC : S_EXP_DIG;
 		return 1;
 	case S_EXP_DIG:
-		if (ts_is_digit(c))
-			return 1;
+		/* a digit: ts_json_push() */
 		return number_end(j, c);
 	}
+	/* S_KEY and S_COLON too: ts_json_push() takes '"' and ':' */
 	return fail(j, TS_ERR_JSON_SYNTAX);
 }
 
