@@ -14,9 +14,10 @@
  * call to step(); whatever is not certain there (a cut-off or invalid
  * character, the byte that ends a run) goes through step(), so errors
  * and events fall on the same byte as a byte-by-byte run.  The bytes
- * its shortcuts always take (a key's '"', ':' after a key, ',' after a
- * value, a digit inside a number) are handled there only, whatever the
- * chunking: step() never sees them, and would fail on them.
+ * its shortcuts always take (a string's opening '"', ':' after a key,
+ * ',' after a value, a digit inside a number) are handled there only,
+ * whatever the chunking: step() never sees them, and would fail on
+ * them.
  *
  * States between tokens (RFC 8259 §2 grammar):
  *	VALUE		a value must come: start, after ':', after ',' in [ ]
@@ -156,7 +157,7 @@ begin_token(struct ts_json *j, uint64_t pos, int state)
 	j->state = (unsigned char)state;
 }
 
-/* The first byte of a value. */
+/* The first byte of a value, but for '"' (ts_json_push() takes it). */
 static int
 value_start(struct ts_json *j, int c)
 {
@@ -165,10 +166,6 @@ value_start(struct ts_json *j, int c)
 		return open_container(j, 1);
 	case '[':
 		return open_container(j, 0);
-	case '"':
-		j->is_key = 0;
-		begin_token(j, j->pos, S_STR);
-		return 1;
 	case 't':
 	case 'f':
 	case 'n':
@@ -589,6 +586,7 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 				continue;
 			/* FALLTHROUGH */
 		case S_VALUE:
+		case S_VALUE_OR_END:
 			if (p[i] >= '1' && p[i] <= '9') {
 				begin_token(j, base + i, S_INT);
 				i++;
