@@ -13,7 +13,11 @@
  * UTF-8 characters, the ':' ',' and '"' of minified text) without a
  * call to step(); whatever is not certain there (a cut-off or invalid
  * character, the byte that ends a run) goes through step(), so errors
- * and events fall on the same byte as a byte-by-byte run.
+ * and events fall on the same byte as a byte-by-byte run.  The bytes
+ * its shortcuts always take (a string's opening '"', ':' after a key,
+ * ',' after a value, a digit inside a number) are handled there only,
+ * whatever the chunking: step() never sees them, and would fail on
+ * them.
  *
  * States between tokens (RFC 8259 §2 grammar):
  *	VALUE		a value must come: start, after ':', after ',' in [ ]
@@ -153,7 +157,7 @@ begin_token(struct ts_json *j, uint64_t pos, int state)
 	j->state = (unsigned char)state;
 }
 
-/* The first byte of a value. */
+/* The first byte of a value, but for '"' (ts_json_push() takes it). */
 static int
 value_start(struct ts_json *j, int c)
 {
@@ -162,16 +166,6 @@ value_start(struct ts_json *j, int c)
 		return open_container(j, 1);
 	case '[':
 		return open_container(j, 0);
-	case '"':
-		j->is_key = 0;
-		begin_token(j, j->pos, S_STR);
-		return 1;
-	case '-':
-		begin_token(j, j->pos, S_MINUS);
-		return 1;
-	case '0':
-		begin_token(j, j->pos, S_ZERO);
-		return 1;
 	case 't':
 	case 'f':
 	case 'n':
@@ -184,8 +178,9 @@ value_start(struct ts_json *j, int c)
 		/* §6: "A leading plus sign is not allowed", nor a bare '.' */
 		return fail(j, TS_ERR_JSON_NUMBER);
 	default:
-		if (c >= '1' && c <= '9') {
-			begin_token(j, j->pos, S_INT);
+		if (c == '-' || ts_is_digit(c)) {
+			begin_token(j, j->pos, c == '-' ? S_MINUS :
+			    c == '0' ? S_ZERO : S_INT);
 			return 1;
 		}
 		return fail(j, TS_ERR_JSON_SYNTAX);
@@ -292,28 +287,15 @@ step(struct ts_json *j, int c)
 			return close_container(j, 0);
 		return value_start(j, c);
 	case S_KEY_OR_END:
+		/* a key's '"': ts_json_push() */
 		if (c == '}')
 			return close_container(j, 1);
-		/* FALLTHROUGH */
-	case S_KEY:
-		if (c != '"')
-			return fail(j, TS_ERR_JSON_SYNTAX);
-		j->is_key = 1;
-		begin_token(j, j->pos, S_STR);
-		return 1;
-	case S_COLON:
-		if (c != ':')
-			return fail(j, TS_ERR_JSON_SYNTAX);
-		j->state = S_VALUE;
-		return 1;
+		break;
 	case S_COMMA_OR_END:
-		if (c == ',') {
-			j->state = top_is_object(j) ? S_KEY : S_VALUE;
-			return 1;
-		}
+		/* ',': ts_json_push() */
 		if (c == (top_is_object(j) ? '}' : ']'))
 			return close_container(j, top_is_object(j));
-		return fail(j, TS_ERR_JSON_SYNTAX);
+		break;
 	case S_DONE:
 		return fail(j, TS_ERR_JSON_TRAILING);
 	case S_STR:
@@ -369,9 +351,7 @@ step(struct ts_json *j, int c)
 		}
 		/* FALLTHROUGH */
 	case S_FRAC:
-		/* a digit leaves S_INT and S_FRAC as they are */
-		if (ts_is_digit(c))
-			return 1;
+		/* a digit (S_ZERO's failed above): ts_json_push() */
 		if (c == 'e' || c == 'E') {
 			j->state = S_EXP;
 			return 1;
@@ -394,10 +374,10 @@ step(struct ts_json *j, int c)
 		j->state = j->state == S_DOT ? S_FRAC : S_EXP_DIG;
 		return 1;
 	case S_EXP_DIG:
-		if (ts_is_digit(c))
-			return 1;
+		/* a digit: ts_json_push() */
 		return number_end(j, c);
 	}
+	/* S_KEY and S_COLON too: ts_json_push() takes '"' and ':' */
 	return fail(j, TS_ERR_JSON_SYNTAX);
 }
 
@@ -466,12 +446,6 @@ non_digits(uint64_t x)
 	return ((((hi >> 1) + LOW7) & HIGH) | ((lo & EACH(0x10)) << 3));
 }
 
-static int
-plain(int c)
-{
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
 /* What skip_run() skips: bytes that stand for themselves in a string, or
  * digits. */
 enum { RUN_PLAIN, RUN_DIGITS };
@@ -525,7 +499,9 @@ skip_run(const unsigned char *p, size_t i, size_t len, int kind)
 			return i + first_stop(m);
 		i += 8;
 	}
-	while (i < len && (kind == RUN_DIGITS ? ts_is_digit(p[i]) : plain(p[i])))
+	/* the last bytes: stops() of one byte flags byte 0 as above */
+	while (i < len && (kind == RUN_DIGITS ? ts_is_digit(p[i]) :
+	    (stops(p[i]) & 0x80) == 0))
 		i++;
 	return i;
 }
@@ -601,48 +577,42 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 				continue;
 			}
 			break;
+		case S_COLON:
+			/* ':', then the next byte as in S_VALUE (minified text) */
+			if (p[i] != ':')
+				break;
+			j->state = S_VALUE;
+			if (++i == len)
+				continue;
+			/* FALLTHROUGH */
 		case S_VALUE:
+		case S_VALUE_OR_END:
 			if (p[i] >= '1' && p[i] <= '9') {
 				begin_token(j, base + i, S_INT);
 				i++;
 				continue;
 			}
-			/* FALLTHROUGH */
-		case S_KEY:
-		case S_KEY_OR_END:
 			if (p[i] == '"') {
-				j->is_key = j->state != S_VALUE;
+				j->is_key = 0;
 				begin_token(j, base + i, S_STR);
 				i++;
 				continue;
 			}
 			break;
-		case S_COLON:
-			/* ':' and, in minified text, the quote of a string value */
-			if (p[i] == ':') {
-				j->state = S_VALUE;
-				i++;
-				if (i < len && p[i] == '"') {
-					j->is_key = 0;
-					begin_token(j, base + i, S_STR);
-					i++;
-				}
-				continue;
-			}
-			break;
 		case S_COMMA_OR_END:
-			/* ',' and, in minified text, the quote of the next key */
-			if (p[i] == ',') {
+			/* ',', then the next byte as in S_KEY or S_VALUE */
+			if (p[i] != ',')
+				break;
+			j->state = top_is_object(j) ? S_KEY : S_VALUE;
+			if (++i == len || j->state == S_VALUE)
+				continue;
+			/* FALLTHROUGH */
+		case S_KEY:
+		case S_KEY_OR_END:
+			if (p[i] == '"') {
+				j->is_key = 1;
+				begin_token(j, base + i, S_STR);
 				i++;
-				if (!top_is_object(j)) {
-					j->state = S_VALUE;
-				} else if (i < len && p[i] == '"') {
-					j->is_key = 1;
-					begin_token(j, base + i, S_STR);
-					i++;
-				} else {
-					j->state = S_KEY;
-				}
 				continue;
 			}
 			break;

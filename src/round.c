@@ -268,9 +268,7 @@ name_index(struct ts_round_reader *r)
 	long k;
 	int f;
 
-	if (n < 2)
-		return -1;
-	n -= 2;
+	n -= 2;	/* a KEY event's token: its quotes are there */
 	if (r->json.tok_escaped) {
 		if (n > 6 * sizeof(nm) ||
 		    (k = ts_json_unescape(t, n, nm, sizeof(nm))) < 0)
@@ -359,8 +357,71 @@ struct dec {
 	int64_t e;
 };
 
+/* The end of the run of digits in s[i..n). */
+static size_t
+digits(const char *s, size_t i, size_t n)
+{
+	while (i < n && ts_is_digit(s[i]))
+		i++;
+	return i;
+}
+
+/* Digit k of the integer and fraction digits run together. */
+static char
+raw_digit(const struct dec *d, size_t k)
+{
+	return d->ip[k < d->in ? k : k + 1];
+}
+
+/* Digit k of D, and '0' past its end. */
+static char
+dec_digit(const struct dec *d, size_t k)
+{
+	return k < d->nd ? raw_digit(d, d->lz + k) : '0';
+}
+
 static int
-dec_parse(const char *s, size_t n, struct dec *d);
+dec_parse(const char *s, size_t n, struct dec *d)
+{
+	size_t neg = n > 0 && s[0] == '-', i, end, total;
+	int64_t x = 0;
+	int xneg = 0;
+
+	d->ip = s + neg;
+	i = digits(s, neg, n);
+	d->in = total = i - neg;
+	if (d->in == 0)
+		return TS_ERR_ROUND_FIELD;
+	if (i < n && s[i] == '.') {
+		end = digits(s, i + 1, n);
+		if (end == i + 1)
+			return TS_ERR_ROUND_FIELD;
+		total += end - i - 1;
+		i = end;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			xneg = s[i++] == '-';
+		if (digits(s, i, n) == i)
+			return TS_ERR_ROUND_FIELD;
+		for (; i < n && ts_is_digit(s[i]); i++) {
+			x = x * 10 + (s[i] - '0');
+			/* nine digits (and any leading zeros) keep every
+			 * sum below in int64 exact */
+			if (x > 999999999)
+				return TS_ERR_ROUND_FIELD;
+		}
+	}
+	if (i != n)
+		return TS_ERR_ROUND_FIELD;
+	for (d->lz = 0; d->lz < total && raw_digit(d, d->lz) == '0'; d->lz++)
+		;
+	d->nd = total - d->lz;
+	d->e = (int64_t)d->in - (int64_t)d->lz + (xneg ? -x : x);
+	d->sign = d->nd == 0 ? 0 : neg ? -1 : 1;
+	return 0;
+}
 
 /*
  * The value of a known member: check its type and form, record it.
@@ -665,72 +726,6 @@ ts_round_finalized(const struct ts_round *r)
 {
 	return r->state.ptr == NULL ||
 	    (r->state.len == 9 && memcmp(r->state.ptr, "finalized", 9) == 0);
-}
-
-/* The end of the run of digits in s[i..n). */
-static size_t
-digits(const char *s, size_t i, size_t n)
-{
-	while (i < n && ts_is_digit(s[i]))
-		i++;
-	return i;
-}
-
-/* Digit k of the integer and fraction digits run together. */
-static char
-raw_digit(const struct dec *d, size_t k)
-{
-	return d->ip[k < d->in ? k : k + 1];
-}
-
-/* Digit k of D, and '0' past its end. */
-static char
-dec_digit(const struct dec *d, size_t k)
-{
-	return k < d->nd ? raw_digit(d, d->lz + k) : '0';
-}
-
-static int
-dec_parse(const char *s, size_t n, struct dec *d)
-{
-	size_t neg = n > 0 && s[0] == '-', i, end, total;
-	int64_t x = 0;
-	int xneg = 0;
-
-	d->ip = s + neg;
-	i = digits(s, neg, n);
-	d->in = total = i - neg;
-	if (d->in == 0)
-		return TS_ERR_ROUND_FIELD;
-	if (i < n && s[i] == '.') {
-		end = digits(s, i + 1, n);
-		if (end == i + 1)
-			return TS_ERR_ROUND_FIELD;
-		total += end - i - 1;
-		i = end;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			xneg = s[i++] == '-';
-		if (digits(s, i, n) == i)
-			return TS_ERR_ROUND_FIELD;
-		for (; i < n && ts_is_digit(s[i]); i++) {
-			x = x * 10 + (s[i] - '0');
-			/* nine digits (and any leading zeros) keep every
-			 * sum below in int64 exact */
-			if (x > 999999999)
-				return TS_ERR_ROUND_FIELD;
-		}
-	}
-	if (i != n)
-		return TS_ERR_ROUND_FIELD;
-	for (d->lz = 0; d->lz < total && raw_digit(d, d->lz) == '0'; d->lz++)
-		;
-	d->nd = total - d->lz;
-	d->e = (int64_t)d->in - (int64_t)d->lz + (xneg ? -x : x);
-	d->sign = d->nd == 0 ? 0 : neg ? -1 : 1;
-	return 0;
 }
 
 int
