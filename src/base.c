@@ -79,24 +79,12 @@ ts_utf8_byte(struct ts_utf8 *u, unsigned char b)
 	}
 	if (b < 0x80)
 		return 0;
-	u->lo = 0x80;
-	u->hi = 0xBF;
-	if (b >= 0xC2 && b <= 0xDF)
-		u->need = 1;
-	else if (b >= 0xE0 && b <= 0xEF)
-		u->need = 2;
-	else if (b >= 0xF0 && b <= 0xF4)
-		u->need = 3;
-	else
+	if (b < 0xC2 || b > 0xF4)
 		return -1;	/* 0x80-0xC1 and 0xF5-0xFF start nothing */
-	if (b == 0xE0)
-		u->lo = 0xA0;
-	else if (b == 0xED)
-		u->hi = 0x9F;
-	else if (b == 0xF0)
-		u->lo = 0x90;
-	else if (b == 0xF4)
-		u->hi = 0x8F;
+	u->need = b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+	/* The second byte's range: E0, ED, F0 and F4 narrow it. */
+	u->lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+	u->hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
 	return 0;
 }
 
