@@ -382,26 +382,6 @@ out_put(struct out *o, const char *s)
 }
 
 /*
- * A game that load will read back as it is: a slug (any, put_slug
- * escapes it), ids only at an instant, gaps with a start and an end not
- * before it.  The ledger keeps the counts in range (a slug, at most
- * TS_LEDGER_IDS ids, at most TS_LEDGER_GAPS gaps).
- */
-static int
-storable(const struct ts_ledger_game *g)
-{
-	const struct ts_ledger_gap *gp;
-
-	if (g->cur.text[0] == '\0' && g->cur.nids > 0)
-		return 0;
-	for (gp = g->gap; gp < g->gap + g->ngaps; gp++)
-		if (gp->from.text[0] == '\0' || !ordered(gp) ||
-		    (gp->to.text[0] == '\0' && gp->to.nids > 0))
-			return 0;
-	return 1;
-}
-
-/*
  * The slug as a field: the engine keeps any game_id (JSON string bytes
  * as received: 0x7f, a backslash, "-" are possible), the line cannot
  * hold a tab, a control byte or a lone "-": those, and the backslash,
@@ -444,8 +424,11 @@ put_ids(struct out *o, const struct ts_ledger_mark *m)
 
 /*
  * Every line of the file into o: 0, or the number (from 1) of a game
- * that cannot be stored (what is written by then is thrown away: save
- * removes its temporary file).
+ * that load would not read back as it is (what is written by then is
+ * thrown away: save removes its temporary file): ids at no instant, or
+ * a gap without a start or ending before it.  Any slug can be stored
+ * (put_slug escapes it) and the ledger keeps the counts in range (at
+ * most TS_LEDGER_IDS ids, at most TS_LEDGER_GAPS gaps).
  */
 static int
 format(struct out *o, const struct ts_ledger *l)
@@ -454,18 +437,20 @@ format(struct out *o, const struct ts_ledger *l)
 	const struct ts_ledger_gap *gp;
 	char field[64];
 	int lines = 0;
+	int bad;
 
 	o->hash = TS_FNV_BASIS;
 	out_put(o, "tsino-state 2\n");
 	for (g = l->games; g < l->games + l->ngames; g++) {
-		if (!storable(g))
-			return (int)(g - l->games) + 1;
+		bad = g->cur.text[0] == '\0' && g->cur.nids > 0;
 		out_put(o, "game\t");
 		put_slug(o, g->slug);
 		put_time(o, &g->cur);
 		put_ids(o, &g->cur);
 		out_put(o, "\n");
 		for (gp = g->gap; gp < g->gap + g->ngaps; gp++) {
+			bad |= gp->from.text[0] == '\0' || !ordered(gp) ||
+			    (gp->to.text[0] == '\0' && gp->to.nids > 0);
 			snprintf(field, sizeof(field), "\t%d", gp->from.nids);
 			out_put(o, "gap");
 			put_time(o, &gp->from);
@@ -475,6 +460,8 @@ format(struct out *o, const struct ts_ledger *l)
 			put_ids(o, &gp->to);
 			out_put(o, "\n");
 		}
+		if (bad)
+			return (int)(g - l->games) + 1;
 		lines += 1 + g->ngaps;
 	}
 	/* The end line is not hashed: it holds the hash of all above. */
