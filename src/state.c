@@ -208,23 +208,17 @@ parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 }
 
 /*
- * What the parser holds of the game being read.  One is open once any
- * line is read: the first must be a game line.
+ * The game read (its slug, cursor and gaps; the parser fills no other
+ * field) into l.  One is open once any line is read: the first must be a
+ * game line.
  */
-struct pgame {
-	char slug[TS_LEDGER_SLUG_MAX];
-	struct ts_ledger_mark cur;
-	struct ts_ledger_gap gaps[TS_LEDGER_GAPS];
-	int ngaps;
-};
-
 static int
-put_game(struct ts_ledger *l, struct pgame *pg, int *count)
+put_game(struct ts_ledger *l, struct ts_ledger_game *pg, int *count)
 {
 	if (ts_ledger_game(l, pg->slug, strlen(pg->slug), 0) != NULL)
 		return -1;		/* named twice */
 	(*count)++;
-	return ts_ledger_restore(l, pg->slug, &pg->cur, pg->gaps, pg->ngaps);
+	return ts_ledger_restore(l, pg->slug, &pg->cur, pg->gap, pg->ngaps);
 }
 
 /* The games of buf into l, counted in *count: NULL, or what is wrong. */
@@ -232,7 +226,7 @@ static const char *
 parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 {
 	struct fields fs;
-	struct pgame pg;
+	struct ts_ledger_game pg;
 	const char *line, *nl;
 	size_t off = 14, llen;
 	char tail[64];
@@ -263,7 +257,7 @@ parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 				return "bad game line";
 		} else if (version >= 2 && is(&fs, 0, "gap")) {
 			if (lines == 0 || pg.ngaps == TS_LEDGER_GAPS ||
-			    parse_gap(&pg.gaps[pg.ngaps++], &fs) < 0)
+			    parse_gap(&pg.gap[pg.ngaps++], &fs) < 0)
 				return "bad gap line";
 		} else {
 			return "bad line";
