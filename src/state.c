@@ -196,10 +196,9 @@ parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 {
 	uint64_t k;
 
-	/* K: a count of at most TS_LEDGER_IDS, in decimal. */
-	if (fs->n < 4 || fs->len[3] > 3 ||
-	    parse_num(fs->f[3], fs->len[3], 10, &k) < 0 ||
-	    k > TS_LEDGER_IDS || 4 + k > fs->n || is(fs, 1, "-"))
+	/* K: a count, in decimal (parse_mark refuses over TS_LEDGER_IDS). */
+	if (fs->n < 4 || fs->len[3] > 3 || is(fs, 1, "-") ||
+	    parse_num(fs->f[3], fs->len[3], 10, &k) < 0 || 4 + k > fs->n)
 		return -1;
 	if (parse_mark(&gp->from, fs, 1, 4, 4 + k, 2) < 0 ||
 	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, 2) < 0)
@@ -337,8 +336,8 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
  */
 struct out {
 	int fd;
-	char *buf;
-	size_t cap, len;
+	char buf[4096];
+	size_t len;
 	int err;		/* the first write's errno */
 	uint64_t hash;
 };
@@ -367,10 +366,8 @@ out_put(struct out *o, const char *s)
 	size_t n = strlen(s);
 
 	o->hash = ts_fnv(o->hash, s, n);
-	if (o->len + n > o->cap)
-		out_flush(o);
-	if (o->err)
-		return;
+	if (o->len + n > sizeof(o->buf))
+		out_flush(o);	/* after an error, it only empties buf */
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
 }
@@ -469,8 +466,8 @@ int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
     size_t whylen)
 {
-	char tmp[TS_STATE_PATH_MAX + 8], buf[4096];
-	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
+	char tmp[TS_STATE_PATH_MAX + 8];
+	struct out ob = {.fd = -1};
 	int dir, bad;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
