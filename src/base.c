@@ -144,15 +144,14 @@ size_t
 ts_utf8_char(const unsigned char *p, size_t n)
 {
 	struct ts_utf8 u = {0, 0, 0};
-	size_t k = 0;
+	size_t k;
 
-	if (n == 0 || p[0] < 0x80)
+	/* A lead byte, then the continuation bytes it says are due. */
+	if (n == 0 || p[0] < 0x80 || ts_utf8_byte(&u, p[0]) < 0 || u.need >= n)
 		return 0;
-	do {
-		if (k == n || ts_utf8_byte(&u, p[k]) < 0)
+	for (k = 1; u.need > 0; k++)
+		if (ts_utf8_byte(&u, p[k]) < 0)
 			return 0;
-		k++;
-	} while (u.need > 0);
 	return k;
 }
 
