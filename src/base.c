@@ -79,24 +79,12 @@ ts_utf8_byte(struct ts_utf8 *u, unsigned char b)
 	}
 	if (b < 0x80)
 		return 0;
-	u->lo = 0x80;
-	u->hi = 0xBF;
-	if (b >= 0xC2 && b <= 0xDF)
-		u->need = 1;
-	else if (b >= 0xE0 && b <= 0xEF)
-		u->need = 2;
-	else if (b >= 0xF0 && b <= 0xF4)
-		u->need = 3;
-	else
+	if (b < 0xC2 || b > 0xF4)
 		return -1;	/* 0x80-0xC1 and 0xF5-0xFF start nothing */
-	if (b == 0xE0)
-		u->lo = 0xA0;
-	else if (b == 0xED)
-		u->hi = 0x9F;
-	else if (b == 0xF0)
-		u->lo = 0x90;
-	else if (b == 0xF4)
-		u->hi = 0x8F;
+	u->need = b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+	/* The second byte's range: E0, ED, F0 and F4 narrow it. */
+	u->lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+	u->hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
 	return 0;
 }
 
@@ -156,15 +144,14 @@ size_t
 ts_utf8_char(const unsigned char *p, size_t n)
 {
 	struct ts_utf8 u = {0, 0, 0};
-	size_t k = 0;
+	size_t k;
 
-	if (n == 0 || p[0] < 0x80)
+	/* A lead byte, then the continuation bytes it says are due. */
+	if (n == 0 || p[0] < 0x80 || ts_utf8_byte(&u, p[0]) < 0 || u.need >= n)
 		return 0;
-	do {
-		if (k == n || ts_utf8_byte(&u, p[k]) < 0)
+	for (k = 1; u.need > 0; k++)
+		if (ts_utf8_byte(&u, p[k]) < 0)
 			return 0;
-		k++;
-	} while (u.need > 0);
 	return k;
 }
 

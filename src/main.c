@@ -7,7 +7,7 @@
  * Exit status (SPEC §1): 0 clean stop (SIGINT/SIGTERM, or stdout closed),
  * 1 fatal error, 2 usage error, 3 authentication.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE		/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -429,14 +429,9 @@ static int
 setup_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
-	int i;
 
-	if (pipe(sig_pipe) < 0)
+	if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
-	for (i = 0; i < 2; i++) {
-		fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
-		fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
-	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

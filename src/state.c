@@ -196,10 +196,9 @@ parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 {
 	uint64_t k;
 
-	/* K: a count of at most TS_LEDGER_IDS, in decimal. */
-	if (fs->n < 4 || fs->len[3] > 3 ||
-	    parse_num(fs->f[3], fs->len[3], 10, &k) < 0 ||
-	    k > TS_LEDGER_IDS || 4 + k > fs->n || is(fs, 1, "-"))
+	/* K: a count, in decimal (parse_mark refuses over TS_LEDGER_IDS). */
+	if (fs->n < 4 || fs->len[3] > 3 || is(fs, 1, "-") ||
+	    parse_num(fs->f[3], fs->len[3], 10, &k) < 0 || 4 + k > fs->n)
 		return -1;
 	if (parse_mark(&gp->from, fs, 1, 4, 4 + k, 2) < 0 ||
 	    parse_mark(&gp->to, fs, 2, 4 + k, fs->n, 2) < 0)
@@ -208,23 +207,17 @@ parse_gap(struct ts_ledger_gap *gp, const struct fields *fs)
 }
 
 /*
- * What the parser holds of the game being read.  One is open once any
- * line is read: the first must be a game line.
+ * The game read (its slug, cursor and gaps; the parser fills no other
+ * field) into l.  One is open once any line is read: the first must be a
+ * game line.
  */
-struct pgame {
-	char slug[TS_LEDGER_SLUG_MAX];
-	struct ts_ledger_mark cur;
-	struct ts_ledger_gap gaps[TS_LEDGER_GAPS];
-	int ngaps;
-};
-
 static int
-put_game(struct ts_ledger *l, struct pgame *pg, int *count)
+put_game(struct ts_ledger *l, struct ts_ledger_game *pg, int *count)
 {
 	if (ts_ledger_game(l, pg->slug, strlen(pg->slug), 0) != NULL)
 		return -1;		/* named twice */
 	(*count)++;
-	return ts_ledger_restore(l, pg->slug, &pg->cur, pg->gaps, pg->ngaps);
+	return ts_ledger_restore(l, pg->slug, &pg->cur, pg->gap, pg->ngaps);
 }
 
 /* The games of buf into l, counted in *count: NULL, or what is wrong. */
@@ -232,7 +225,7 @@ static const char *
 parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 {
 	struct fields fs;
-	struct pgame pg;
+	struct ts_ledger_game pg;
 	const char *line, *nl;
 	size_t off = 14, llen;
 	char tail[64];
@@ -263,7 +256,7 @@ parse(const char *buf, size_t len, struct ts_ledger *l, int *count)
 				return "bad game line";
 		} else if (version >= 2 && is(&fs, 0, "gap")) {
 			if (lines == 0 || pg.ngaps == TS_LEDGER_GAPS ||
-			    parse_gap(&pg.gaps[pg.ngaps++], &fs) < 0)
+			    parse_gap(&pg.gap[pg.ngaps++], &fs) < 0)
 				return "bad gap line";
 		} else {
 			return "bad line";
@@ -343,8 +336,8 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
  */
 struct out {
 	int fd;
-	char *buf;
-	size_t cap, len;
+	char buf[4096];
+	size_t len;
 	int err;		/* the first write's errno */
 	uint64_t hash;
 };
@@ -373,32 +366,10 @@ out_put(struct out *o, const char *s)
 	size_t n = strlen(s);
 
 	o->hash = ts_fnv(o->hash, s, n);
-	if (o->len + n > o->cap)
-		out_flush(o);
-	if (o->err)
-		return;
+	if (o->len + n > sizeof(o->buf))
+		out_flush(o);	/* after an error, it only empties buf */
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
-}
-
-/*
- * A game that load will read back as it is: a slug (any, put_slug
- * escapes it), ids only at an instant, gaps with a start and an end not
- * before it.  The ledger keeps the counts in range (a slug, at most
- * TS_LEDGER_IDS ids, at most TS_LEDGER_GAPS gaps).
- */
-static int
-storable(const struct ts_ledger_game *g)
-{
-	const struct ts_ledger_gap *gp;
-
-	if (g->cur.text[0] == '\0' && g->cur.nids > 0)
-		return 0;
-	for (gp = g->gap; gp < g->gap + g->ngaps; gp++)
-		if (gp->from.text[0] == '\0' || !ordered(gp) ||
-		    (gp->to.text[0] == '\0' && gp->to.nids > 0))
-			return 0;
-	return 1;
 }
 
 /*
@@ -444,8 +415,11 @@ put_ids(struct out *o, const struct ts_ledger_mark *m)
 
 /*
  * Every line of the file into o: 0, or the number (from 1) of a game
- * that cannot be stored (what is written by then is thrown away: save
- * removes its temporary file).
+ * that load would not read back as it is (what is written by then is
+ * thrown away: save removes its temporary file): ids at no instant, or
+ * a gap without a start or ending before it.  Any slug can be stored
+ * (put_slug escapes it) and the ledger keeps the counts in range (at
+ * most TS_LEDGER_IDS ids, at most TS_LEDGER_GAPS gaps).
  */
 static int
 format(struct out *o, const struct ts_ledger *l)
@@ -454,18 +428,20 @@ format(struct out *o, const struct ts_ledger *l)
 	const struct ts_ledger_gap *gp;
 	char field[64];
 	int lines = 0;
+	int bad;
 
 	o->hash = TS_FNV_BASIS;
 	out_put(o, "tsino-state 2\n");
 	for (g = l->games; g < l->games + l->ngames; g++) {
-		if (!storable(g))
-			return (int)(g - l->games) + 1;
+		bad = g->cur.text[0] == '\0' && g->cur.nids > 0;
 		out_put(o, "game\t");
 		put_slug(o, g->slug);
 		put_time(o, &g->cur);
 		put_ids(o, &g->cur);
 		out_put(o, "\n");
 		for (gp = g->gap; gp < g->gap + g->ngaps; gp++) {
+			bad |= gp->from.text[0] == '\0' || !ordered(gp) ||
+			    (gp->to.text[0] == '\0' && gp->to.nids > 0);
 			snprintf(field, sizeof(field), "\t%d", gp->from.nids);
 			out_put(o, "gap");
 			put_time(o, &gp->from);
@@ -475,6 +451,8 @@ format(struct out *o, const struct ts_ledger *l)
 			put_ids(o, &gp->to);
 			out_put(o, "\n");
 		}
+		if (bad)
+			return (int)(g - l->games) + 1;
 		lines += 1 + g->ngaps;
 	}
 	/* The end line is not hashed: it holds the hash of all above. */
@@ -488,8 +466,8 @@ int
 ts_state_save(struct ts_state *s, const struct ts_ledger *l, char *why,
     size_t whylen)
 {
-	char tmp[TS_STATE_PATH_MAX + 8], buf[4096];
-	struct out ob = {.fd = -1, .buf = buf, .cap = sizeof(buf)};
+	char tmp[TS_STATE_PATH_MAX + 8];
+	struct out ob = {.fd = -1};
 	int dir, bad;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
