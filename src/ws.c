@@ -211,8 +211,8 @@ ts_ws_init(struct ts_ws *ws)
 	memset(ws, 0, sizeof(*ws));
 	ws->max_message = 1048576;	/* 1 MiB */
 	ws->max_fragments = 1024;
-	ws->state = TS_WS_ST_HEADER;
-	ws->hdr_need = 2;
+	/* state is TS_WS_ST_HEADER (0); header_byte() sets hdr_need at the
+	 * second byte, before it reads it */
 }
 
 /* Record the first error and the close status it calls for; returns err. */
@@ -254,7 +254,6 @@ static int
 begin_frame(struct ts_ws *ws)
 {
 	ws->hdr_have = 0;
-	ws->hdr_need = 2;
 	ws->state = TS_WS_ST_PAYLOAD;
 	if (is_control(ws->opcode)) {
 		/* §5.4: "An endpoint MUST be capable of handling control
