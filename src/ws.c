@@ -265,19 +265,17 @@ begin_frame(struct ts_ws *ws)
 		/* §5.4: a fragmented message is "a single frame with the
 		 * FIN bit clear and an opcode other than 0, followed by ...
 		 * frames with ... the opcode set to 0". */
-		if (!ws->in_message)
+		if (ws->msg_frames == 0)
 			return fail(ws, TS_ERR_WS_CONTINUATION,
 			    TS_WS_CLOSE_PROTOCOL);
 	} else {
 		/* §5.4: "The fragments of one message MUST NOT be interleaved
 		 * between the fragments of another message" */
-		if (ws->in_message)
+		if (ws->msg_frames != 0)
 			return fail(ws, TS_ERR_WS_INTERLEAVED,
 			    TS_WS_CLOSE_PROTOCOL);
-		ws->in_message = 1;
 		ws->msg_opcode = ws->opcode;
 		ws->msg_len = 0;
-		ws->msg_frames = 0;
 		memset(&ws->utf8, 0, sizeof(ws->utf8));
 	}
 	/* Our limits: the client cannot hold an endless message. */
@@ -423,7 +421,7 @@ end_frame(struct ts_ws *ws)
 	 * character is not valid UTF-8. */
 	if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0)
 		return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
-	ws->in_message = 0;
+	ws->msg_frames = 0;
 	ws->event = TS_WS_EV_MESSAGE;
 	return 0;
 }
