@@ -382,10 +382,7 @@ close_frame(struct ts_ws *ws)
 	ws->close_code = code;
 	/* §5.5.1: "If an endpoint receives a Close frame and did not
 	 * previously send a Close frame, the endpoint MUST send a Close
-	 * frame in response." (Once ours went out, ts_ws_pending() sends
-	 * nothing, so reply_code is not read then.) */
-	ws->reply_code = code == TS_WS_CLOSE_NO_STATUS ?
-	    TS_WS_CLOSE_NORMAL : code;
+	 * frame in response": in this state ts_ws_pending() answers it. */
 	ws->state = TS_WS_ST_CLOSED;
 	ws->event = TS_WS_EV_CLOSE;
 	return 0;
@@ -533,7 +530,11 @@ frame(unsigned char *out, size_t outlen, int opcode, const void *payload,
 	return (int)(6 + len);
 }
 
-/* Our close frame with status code; nothing may follow it. */
+/*
+ * Our close frame with status code, or fail_code after a decoder error
+ * (§7.1.7: the endpoint "SHOULD send a Close frame with an appropriate
+ * status code" when it fails the connection); nothing may follow it.
+ */
 static int
 write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
     const unsigned char mask[4])
@@ -541,6 +542,8 @@ write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 	unsigned char body[2];
 	int r;
 
+	if (ws->err != 0)
+		code = ws->fail_code;
 	body[0] = (unsigned char)(code >> 8);
 	body[1] = (unsigned char)code;
 	r = frame(out, outlen, TS_WS_OP_CLOSE, body, 2, mask);
@@ -553,26 +556,27 @@ int
 ts_ws_want_write(const struct ts_ws *ws)
 {
 	return !ws->sent_close &&
-	    (ws->err != 0 || ws->reply_code != 0 || ws->pong_pending);
+	    (ws->err != 0 || ws->state == TS_WS_ST_CLOSED || ws->pong_pending);
 }
 
 int
 ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
     const unsigned char mask[4])
 {
-	int r, code;
+	int r, code = ws->close_code;
 
 	/* §5.5.1: "The application MUST NOT send any more data frames
 	 * after sending a Close frame." (nor, here, anything else) */
 	if (ws->sent_close)
 		return 0;
-	/* §7.1.7: the endpoint "SHOULD send a Close frame with an
-	 * appropriate status code" when it fails the connection; else
-	 * §5.5.1: our answer to the server's close.  Either goes before a
-	 * pong still due (§5.5.2: a pong is due "unless it already received
-	 * a Close frame"), and nothing goes after it. */
-	code = ws->err != 0 ? ws->fail_code : ws->reply_code;
-	if (code != 0)
+	/* The failing close after an error (see write_close); else §5.5.1:
+	 * our answer to the server's close, which echoes its code or is
+	 * 1000 if it had none.  Either goes before a pong still due (§5.5.2:
+	 * a pong is due "unless it already received a Close frame"), and
+	 * nothing goes after it. */
+	if (code == TS_WS_CLOSE_NO_STATUS)
+		code = TS_WS_CLOSE_NORMAL;
+	if (ws->err != 0 || ws->state == TS_WS_ST_CLOSED)
 		return write_close(ws, out, outlen, code, mask);
 	if (!ws->pong_pending)
 		return 0;
@@ -588,9 +592,7 @@ ts_ws_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 {
 	if (ws->sent_close)
 		return TS_ERR_WS_CLOSED;
-	if (ws->err != 0)
-		code = ws->fail_code;
-	else if (!close_code_ok(code))
+	if (ws->err == 0 && !close_code_ok(code))
 		return TS_ERR_WS_CLOSE_CODE;
 	return write_close(ws, out, outlen, code, mask);
 }

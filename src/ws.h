@@ -136,7 +136,6 @@ struct ts_ws {
 
 	/* private: close handshake and replies */
 	int sent_close;
-	int reply_code;			/* our answer to the server's close */
 	int pong_pending;
 	unsigned char pong[TS_WS_CONTROL_MAX];
 	size_t pong_len;
