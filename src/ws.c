@@ -566,8 +566,9 @@ ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
 	int r, code = ws->close_code;
 
 	/* §5.5.1: "The application MUST NOT send any more data frames
-	 * after sending a Close frame." (nor, here, anything else) */
-	if (ws->sent_close)
+	 * after sending a Close frame." (nor, here, anything else: nothing
+	 * is wanted then) */
+	if (!ts_ws_want_write(ws))
 		return 0;
 	/* The failing close after an error (see write_close); else §5.5.1:
 	 * our answer to the server's close, which echoes its code or is
@@ -578,8 +579,7 @@ ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
 		code = TS_WS_CLOSE_NORMAL;
 	if (ws->err != 0 || ws->state == TS_WS_ST_CLOSED)
 		return write_close(ws, out, outlen, code, mask);
-	if (!ws->pong_pending)
-		return 0;
+	/* else a pong is pending */
 	r = frame(out, outlen, TS_WS_OP_PONG, ws->pong, ws->pong_len, mask);
 	if (r > 0)
 		ws->pong_pending = 0;
