@@ -714,9 +714,8 @@ ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay)
 	size_t i;
 
 	v = ts_trim(v, &n);
-	if (n == 0)
-		return TS_ERR_HTTP_RETRY_AFTER;
-	if (ts_is_digit((unsigned char)v[0])) {
+	/* (an empty value is no HTTP-date either) */
+	if (n > 0 && ts_is_digit((unsigned char)v[0])) {
 		/* delta-seconds = 1*DIGIT; RFC 9111 1.2.2: a value too big
 		   "MUST consider the value to be 2147483648 (2^31)" */
 		for (i = 0; i < n; i++) {
