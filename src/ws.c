@@ -393,8 +393,9 @@ static int
 end_frame(struct ts_ws *ws)
 {
 	ws->state = TS_WS_ST_HEADER;
-	switch (ws->opcode) {
-	case TS_WS_OP_PING:
+	if (ws->opcode == TS_WS_OP_CLOSE)
+		return close_frame(ws);
+	if (ws->opcode == TS_WS_OP_PING) {
 		/* §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send
 		 * a Pong frame in response"; §5.5.3: it "must have identical
 		 * Application data"; only the latest ping needs one (none
@@ -403,23 +404,16 @@ end_frame(struct ts_ws *ws)
 		ws->pong_len = ws->ctl_len;
 		ws->pong_pending = 1;
 		ws->event = TS_WS_EV_PING;
-		return 0;
-	case TS_WS_OP_PONG:
+	} else if (ws->opcode == TS_WS_OP_PONG) {
 		ws->event = TS_WS_EV_PONG;
-		return 0;
-	case TS_WS_OP_CLOSE:
-		return close_frame(ws);
-	default:
-		break;
+	} else if (ws->fin) {
+		/* §8.1 (see close_frame): a text message ending inside a
+		 * character is not valid UTF-8. */
+		if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0)
+			return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
+		ws->msg_frames = 0;
+		ws->event = TS_WS_EV_MESSAGE;
 	}
-	if (!ws->fin)
-		return 0;
-	/* §8.1 (see close_frame): a text message ending inside a
-	 * character is not valid UTF-8. */
-	if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0)
-		return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
-	ws->msg_frames = 0;
-	ws->event = TS_WS_EV_MESSAGE;
 	return 0;
 }
 
@@ -490,8 +484,8 @@ ts_ws_event(struct ts_ws *ws)
 {
 	int ev;
 
-	if (ws->event == 0 && ws->err == 0)
-		ts_ws_push(ws, NULL, 0);
+	/* (push does nothing while an event waits or after an error) */
+	ts_ws_push(ws, NULL, 0);
 	if (ws->err != 0)
 		return ws->err;
 	ev = ws->event;
