@@ -380,8 +380,8 @@ parse_field(struct ts_http *h, size_t n)
 static int
 headers_end(struct ts_http *h)
 {
+	/* (the next status line sets interim again) */
 	if (h->interim) {
-		h->interim = 0;
 		h->state = ST_STATUS;
 		return 0;
 	}
