@@ -333,9 +333,7 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 int
 ts_url_is_loopback(const struct ts_url *u)
 {
-	static const unsigned char one[16] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
-	};
+	static const unsigned char one[16] = { [15] = 1 };	/* ::1 */
 
 	switch (u->addr_len) {
 	case 4:
