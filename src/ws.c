@@ -109,11 +109,10 @@ base64(char *out, const unsigned char *in, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i += 3) {
-		v = (unsigned long)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned long)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
+		/* three bytes, zeros past the end */
+		v = 0;
+		for (k = 0; k < 3; k++)
+			v = v << 8 | (i + k < n ? in[i + k] : 0u);
 		/* r bytes left give r + 1 characters, then '=' up to four */
 		for (k = 0; k < 4; k++)
 			*out++ = k <= n - i ? b64chars[v >> (18 - 6 * k) & 63] :
