@@ -386,7 +386,6 @@ put_str(struct out *o, const char *s)
 static void
 put_encoded(struct out *o, const char *v, int keep_commas)
 {
-	char esc[3];
 	int c;
 
 	for (; *v != '\0'; v++) {
@@ -397,10 +396,9 @@ put_encoded(struct out *o, const char *v, int keep_commas)
 		    (c == ',' && keep_commas)) {
 			put(o, v, 1);
 		} else {
-			esc[0] = '%';
-			esc[1] = hexdigits[c >> 4];
-			esc[2] = hexdigits[c & 15];
-			put(o, esc, 3);
+			put(o, "%", 1);
+			put(o, hexdigits + (c >> 4), 1);
+			put(o, hexdigits + (c & 15), 1);
 		}
 	}
 }
