@@ -655,23 +655,20 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 
 	/* RFC 9110 5.6.7: "A recipient that parses a timestamp value in an
 	   HTTP field MUST accept all three HTTP-date formats." */
-	if (n == 29 && s[3] == ',') {
-		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-		if (!shape(s, "___, 99 ___ 9999 99:99:99 GMT") ||
-		    !is_day_name(s, 3, 0))
-			return TS_ERR_HTTP_DATE;
+	/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+	if (n == 29 && shape(s, "___, 99 ___ 9999 99:99:99 GMT") &&
+	    is_day_name(s, 3, 0))
 		return combine(number(s + 12, 4), s + 8, number(s + 5, 2),
 		    s + 17, epoch);
-	}
-	if (n == 24 && s[3] == ' ') {
-		/* asctime: Sun Nov  6 08:49:37 1994 */
-		if (!shape(s, "___ ___ _9 99:99:99 9999") ||
-		    !is_day_name(s, 3, 0))
-			return TS_ERR_HTTP_DATE;
+	/* asctime: Sun Nov  6 08:49:37 1994 */
+	if (n == 24 && shape(s, "___ ___ _9 99:99:99 9999") &&
+	    is_day_name(s, 3, 0)) {
 		day = s[8] == ' ' ? number(s + 9, 1) : number(s + 8, 2);
 		return combine(number(s + 20, 4), s + 4, day, s + 11, epoch);
 	}
-	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT */
+	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT; what failed the two
+	   forms above fails here too (29 or 24 bytes would need a 5-byte
+	   day name, or none) */
 	for (c = 0; c < n && c < 10 && s[c] != ','; c++)
 		;
 	/* (no ',' in the first 10 bytes: no day name is 10 bytes long) */
