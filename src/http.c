@@ -80,12 +80,23 @@ enum {
 
 /* ---- character classes and fixed shapes ---- */
 
-/* c is a letter, a digit or one of the bytes of set. */
-static int
-alnum_or(unsigned c, const char *set)
+/*
+ * How many of the first n bytes of s are letters, digits or bytes of set
+ * (a NUL is in no set, so a NUL-terminated s may pass SIZE_MAX for n).
+ */
+static size_t
+span(const char *s, size_t n, const char *set)
 {
-	return ts_is_alpha(c) || ts_is_digit(c) ||
-	    (c != 0 && strchr(set, (int)c) != NULL);
+	size_t i;
+	unsigned c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (!ts_is_alpha(c) && !ts_is_digit(c) &&
+		    (c == 0 || strchr(set, (int)c) == NULL))
+			break;
+	}
+	return i;
 }
 
 /* p[0..n) is HTAB / SP / VCHAR / obs-text: a reason or a field value. */
@@ -157,17 +168,6 @@ visible_ascii(const char *s)
 	return 1;
 }
 
-static int
-valid_ws_key(const char *k)
-{
-	size_t i;
-
-	for (i = 0; i < 22; i++)
-		if (!alnum_or((unsigned char)k[i], "+/"))
-			return 0;
-	return strcmp(k + 22, "==") == 0;
-}
-
 static void
 write_request(struct writer *w, const struct ts_http_req *req)
 {
@@ -207,18 +207,17 @@ int
 ts_http_request(char *out, size_t outlen, const struct ts_http_req *req)
 {
 	struct writer w = { NULL, 0 };
-	const char *s;
+	const char *k = req->ws_key;
 
 	if (req->host == NULL || req->target == NULL || *req->host == '\0')
 		return TS_ERR_HTTP_INJECTION;
-	/* The characters of a URL host: reg-name, IPv4, IPv6, zone. */
-	for (s = req->host; *s != '\0'; s++)
-		if (!alnum_or((unsigned char)*s, "-._~!$&'()*+,;=%:"))
-			return TS_ERR_HTTP_INJECTION;
-	if (req->target[0] != '/' || !visible_ascii(req->target) ||
+	/* The characters of a URL host: reg-name, IPv4, IPv6, zone; a key:
+	   22 base64 characters and "==". */
+	if (req->host[span(req->host, SIZE_MAX, "-._~!$&'()*+,;=%:")] != '\0' ||
+	    req->target[0] != '/' || !visible_ascii(req->target) ||
 	    (req->bearer != NULL && !visible_ascii(req->bearer)) ||
-	    (req->ws_key != NULL && !valid_ws_key(req->ws_key)) ||
-	    req->port > 65535)
+	    (k != NULL && (span(k, 22, "+/") != 22 ||
+	    strcmp(k + 22, "==") != 0)) || req->port > 65535)
 		return TS_ERR_HTTP_INJECTION;
 
 	/* Measure first, so that nothing is written when it does not fit. */
@@ -338,12 +337,10 @@ parse_field(struct ts_http *h, size_t n)
 	size_t colon, vn;
 	int rc = 0;
 
-	for (colon = 0; colon < n && b[colon] != ':'; colon++)
-		/* tchar (RFC 9110 5.6.2); RFC 9112 5.1: "No whitespace is
-		   allowed between the field name and colon." */
-		if (!alnum_or((unsigned char)b[colon], "!#$%&'*+-.^_`|~"))
-			return TS_ERR_HTTP_HEADER;
-	if (colon == 0 || colon == n)
+	/* tchar (RFC 9110 5.6.2); RFC 9112 5.1: "No whitespace is allowed
+	   between the field name and colon." */
+	colon = span(b, n, "!#$%&'*+-.^_`|~");
+	if (colon == 0 || colon == n || b[colon] != ':')
 		return TS_ERR_HTTP_HEADER;
 	vn = n - colon - 1;
 	v = ts_trim(b + colon + 1, &vn);
@@ -383,8 +380,8 @@ parse_field(struct ts_http *h, size_t n)
 static int
 headers_end(struct ts_http *h)
 {
+	/* (the next status line sets interim again) */
 	if (h->interim) {
-		h->interim = 0;
 		h->state = ST_STATUS;
 		return 0;
 	}
@@ -658,23 +655,20 @@ http_date(const char *s, size_t n, int64_t now, int64_t *epoch)
 
 	/* RFC 9110 5.6.7: "A recipient that parses a timestamp value in an
 	   HTTP field MUST accept all three HTTP-date formats." */
-	if (n == 29 && s[3] == ',') {
-		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-		if (!shape(s, "___, 99 ___ 9999 99:99:99 GMT") ||
-		    !is_day_name(s, 3, 0))
-			return TS_ERR_HTTP_DATE;
+	/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+	if (n == 29 && shape(s, "___, 99 ___ 9999 99:99:99 GMT") &&
+	    is_day_name(s, 3, 0))
 		return combine(number(s + 12, 4), s + 8, number(s + 5, 2),
 		    s + 17, epoch);
-	}
-	if (n == 24 && s[3] == ' ') {
-		/* asctime: Sun Nov  6 08:49:37 1994 */
-		if (!shape(s, "___ ___ _9 99:99:99 9999") ||
-		    !is_day_name(s, 3, 0))
-			return TS_ERR_HTTP_DATE;
+	/* asctime: Sun Nov  6 08:49:37 1994 */
+	if (n == 24 && shape(s, "___ ___ _9 99:99:99 9999") &&
+	    is_day_name(s, 3, 0)) {
 		day = s[8] == ' ' ? number(s + 9, 1) : number(s + 8, 2);
 		return combine(number(s + 20, 4), s + 4, day, s + 11, epoch);
 	}
-	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT */
+	/* rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT; what failed the two
+	   forms above fails here too (29 or 24 bytes would need a 5-byte
+	   day name, or none) */
 	for (c = 0; c < n && c < 10 && s[c] != ','; c++)
 		;
 	/* (no ',' in the first 10 bytes: no day name is 10 bytes long) */
@@ -717,9 +711,8 @@ ts_http_retry_after(const char *v, size_t n, int64_t now, int64_t *delay)
 	size_t i;
 
 	v = ts_trim(v, &n);
-	if (n == 0)
-		return TS_ERR_HTTP_RETRY_AFTER;
-	if (ts_is_digit((unsigned char)v[0])) {
+	/* (an empty value is no HTTP-date either) */
+	if (n > 0 && ts_is_digit((unsigned char)v[0])) {
 		/* delta-seconds = 1*DIGIT; RFC 9111 1.2.2: a value too big
 		   "MUST consider the value to be 2147483648 (2^31)" */
 		for (i = 0; i < n; i++) {

@@ -35,6 +35,7 @@ struct out {
 	size_t cap;
 	size_t need;		/* bytes asked for so far, without the NUL */
 	size_t target;		/* where the request target starts */
+	int err;		/* TS_ERR_URL_VALUE once put_encoded saw one */
 };
 
 static const char hexdigits[] = "0123456789ABCDEF";
@@ -332,9 +333,7 @@ ts_url_parse(struct ts_url *u, const char *s, size_t len)
 int
 ts_url_is_loopback(const struct ts_url *u)
 {
-	static const unsigned char one[16] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
-	};
+	static const unsigned char one[16] = { [15] = 1 };	/* ::1 */
 
 	switch (u->addr_len) {
 	case 4:
@@ -380,30 +379,28 @@ put_str(struct out *o, const char *s)
 }
 
 /*
- * Percent-encode into o.  RFC 3986 §2.1: "For consistency, URI producers
- * and normalizers should use uppercase hexadecimal digits" (we do).
+ * Percent-encode into o; a control byte makes o->err TS_ERR_URL_VALUE.
+ * RFC 3986 §2.1: "For consistency, URI producers and normalizers should
+ * use uppercase hexadecimal digits" (we do).
  */
-static int
+static void
 put_encoded(struct out *o, const char *v, int keep_commas)
 {
-	char esc[3];
 	int c;
 
 	for (; *v != '\0'; v++) {
 		c = (unsigned char)*v;
 		if (c < 0x20 || c == 0x7f)
-			return TS_ERR_URL_VALUE;
-		if (is_unreserved(c) || strchr("!$'()*:@", c) != NULL ||
+			o->err = TS_ERR_URL_VALUE;
+		else if (is_unreserved(c) || strchr("!$'()*:@", c) != NULL ||
 		    (c == ',' && keep_commas)) {
 			put(o, v, 1);
 		} else {
-			esc[0] = '%';
-			esc[1] = hexdigits[c >> 4];
-			esc[2] = hexdigits[c & 15];
-			put(o, esc, 3);
+			put(o, "%", 1);
+			put(o, hexdigits + (c >> 4), 1);
+			put(o, hexdigits + (c & 15), 1);
 		}
 	}
-	return 0;
 }
 
 /*
@@ -447,11 +444,9 @@ put_base(struct out *o, const char *base, int stream)
 		return TS_ERR_URL_BASE;
 	put_str(o, schemes[2 * !stream + b.tls]);
 	put_str(o, "://");
-	if (b.addr_len == 16)
-		put(o, "[", 1);
+	put_str(o, b.addr_len == 16 ? "[" : "");
 	put_str(o, b.host);
-	if (b.addr_len == 16)
-		put(o, "]", 1);
+	put_str(o, b.addr_len == 16 ? "]" : "");
 	if (b.port_explicit)
 		put_str(o, ts_url_port(port, b.port));
 	o->target = o->need;
@@ -465,7 +460,7 @@ put_base(struct out *o, const char *base, int stream)
 int
 ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 {
-	struct out o = { out, outlen, 0, 0 };
+	struct out o = { out, outlen, 0, 0, 0 };
 	size_t i;
 	int err;
 
@@ -479,17 +474,16 @@ ts_url_stream(char *out, size_t outlen, const char *base, const char *games)
 			    games[i + 1] == '\0'))
 				return finish(&o, TS_ERR_URL_SLUG);
 		put_str(&o, "?games=");
-		if ((err = put_encoded(&o, games, 1)) != 0)
-			return finish(&o, err);
+		put_encoded(&o, games, 1);
 	}
-	return finish(&o, 0);
+	return finish(&o, o.err);
 }
 
 int
 ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,
     const char *since)
 {
-	struct out o = { out, outlen, 0, 0 };
+	struct out o = { out, outlen, 0, 0, 0 };
 	int err;
 
 	/* "." and ".." would be removed as dot-segments (RFC 3986 §5.2.4) */
@@ -499,13 +493,11 @@ ts_url_rest(char *out, size_t outlen, const char *base, const char *slug,
 	if ((err = put_base(&o, base, 0)) != 0)
 		return finish(&o, err);
 	put_str(&o, "/games/");
-	if ((err = put_encoded(&o, slug, 0)) != 0)
-		return finish(&o, err);
+	put_encoded(&o, slug, 0);
 	put_str(&o, "/rounds");
 	if (since != NULL && since[0] != '\0') {
 		put_str(&o, "?since=");
-		if ((err = put_encoded(&o, since, 0)) != 0)
-			return finish(&o, err);
+		put_encoded(&o, since, 0);
 	}
-	return finish(&o, 0);
+	return finish(&o, o.err);
 }

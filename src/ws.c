@@ -109,11 +109,10 @@ base64(char *out, const unsigned char *in, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i += 3) {
-		v = (unsigned long)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned long)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
+		/* three bytes, zeros past the end */
+		v = 0;
+		for (k = 0; k < 3; k++)
+			v = v << 8 | (i + k < n ? in[i + k] : 0u);
 		/* r bytes left give r + 1 characters, then '=' up to four */
 		for (k = 0; k < 4; k++)
 			*out++ = k <= n - i ? b64chars[v >> (18 - 6 * k) & 63] :
@@ -211,8 +210,8 @@ ts_ws_init(struct ts_ws *ws)
 	memset(ws, 0, sizeof(*ws));
 	ws->max_message = 1048576;	/* 1 MiB */
 	ws->max_fragments = 1024;
-	ws->state = TS_WS_ST_HEADER;
-	ws->hdr_need = 2;
+	/* state is TS_WS_ST_HEADER (0); header_byte() sets hdr_need at the
+	 * second byte, before it reads it */
 }
 
 /* Record the first error and the close status it calls for; returns err. */
@@ -254,7 +253,6 @@ static int
 begin_frame(struct ts_ws *ws)
 {
 	ws->hdr_have = 0;
-	ws->hdr_need = 2;
 	ws->state = TS_WS_ST_PAYLOAD;
 	if (is_control(ws->opcode)) {
 		/* §5.4: "An endpoint MUST be capable of handling control
@@ -266,19 +264,17 @@ begin_frame(struct ts_ws *ws)
 		/* §5.4: a fragmented message is "a single frame with the
 		 * FIN bit clear and an opcode other than 0, followed by ...
 		 * frames with ... the opcode set to 0". */
-		if (!ws->in_message)
+		if (ws->msg_frames == 0)
 			return fail(ws, TS_ERR_WS_CONTINUATION,
 			    TS_WS_CLOSE_PROTOCOL);
 	} else {
 		/* §5.4: "The fragments of one message MUST NOT be interleaved
 		 * between the fragments of another message" */
-		if (ws->in_message)
+		if (ws->msg_frames != 0)
 			return fail(ws, TS_ERR_WS_INTERLEAVED,
 			    TS_WS_CLOSE_PROTOCOL);
-		ws->in_message = 1;
 		ws->msg_opcode = ws->opcode;
 		ws->msg_len = 0;
-		ws->msg_frames = 0;
 		memset(&ws->utf8, 0, sizeof(ws->utf8));
 	}
 	/* Our limits: the client cannot hold an endless message. */
@@ -385,10 +381,7 @@ close_frame(struct ts_ws *ws)
 	ws->close_code = code;
 	/* §5.5.1: "If an endpoint receives a Close frame and did not
 	 * previously send a Close frame, the endpoint MUST send a Close
-	 * frame in response." (Once ours went out, ts_ws_pending() sends
-	 * nothing, so reply_code is not read then.) */
-	ws->reply_code = code == TS_WS_CLOSE_NO_STATUS ?
-	    TS_WS_CLOSE_NORMAL : code;
+	 * frame in response": in this state ts_ws_pending() answers it. */
 	ws->state = TS_WS_ST_CLOSED;
 	ws->event = TS_WS_EV_CLOSE;
 	return 0;
@@ -399,8 +392,9 @@ static int
 end_frame(struct ts_ws *ws)
 {
 	ws->state = TS_WS_ST_HEADER;
-	switch (ws->opcode) {
-	case TS_WS_OP_PING:
+	if (ws->opcode == TS_WS_OP_CLOSE)
+		return close_frame(ws);
+	if (ws->opcode == TS_WS_OP_PING) {
 		/* §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send
 		 * a Pong frame in response"; §5.5.3: it "must have identical
 		 * Application data"; only the latest ping needs one (none
@@ -409,23 +403,16 @@ end_frame(struct ts_ws *ws)
 		ws->pong_len = ws->ctl_len;
 		ws->pong_pending = 1;
 		ws->event = TS_WS_EV_PING;
-		return 0;
-	case TS_WS_OP_PONG:
+	} else if (ws->opcode == TS_WS_OP_PONG) {
 		ws->event = TS_WS_EV_PONG;
-		return 0;
-	case TS_WS_OP_CLOSE:
-		return close_frame(ws);
-	default:
-		break;
+	} else if (ws->fin) {
+		/* §8.1 (see close_frame): a text message ending inside a
+		 * character is not valid UTF-8. */
+		if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0)
+			return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
+		ws->msg_frames = 0;
+		ws->event = TS_WS_EV_MESSAGE;
 	}
-	if (!ws->fin)
-		return 0;
-	/* §8.1 (see close_frame): a text message ending inside a
-	 * character is not valid UTF-8. */
-	if (ws->msg_opcode == TS_WS_OP_TEXT && ws->utf8.need != 0)
-		return fail(ws, TS_ERR_WS_UTF8, TS_WS_CLOSE_BAD_DATA);
-	ws->in_message = 0;
-	ws->event = TS_WS_EV_MESSAGE;
 	return 0;
 }
 
@@ -496,8 +483,8 @@ ts_ws_event(struct ts_ws *ws)
 {
 	int ev;
 
-	if (ws->event == 0 && ws->err == 0)
-		ts_ws_push(ws, NULL, 0);
+	/* (push does nothing while an event waits or after an error) */
+	ts_ws_push(ws, NULL, 0);
 	if (ws->err != 0)
 		return ws->err;
 	ev = ws->event;
@@ -536,7 +523,11 @@ frame(unsigned char *out, size_t outlen, int opcode, const void *payload,
 	return (int)(6 + len);
 }
 
-/* Our close frame with status code; nothing may follow it. */
+/*
+ * Our close frame with status code, or fail_code after a decoder error
+ * (§7.1.7: the endpoint "SHOULD send a Close frame with an appropriate
+ * status code" when it fails the connection); nothing may follow it.
+ */
 static int
 write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
     const unsigned char mask[4])
@@ -544,6 +535,8 @@ write_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 	unsigned char body[2];
 	int r;
 
+	if (ws->err != 0)
+		code = ws->fail_code;
 	body[0] = (unsigned char)(code >> 8);
 	body[1] = (unsigned char)code;
 	r = frame(out, outlen, TS_WS_OP_CLOSE, body, 2, mask);
@@ -556,29 +549,30 @@ int
 ts_ws_want_write(const struct ts_ws *ws)
 {
 	return !ws->sent_close &&
-	    (ws->err != 0 || ws->reply_code != 0 || ws->pong_pending);
+	    (ws->err != 0 || ws->state == TS_WS_ST_CLOSED || ws->pong_pending);
 }
 
 int
 ts_ws_pending(struct ts_ws *ws, unsigned char *out, size_t outlen,
     const unsigned char mask[4])
 {
-	int r, code;
+	int r, code = ws->close_code;
 
 	/* §5.5.1: "The application MUST NOT send any more data frames
-	 * after sending a Close frame." (nor, here, anything else) */
-	if (ws->sent_close)
+	 * after sending a Close frame." (nor, here, anything else: nothing
+	 * is wanted then) */
+	if (!ts_ws_want_write(ws))
 		return 0;
-	/* §7.1.7: the endpoint "SHOULD send a Close frame with an
-	 * appropriate status code" when it fails the connection; else
-	 * §5.5.1: our answer to the server's close.  Either goes before a
-	 * pong still due (§5.5.2: a pong is due "unless it already received
-	 * a Close frame"), and nothing goes after it. */
-	code = ws->err != 0 ? ws->fail_code : ws->reply_code;
-	if (code != 0)
+	/* The failing close after an error (see write_close); else §5.5.1:
+	 * our answer to the server's close, which echoes its code or is
+	 * 1000 if it had none.  Either goes before a pong still due (§5.5.2:
+	 * a pong is due "unless it already received a Close frame"), and
+	 * nothing goes after it. */
+	if (code == TS_WS_CLOSE_NO_STATUS)
+		code = TS_WS_CLOSE_NORMAL;
+	if (ws->err != 0 || ws->state == TS_WS_ST_CLOSED)
 		return write_close(ws, out, outlen, code, mask);
-	if (!ws->pong_pending)
-		return 0;
+	/* else a pong is pending */
 	r = frame(out, outlen, TS_WS_OP_PONG, ws->pong, ws->pong_len, mask);
 	if (r > 0)
 		ws->pong_pending = 0;
@@ -591,9 +585,7 @@ ts_ws_close(struct ts_ws *ws, unsigned char *out, size_t outlen, int code,
 {
 	if (ws->sent_close)
 		return TS_ERR_WS_CLOSED;
-	if (ws->err != 0)
-		code = ws->fail_code;
-	else if (!close_code_ok(code))
+	if (ws->err == 0 && !close_code_ok(code))
 		return TS_ERR_WS_CLOSE_CODE;
 	return write_close(ws, out, outlen, code, mask);
 }

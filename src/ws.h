@@ -126,8 +126,8 @@ struct ts_ws {
 	int fin, opcode;
 	uint64_t remaining;		/* payload bytes left in this frame */
 
-	/* private: message layer */
-	int in_message;
+	/* private: message layer; a message is in progress while msg_frames
+	 * (its frames so far) is not 0 */
 	uint64_t msg_len;
 	unsigned long msg_frames;
 	struct ts_utf8 utf8;
@@ -136,7 +136,6 @@ struct ts_ws {
 
 	/* private: close handshake and replies */
 	int sent_close;
-	int reply_code;			/* our answer to the server's close */
 	int pong_pending;
 	unsigned char pong[TS_WS_CONTROL_MAX];
 	size_t pong_len;
