@@ -702,9 +702,8 @@ ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since)
 int
 ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 {
-	struct ts_ledger_game *g;
-	const struct ts_ledger_mark *from = NULL;
-	int i = 0, k;
+	struct ts_ledger_game *g = NULL;
+	int i = 0, k, gap = TAIL;
 
 	l->working = 0;
 	l->page.n = l->page.len = 0;
@@ -720,22 +719,16 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 		 * whose end is not known yet is fetched up to now: no live
 		 * round of its game was printed since it opened, and the
 		 * first one to be becomes its end. */
-		if (g->ngaps > 0 && listed(l->cfg.games, g->slug)) {
-			w->gap = 0;
-			from = &g->gap[0].from;
+		gap = g->ngaps > 0 && listed(l->cfg.games, g->slug) ? 0 : TAIL;
+		if (gap == 0 || g->tail)
 			break;
-		}
-		if (g->tail) {
-			w->gap = TAIL;
-			from = &g->cur;
-			break;
-		}
 	}
-	if (from == NULL)
+	if (k == l->ngames)
 		return 0;
 	w->game = i;
+	w->gap = gap;
 	w->slug = g->slug;
-	w->since = from->text;
+	w->since = gap == 0 ? g->gap[0].from.text : g->cur.text;
 	l->work = *w;
 	l->working = 1;
 	return 1;
