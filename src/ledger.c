@@ -365,20 +365,19 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 		return D_DUP;
 	if (g == NULL)
 		return D_NEW;
-	if (mark_cmp(&g->cur, sec, nsec) == 0 && mark_has(&g->cur, key))
+	c = mark_cmp(&g->cur, sec, nsec);
+	if (c == 0 && mark_has(&g->cur, key))
 		return D_DUP;
 	/* A live copy that lags its page (the stream slower than REST) is
 	 * older than the cursor the page moved: the game's last page keys
 	 * know it, whatever the recent window has forgotten since. */
-	if (src == LIVE && mark_cmp(&g->cur, sec, nsec) < 0 &&
-	    has_key(g->paged, TS_LEDGER_PAGED, key))
+	if (src == LIVE && c < 0 && has_key(g->paged, TS_LEDGER_PAGED, key))
 		return D_DUP;
 	/* A live round after the cursor and no later than a round dropped
 	 * from the hold (sent twice) is fetched with the dropped ones. */
 	if (src == LIVE)
 		return inside_gap(g, sec, nsec, key) || (before_drop(g, sec,
-		    nsec) && mark_cmp(&g->cur, sec, nsec) > 0) ? D_BEYOND :
-		    D_NEW;
+		    nsec) && c > 0) ? D_BEYOND : D_NEW;
 	from = src >= 0 ? &g->gap[src].from : &g->cur;
 	to = src >= 0 ? &g->gap[src].to : &g->hold_to;
 	c = mark_cmp(from, sec, nsec);
@@ -779,9 +778,8 @@ check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g,
 		return;
 	/* Sorted: all rows are at since when the first and the last are. */
 	last = &e[l->page.n - 1];
-	if (ts_store_instant_cmp(e->sec, e->nsec, from->sec, from->nsec) != 0 ||
-	    ts_store_instant_cmp(last->sec, last->nsec, from->sec,
-	    from->nsec) != 0)
+	if (mark_cmp(from, e->sec, e->nsec) != 0 ||
+	    mark_cmp(from, last->sec, last->nsec) != 0)
 		return;
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
