@@ -285,50 +285,6 @@ before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
 	    ts_store_instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) <= 0;
 }
 
-/*
- * After a round of g was handled: the cursor, and the gap whose page
- * brought it, or (live) the end of each gap it may mark.
- */
-static void
-record(struct ts_ledger *l, struct ts_ledger_game *g,
-    const struct ts_round_info *r, int64_t sec, uint32_t nsec, uint64_t key,
-    int src)
-{
-	struct ts_ledger_gap *gp;
-	int i, c;
-
-	l->dirty = 1;
-	c = mark_cmp(&g->cur, sec, nsec);
-	/* r moves the cursor to its instant, or is the newest there. */
-	if (c > 0 || (c == 0 && g->cur_index_len > 0 &&
-	    newer_index(g, r) > 0)) {
-		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
-		    r->round_index_len : 0;
-		memcpy(g->cur_index, r->round_index, g->cur_index_len);
-	}
-	mark_note(l, g, &g->cur, r, sec, nsec, key);
-	if (src >= 0)
-		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
-	if (src != LIVE)
-		g->paged[g->npaged++ % TS_LEDGER_PAGED] = key;
-	for (i = 0; i < g->ngaps; i++) {
-		gp = &g->gap[i];
-		/* A live round older than the gap's start (the stream out
-		 * of order) cannot be its end. */
-		if (src == LIVE && gp->to.text[0] == '\0' &&
-		    mark_cmp(&gp->from, sec, nsec) >= 0 &&
-		    !before_drop(g, sec, nsec))
-			mark_move(&gp->to, r->finalized_at,
-			    r->finalized_at_len, sec, nsec);
-		/* Handled at a gap's edge: its own page must not bring it
-		 * again, nor a neighbour's that meets it there. */
-		if (mark_cmp(&gp->from, sec, nsec) == 0)
-			mark_add(l, g, &gp->from, key);
-		if (mark_cmp(&gp->to, sec, nsec) == 0)
-			mark_add(l, g, &gp->to, key);
-	}
-}
-
 /* Does r lie inside an open gap [from, to) of g?  Its page will bring
  * it; printed live now, it would come twice. */
 static int
@@ -398,8 +354,9 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
     uint32_t nsec, int src)
 {
 	struct ts_ledger_game *g;
+	struct ts_ledger_gap *gp;
 	uint64_t key;
-	int rc, c;
+	int rc, c, i;
 
 	g = ts_ledger_game(l, r->game_id, r->game_id_len, 1);
 	key = ts_recent_key(r->game_id, r->game_id_len, r->round_id,
@@ -423,8 +380,39 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	if (l->cfg.emit(l->cfg.arg, r) < 0)
 		return -1;
 	ts_recent_add(&l->recent, key, r);
-	if (g != NULL)
-		record(l, g, r, sec, nsec, key, src);
+	if (g == NULL)
+		return D_NEW;
+	/* Handled: the cursor, and the gap whose page brought r, or (live)
+	 * the end of each gap it may mark. */
+	l->dirty = 1;
+	/* r moves the cursor to its instant, or is the newest there (not
+	 * late, with the index there known). */
+	if (!r->late && (c > 0 || g->cur_index_len > 0)) {
+		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
+		    r->round_index_len : 0;
+		memcpy(g->cur_index, r->round_index, g->cur_index_len);
+	}
+	mark_note(l, g, &g->cur, r, sec, nsec, key);
+	if (src >= 0)
+		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
+	if (src != LIVE)
+		g->paged[g->npaged++ % TS_LEDGER_PAGED] = key;
+	for (i = 0; i < g->ngaps; i++) {
+		gp = &g->gap[i];
+		/* A live round older than the gap's start (the stream out
+		 * of order) cannot be its end. */
+		if (src == LIVE && gp->to.text[0] == '\0' &&
+		    mark_cmp(&gp->from, sec, nsec) >= 0 &&
+		    !before_drop(g, sec, nsec))
+			mark_move(&gp->to, r->finalized_at,
+			    r->finalized_at_len, sec, nsec);
+		/* Handled at a gap's edge: its own page must not bring it
+		 * again, nor a neighbour's that meets it there. */
+		if (mark_cmp(&gp->from, sec, nsec) == 0)
+			mark_add(l, g, &gp->from, key);
+		if (mark_cmp(&gp->to, sec, nsec) == 0)
+			mark_add(l, g, &gp->to, key);
+	}
 	return D_NEW;
 }
 
