@@ -446,7 +446,7 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
 
-	ts_store_info(&l->hold, e, &ri);
+	ts_store_info(&ri, l->hold.buf + e->off, e);
 	g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 	/* A held round older than the cursor (the stream out of order) is
 	 * printed late at the release, and one no newer than a round
@@ -479,13 +479,14 @@ static int
 release(struct ts_ledger *l)
 {
 	struct ts_round_info ri;
+	const struct ts_store_entry *e;
 	size_t i, n = l->hold.n;
 
 	l->holding = 0;
 	for (i = 0; i < n; i++) {
-		ts_store_info(&l->hold, &l->hold.e[i], &ri);
-		if (door(l, &ri, l->hold.e[i].sec, l->hold.e[i].nsec,
-		    LIVE) < 0)
+		e = &l->hold.e[i];
+		ts_store_info(&ri, l->hold.buf + e->off, e);
+		if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
 			return -1;
 	}
 	l->hold.n = l->hold.len = 0;
@@ -526,7 +527,7 @@ discard(struct ts_ledger *l, const char *why)
 	l->holding = 0;
 	for (i = 0; i < n; i++) {
 		e = &l->hold.e[i];
-		ts_store_info(&l->hold, e, &ri);
+		ts_store_info(&ri, l->hold.buf + e->off, e);
 		g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 		if (g == NULL)
 			continue;
@@ -825,7 +826,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 	 * the page is past it too (same instant, later round_index). */
 	for (i = 0; i < l->page.n && !beyond; i++) {
 		e = &l->page.e[i];
-		ts_store_info(&l->page, e, &ri);
+		ts_store_info(&ri, l->page.buf + e->off, e);
 		rc = door(l, &ri, e->sec, e->nsec, src);
 		if (rc < 0)
 			return -1;
