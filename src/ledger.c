@@ -262,21 +262,6 @@ listed(const char *list, const char *slug)
 
 /* ---- the door ---- */
 
-/*
- * r is at the cursor's instant: is its round_index above the largest
- * handled there (1) or not (-1)?  When that is not known (after a
- * restart, or an index too long to keep) and rounds were handled at the
- * instant, r may come after newer ones: -1.
- */
-static int
-newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
-{
-	if (g->cur_index_len == 0)
-		return g->cur.nids > 0 ? -1 : 1;
-	return ts_round_index_cmp(r->round_index, r->round_index_len,
-	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
-}
-
 /* Is the instant no later than a round of g dropped from the hold? */
 static int
 before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
@@ -369,9 +354,15 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	if (rc != D_NEW)
 		return rc;
 	r->backfilled = src != LIVE;
+	/* Late: older than the cursor, or at its instant and not above the
+	 * largest round_index handled there.  When that is not known (after
+	 * a restart, or an index too long to keep) and rounds were handled
+	 * at the instant, r may come after newer ones: late too. */
 	if (g != NULL) {
 		c = mark_cmp(&g->cur, sec, nsec);
-		r->late = c < 0 || (c == 0 && newer_index(g, r) < 0);
+		r->late = c < 0 || (c == 0 && (g->cur_index_len == 0 ?
+		    g->cur.nids > 0 : ts_round_index_cmp(r->round_index,
+		    r->round_index_len, g->cur_index, g->cur_index_len) <= 0));
 	}
 	if (r->late && r->backfilled)
 		say(l, TS_LOG_INFO, "late round %.*s of %s (%.*s) printed "
