@@ -523,14 +523,12 @@ discard(struct ts_ledger *l, const char *why)
 		if (g == NULL)
 			continue;
 		k = (int)(g - l->games);
-		if (had[k] && mark_cmp(&g->cur, e->sec, e->nsec) < 0) {
-			if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
-				return -1;
-			continue;
-		}
-		leave(g, !had[k], ri.finalized_at, ri.finalized_at_len,
-		    e->sec, e->nsec);
-		l->dirty = 1;
+		if (!had[k] || mark_cmp(&g->cur, e->sec, e->nsec) >= 0) {
+			leave(g, !had[k], ri.finalized_at, ri.finalized_at_len,
+			    e->sec, e->nsec);
+			l->dirty = 1;
+		} else if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
+			return -1;
 	}
 	l->holding = any_tail(l);
 	return 0;
