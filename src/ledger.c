@@ -638,9 +638,7 @@ ts_ledger_connected(struct ts_ledger *l, const char *games)
 			    l->work.gap == g->ngaps)
 				l->working = 0;		/* its page is void */
 		}
-		if (!g->tail)
-			mark_clear(&g->hold_to);
-		g->tail = 1;
+		g->tail = 1;	/* hold_to is clear while no tail is owed */
 		owed++;
 	}
 	/* A tail page asked for before this connect cannot say the tail is

@@ -74,7 +74,8 @@ struct ts_ledger_game {
 	int ngaps;
 	struct ts_ledger_gap gap[TS_LEDGER_GAPS];	/* oldest first */
 	int tail;			/* a backfill from cur is owed */
-	struct ts_ledger_mark hold_to;	/* first held round (tail only) */
+	struct ts_ledger_mark hold_to;	/* first held round (tail only; clear
+					   while no tail is owed) */
 	int dropped;			/* rounds were dropped from the hold */
 	int64_t drop_sec;		/* the newest of them, until the tail */
 	uint32_t drop_nsec;		/* is done */
