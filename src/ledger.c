@@ -38,8 +38,6 @@ say(struct ts_ledger *l, int level, const char *fmt, ...)
 	char line[512];
 	va_list ap;
 
-	if (l->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);

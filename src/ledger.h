@@ -89,10 +89,10 @@ struct ts_ledger_game {
  * The caller's part.  emit writes one round out: it returns 1 if the
  * round was written, 0 if it was passed over (--above), -1 if the output
  * failed (the round is then not handled and the door reports -1).  log
- * receives one line (enum ts_log_level).  The buffers are the caller's,
- * must outlive the ledger and are never freed by it: the hold and the
- * page, each cap bytes in buf and ecap entries in e; hold_max is the
- * most rounds held (at most hold_ecap).
+ * receives one line (enum ts_log_level).  Both are required.  The
+ * buffers are the caller's, must outlive the ledger and are never freed
+ * by it: the hold and the page, each cap bytes in buf and ecap entries
+ * in e; hold_max is the most rounds held (at most hold_ecap).
  */
 struct ts_ledger_config {
 	int (*emit)(void *arg, const struct ts_round_info *r);
