@@ -743,21 +743,19 @@ static void
 check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g,
     const struct ts_ledger_mark *from)
 {
-	const struct ts_store_entry *e = l->page.e, *last;
+	const struct ts_store_entry *e = l->page.e;
+	size_t n = l->page.n;
 
 	/* The first page says nothing of the server's page size; a page of
-	 * one row at the since instant is the cursor's own round again. */
-	if (from->text[0] == '\0' || l->page.n < 2 || l->max_page_rows == 0 ||
-	    l->page.n < l->max_page_rows)
-		return;
-	/* Sorted: all rows are at since when the first and the last are. */
-	last = &e[l->page.n - 1];
-	if (mark_cmp(from, e->sec, e->nsec) != 0 ||
-	    mark_cmp(from, last->sec, last->nsec) != 0)
+	 * one row at the since instant is the cursor's own round again.
+	 * Sorted: all rows are at since when the first and the last are. */
+	if (from->text[0] == '\0' || n < 2 || l->max_page_rows == 0 ||
+	    n < l->max_page_rows || mark_cmp(from, e->sec, e->nsec) != 0 ||
+	    mark_cmp(from, e[n - 1].sec, e[n - 1].nsec) != 0)
 		return;
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
-	    "hold more rounds than one instant has)", g->slug, l->page.n,
+	    "hold more rounds than one instant has)", g->slug, n,
 	    (int)e->flen[TS_STORE_F_TIME],
 	    l->page.buf + e->off + e->foff[TS_STORE_F_TIME]);
 }
