@@ -186,8 +186,7 @@ int
 ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 {
 	if (cfg->hold_buf == NULL || cfg->hold_e == NULL ||
-	    cfg->page_buf == NULL || cfg->page_e == NULL ||
-	    cfg->hold_max == 0 || cfg->hold_max > cfg->hold_ecap)
+	    cfg->page_buf == NULL || cfg->page_e == NULL || cfg->hold_max == 0)
 		return TS_ERR_CLIENT_CONFIG;
 	/* games[] is set up as each is added: only games in use are read. */
 	memset(l, 0, offsetof(struct ts_ledger, games));

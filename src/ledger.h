@@ -92,7 +92,8 @@ struct ts_ledger_game {
  * receives one line (enum ts_log_level).  Both are required.  The
  * buffers are the caller's, must outlive the ledger and are never freed
  * by it: the hold and the page, each cap bytes in buf and ecap entries
- * in e; hold_max is the most rounds held (at most hold_ecap).
+ * in e, except that the hold's e needs only hold_max entries, the most
+ * rounds held (hold_ecap is not read: client.c sizes hold_e with it).
  */
 struct ts_ledger_config {
 	int (*emit)(void *arg, const struct ts_round_info *r);
