@@ -759,29 +759,6 @@ check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g,
 	    l->page.buf + e->off + e->foff[TS_STORE_F_TIME]);
 }
 
-/* The work is done: close the gap or the tail. */
-static void
-work_done(struct ts_ledger *l, struct ts_ledger_game *g, int src)
-{
-	int k;
-
-	l->dirty = 1;
-	if (src == TAIL) {
-		g->tail = 0;
-		g->dropped = 0;
-		mark_clear(&g->hold_to);
-		say(l, TS_LOG_INFO, "backfill %s: caught up", g->slug);
-		return;
-	}
-	say(l, TS_LOG_INFO, "backfill %s: gap closed (from %s to %s)", g->slug,
-	    g->gap[src].from.text, g->gap[src].to.text);
-	for (k = src; k + 1 < g->ngaps; k++)
-		g->gap[k] = g->gap[k + 1];
-	g->ngaps--;
-	if (g->ngaps == 0 && !g->tail)
-		g->dropped = 0;		/* every dropped round fetched */
-}
-
 int
 ts_ledger_page_done(struct ts_ledger *l)
 {
@@ -789,7 +766,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 	struct ts_round_info ri;
 	struct ts_store_entry *e;
 	unsigned long fresh = 0;
-	int beyond = 0, rc, src;
+	int beyond = 0, rc, src, k;
 	size_t i;
 
 	if (!l->working)
@@ -821,8 +798,24 @@ ts_ledger_page_done(struct ts_ledger *l)
 		l->max_page_rows = l->page.n;
 	say(l, TS_LOG_DEBUG, "rest: page of %zu rows for %s, %lu new%s",
 	    l->page.n, g->slug, fresh, beyond ? ", at its end" : "");
-	if (fresh == 0 || beyond)
-		work_done(l, g, src);
+	if (fresh > 0 && !beyond)
+		return 0;
+	/* The work is done: close the tail or the gap. */
+	l->dirty = 1;
+	if (src == TAIL) {
+		g->tail = 0;
+		g->dropped = 0;
+		mark_clear(&g->hold_to);
+		say(l, TS_LOG_INFO, "backfill %s: caught up", g->slug);
+		return 0;
+	}
+	say(l, TS_LOG_INFO, "backfill %s: gap closed (from %s to %s)", g->slug,
+	    g->gap[src].from.text, g->gap[src].to.text);
+	for (k = src; k + 1 < g->ngaps; k++)
+		g->gap[k] = g->gap[k + 1];
+	g->ngaps--;
+	if (g->ngaps == 0 && !g->tail)
+		g->dropped = 0;		/* every dropped round fetched */
 	return 0;
 }
 
