@@ -38,8 +38,6 @@ say(struct ts_ledger *l, int level, const char *fmt, ...)
 	char line[512];
 	va_list ap;
 
-	if (l->cfg.log == NULL)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -188,8 +186,7 @@ int
 ts_ledger_init(struct ts_ledger *l, const struct ts_ledger_config *cfg)
 {
 	if (cfg->hold_buf == NULL || cfg->hold_e == NULL ||
-	    cfg->page_buf == NULL || cfg->page_e == NULL ||
-	    cfg->hold_max == 0 || cfg->hold_max > cfg->hold_ecap)
+	    cfg->page_buf == NULL || cfg->page_e == NULL || cfg->hold_max == 0)
 		return TS_ERR_CLIENT_CONFIG;
 	/* games[] is set up as each is added: only games in use are read. */
 	memset(l, 0, offsetof(struct ts_ledger, games));
@@ -262,71 +259,12 @@ listed(const char *list, const char *slug)
 
 /* ---- the door ---- */
 
-/*
- * r is at the cursor's instant: is its round_index above the largest
- * handled there (1) or not (-1)?  When that is not known (after a
- * restart, or an index too long to keep) and rounds were handled at the
- * instant, r may come after newer ones: -1.
- */
-static int
-newer_index(const struct ts_ledger_game *g, const struct ts_round_info *r)
-{
-	if (g->cur_index_len == 0)
-		return g->cur.nids > 0 ? -1 : 1;
-	return ts_round_index_cmp(r->round_index, r->round_index_len,
-	    g->cur_index, g->cur_index_len) > 0 ? 1 : -1;
-}
-
 /* Is the instant no later than a round of g dropped from the hold? */
 static int
 before_drop(const struct ts_ledger_game *g, int64_t sec, uint32_t nsec)
 {
 	return g->dropped &&
 	    ts_store_instant_cmp(sec, nsec, g->drop_sec, g->drop_nsec) <= 0;
-}
-
-/*
- * After a round of g was handled: the cursor, and the gap whose page
- * brought it, or (live) the end of each gap it may mark.
- */
-static void
-record(struct ts_ledger *l, struct ts_ledger_game *g,
-    const struct ts_round_info *r, int64_t sec, uint32_t nsec, uint64_t key,
-    int src)
-{
-	struct ts_ledger_gap *gp;
-	int i, c;
-
-	l->dirty = 1;
-	c = mark_cmp(&g->cur, sec, nsec);
-	/* r moves the cursor to its instant, or is the newest there. */
-	if (c > 0 || (c == 0 && g->cur_index_len > 0 &&
-	    newer_index(g, r) > 0)) {
-		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
-		    r->round_index_len : 0;
-		memcpy(g->cur_index, r->round_index, g->cur_index_len);
-	}
-	mark_note(l, g, &g->cur, r, sec, nsec, key);
-	if (src >= 0)
-		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
-	if (src != LIVE)
-		g->paged[g->npaged++ % TS_LEDGER_PAGED] = key;
-	for (i = 0; i < g->ngaps; i++) {
-		gp = &g->gap[i];
-		/* A live round older than the gap's start (the stream out
-		 * of order) cannot be its end. */
-		if (src == LIVE && gp->to.text[0] == '\0' &&
-		    mark_cmp(&gp->from, sec, nsec) >= 0 &&
-		    !before_drop(g, sec, nsec))
-			mark_move(&gp->to, r->finalized_at,
-			    r->finalized_at_len, sec, nsec);
-		/* Handled at a gap's edge: its own page must not bring it
-		 * again, nor a neighbour's that meets it there. */
-		if (mark_cmp(&gp->from, sec, nsec) == 0)
-			mark_add(l, g, &gp->from, key);
-		if (mark_cmp(&gp->to, sec, nsec) == 0)
-			mark_add(l, g, &gp->to, key);
-	}
 }
 
 /* Does r lie inside an open gap [from, to) of g?  Its page will bring
@@ -365,20 +303,19 @@ admit(struct ts_ledger *l, struct ts_ledger_game *g,
 		return D_DUP;
 	if (g == NULL)
 		return D_NEW;
-	if (mark_cmp(&g->cur, sec, nsec) == 0 && mark_has(&g->cur, key))
+	c = mark_cmp(&g->cur, sec, nsec);
+	if (c == 0 && mark_has(&g->cur, key))
 		return D_DUP;
 	/* A live copy that lags its page (the stream slower than REST) is
 	 * older than the cursor the page moved: the game's last page keys
 	 * know it, whatever the recent window has forgotten since. */
-	if (src == LIVE && mark_cmp(&g->cur, sec, nsec) < 0 &&
-	    has_key(g->paged, TS_LEDGER_PAGED, key))
+	if (src == LIVE && c < 0 && has_key(g->paged, TS_LEDGER_PAGED, key))
 		return D_DUP;
 	/* A live round after the cursor and no later than a round dropped
 	 * from the hold (sent twice) is fetched with the dropped ones. */
 	if (src == LIVE)
 		return inside_gap(g, sec, nsec, key) || (before_drop(g, sec,
-		    nsec) && mark_cmp(&g->cur, sec, nsec) > 0) ? D_BEYOND :
-		    D_NEW;
+		    nsec) && c > 0) ? D_BEYOND : D_NEW;
 	from = src >= 0 ? &g->gap[src].from : &g->cur;
 	to = src >= 0 ? &g->gap[src].to : &g->hold_to;
 	c = mark_cmp(from, sec, nsec);
@@ -399,8 +336,9 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
     uint32_t nsec, int src)
 {
 	struct ts_ledger_game *g;
+	struct ts_ledger_gap *gp;
 	uint64_t key;
-	int rc, c;
+	int rc, c, i;
 
 	g = ts_ledger_game(l, r->game_id, r->game_id_len, 1);
 	key = ts_recent_key(r->game_id, r->game_id_len, r->round_id,
@@ -413,9 +351,15 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	if (rc != D_NEW)
 		return rc;
 	r->backfilled = src != LIVE;
+	/* Late: older than the cursor, or at its instant and not above the
+	 * largest round_index handled there.  When that is not known (after
+	 * a restart, or an index too long to keep) and rounds were handled
+	 * at the instant, r may come after newer ones: late too. */
 	if (g != NULL) {
 		c = mark_cmp(&g->cur, sec, nsec);
-		r->late = c < 0 || (c == 0 && newer_index(g, r) < 0);
+		r->late = c < 0 || (c == 0 && (g->cur_index_len == 0 ?
+		    g->cur.nids > 0 : ts_round_index_cmp(r->round_index,
+		    r->round_index_len, g->cur_index, g->cur_index_len) <= 0));
 	}
 	if (r->late && r->backfilled)
 		say(l, TS_LOG_INFO, "late round %.*s of %s (%.*s) printed "
@@ -424,8 +368,39 @@ door(struct ts_ledger *l, struct ts_round_info *r, int64_t sec,
 	if (l->cfg.emit(l->cfg.arg, r) < 0)
 		return -1;
 	ts_recent_add(&l->recent, key, r);
-	if (g != NULL)
-		record(l, g, r, sec, nsec, key, src);
+	if (g == NULL)
+		return D_NEW;
+	/* Handled: the cursor, and the gap whose page brought r, or (live)
+	 * the end of each gap it may mark. */
+	l->dirty = 1;
+	/* r moves the cursor to its instant, or is the newest there (not
+	 * late, with the index there known). */
+	if (!r->late && (c > 0 || g->cur_index_len > 0)) {
+		g->cur_index_len = r->round_index_len < sizeof(g->cur_index) ?
+		    r->round_index_len : 0;
+		memcpy(g->cur_index, r->round_index, g->cur_index_len);
+	}
+	mark_note(l, g, &g->cur, r, sec, nsec, key);
+	if (src >= 0)
+		mark_note(l, g, &g->gap[src].from, r, sec, nsec, key);
+	if (src != LIVE)
+		g->paged[g->npaged++ % TS_LEDGER_PAGED] = key;
+	for (i = 0; i < g->ngaps; i++) {
+		gp = &g->gap[i];
+		/* A live round older than the gap's start (the stream out
+		 * of order) cannot be its end. */
+		if (src == LIVE && gp->to.text[0] == '\0' &&
+		    mark_cmp(&gp->from, sec, nsec) >= 0 &&
+		    !before_drop(g, sec, nsec))
+			mark_move(&gp->to, r->finalized_at,
+			    r->finalized_at_len, sec, nsec);
+		/* Handled at a gap's edge: its own page must not bring it
+		 * again, nor a neighbour's that meets it there. */
+		if (mark_cmp(&gp->from, sec, nsec) == 0)
+			mark_add(l, g, &gp->from, key);
+		if (mark_cmp(&gp->to, sec, nsec) == 0)
+			mark_add(l, g, &gp->to, key);
+	}
 	return D_NEW;
 }
 
@@ -459,7 +434,7 @@ note_held(struct ts_ledger *l, const struct ts_store_entry *e)
 	struct ts_ledger_game *g;
 	struct ts_round_info ri;
 
-	ts_store_info(&l->hold, e, &ri);
+	ts_store_info(&ri, l->hold.buf + e->off, e);
 	g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 	/* A held round older than the cursor (the stream out of order) is
 	 * printed late at the release, and one no newer than a round
@@ -492,13 +467,14 @@ static int
 release(struct ts_ledger *l)
 {
 	struct ts_round_info ri;
+	const struct ts_store_entry *e;
 	size_t i, n = l->hold.n;
 
 	l->holding = 0;
 	for (i = 0; i < n; i++) {
-		ts_store_info(&l->hold, &l->hold.e[i], &ri);
-		if (door(l, &ri, l->hold.e[i].sec, l->hold.e[i].nsec,
-		    LIVE) < 0)
+		e = &l->hold.e[i];
+		ts_store_info(&ri, l->hold.buf + e->off, e);
+		if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
 			return -1;
 	}
 	l->hold.n = l->hold.len = 0;
@@ -539,19 +515,17 @@ discard(struct ts_ledger *l, const char *why)
 	l->holding = 0;
 	for (i = 0; i < n; i++) {
 		e = &l->hold.e[i];
-		ts_store_info(&l->hold, e, &ri);
+		ts_store_info(&ri, l->hold.buf + e->off, e);
 		g = ts_ledger_game(l, ri.game_id, ri.game_id_len, 1);
 		if (g == NULL)
 			continue;
 		k = (int)(g - l->games);
-		if (had[k] && mark_cmp(&g->cur, e->sec, e->nsec) < 0) {
-			if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
-				return -1;
-			continue;
-		}
-		leave(g, !had[k], ri.finalized_at, ri.finalized_at_len,
-		    e->sec, e->nsec);
-		l->dirty = 1;
+		if (!had[k] || mark_cmp(&g->cur, e->sec, e->nsec) >= 0) {
+			leave(g, !had[k], ri.finalized_at, ri.finalized_at_len,
+			    e->sec, e->nsec);
+			l->dirty = 1;
+		} else if (door(l, &ri, e->sec, e->nsec, LIVE) < 0)
+			return -1;
 	}
 	l->holding = any_tail(l);
 	return 0;
@@ -661,9 +635,7 @@ ts_ledger_connected(struct ts_ledger *l, const char *games)
 			    l->work.gap == g->ngaps)
 				l->working = 0;		/* its page is void */
 		}
-		if (!g->tail)
-			mark_clear(&g->hold_to);
-		g->tail = 1;
+		g->tail = 1;	/* hold_to is clear while no tail is owed */
 		owed++;
 	}
 	/* A tail page asked for before this connect cannot say the tail is
@@ -702,9 +674,8 @@ ts_ledger_fetch(struct ts_ledger *l, const char *slug, const char *since)
 int
 ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 {
-	struct ts_ledger_game *g;
-	const struct ts_ledger_mark *from = NULL;
-	int i = 0, k;
+	struct ts_ledger_game *g = NULL;
+	int i = 0, k, gap = TAIL;
 
 	l->working = 0;
 	l->page.n = l->page.len = 0;
@@ -720,22 +691,16 @@ ts_ledger_next(struct ts_ledger *l, struct ts_ledger_work *w)
 		 * whose end is not known yet is fetched up to now: no live
 		 * round of its game was printed since it opened, and the
 		 * first one to be becomes its end. */
-		if (g->ngaps > 0 && listed(l->cfg.games, g->slug)) {
-			w->gap = 0;
-			from = &g->gap[0].from;
+		gap = g->ngaps > 0 && listed(l->cfg.games, g->slug) ? 0 : TAIL;
+		if (gap == 0 || g->tail)
 			break;
-		}
-		if (g->tail) {
-			w->gap = TAIL;
-			from = &g->cur;
-			break;
-		}
 	}
-	if (from == NULL)
+	if (k == l->ngames)
 		return 0;
 	w->game = i;
+	w->gap = gap;
 	w->slug = g->slug;
-	w->since = from->text;
+	w->since = gap == 0 ? g->gap[0].from.text : g->cur.text;
 	l->work = *w;
 	l->working = 1;
 	return 1;
@@ -777,47 +742,21 @@ static void
 check_page_limit(struct ts_ledger *l, const struct ts_ledger_game *g,
     const struct ts_ledger_mark *from)
 {
-	const struct ts_store_entry *e = l->page.e, *last;
+	const struct ts_store_entry *e = l->page.e;
+	size_t n = l->page.n;
 
 	/* The first page says nothing of the server's page size; a page of
-	 * one row at the since instant is the cursor's own round again. */
-	if (from->text[0] == '\0' || l->page.n < 2 || l->max_page_rows == 0 ||
-	    l->page.n < l->max_page_rows)
-		return;
-	/* Sorted: all rows are at since when the first and the last are. */
-	last = &e[l->page.n - 1];
-	if (ts_store_instant_cmp(e->sec, e->nsec, from->sec, from->nsec) != 0 ||
-	    ts_store_instant_cmp(last->sec, last->nsec, from->sec,
-	    from->nsec) != 0)
+	 * one row at the since instant is the cursor's own round again.
+	 * Sorted: all rows are at since when the first and the last are. */
+	if (from->text[0] == '\0' || n < 2 || l->max_page_rows == 0 ||
+	    n < l->max_page_rows || mark_cmp(from, e->sec, e->nsec) != 0 ||
+	    mark_cmp(from, e[n - 1].sec, e[n - 1].nsec) != 0)
 		return;
 	say(l, TS_LOG_ERROR, "backfill %s: a full page of %zu rounds all at "
 	    "%.*s; more rounds of that instant may be missing (a page must "
-	    "hold more rounds than one instant has)", g->slug, l->page.n,
+	    "hold more rounds than one instant has)", g->slug, n,
 	    (int)e->flen[TS_STORE_F_TIME],
 	    l->page.buf + e->off + e->foff[TS_STORE_F_TIME]);
-}
-
-/* The work is done: close the gap or the tail. */
-static void
-work_done(struct ts_ledger *l, struct ts_ledger_game *g, int src)
-{
-	int k;
-
-	l->dirty = 1;
-	if (src == TAIL) {
-		g->tail = 0;
-		g->dropped = 0;
-		mark_clear(&g->hold_to);
-		say(l, TS_LOG_INFO, "backfill %s: caught up", g->slug);
-		return;
-	}
-	say(l, TS_LOG_INFO, "backfill %s: gap closed (from %s to %s)", g->slug,
-	    g->gap[src].from.text, g->gap[src].to.text);
-	for (k = src; k + 1 < g->ngaps; k++)
-		g->gap[k] = g->gap[k + 1];
-	g->ngaps--;
-	if (g->ngaps == 0 && !g->tail)
-		g->dropped = 0;		/* every dropped round fetched */
 }
 
 int
@@ -827,7 +766,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 	struct ts_round_info ri;
 	struct ts_store_entry *e;
 	unsigned long fresh = 0;
-	int beyond = 0, rc, src;
+	int beyond = 0, rc, src, k;
 	size_t i;
 
 	if (!l->working)
@@ -846,7 +785,7 @@ ts_ledger_page_done(struct ts_ledger *l)
 	 * the page is past it too (same instant, later round_index). */
 	for (i = 0; i < l->page.n && !beyond; i++) {
 		e = &l->page.e[i];
-		ts_store_info(&l->page, e, &ri);
+		ts_store_info(&ri, l->page.buf + e->off, e);
 		rc = door(l, &ri, e->sec, e->nsec, src);
 		if (rc < 0)
 			return -1;
@@ -859,8 +798,24 @@ ts_ledger_page_done(struct ts_ledger *l)
 		l->max_page_rows = l->page.n;
 	say(l, TS_LOG_DEBUG, "rest: page of %zu rows for %s, %lu new%s",
 	    l->page.n, g->slug, fresh, beyond ? ", at its end" : "");
-	if (fresh == 0 || beyond)
-		work_done(l, g, src);
+	if (fresh > 0 && !beyond)
+		return 0;
+	/* The work is done: close the tail or the gap. */
+	l->dirty = 1;
+	if (src == TAIL) {
+		g->tail = 0;
+		g->dropped = 0;
+		mark_clear(&g->hold_to);
+		say(l, TS_LOG_INFO, "backfill %s: caught up", g->slug);
+		return 0;
+	}
+	say(l, TS_LOG_INFO, "backfill %s: gap closed (from %s to %s)", g->slug,
+	    g->gap[src].from.text, g->gap[src].to.text);
+	for (k = src; k + 1 < g->ngaps; k++)
+		g->gap[k] = g->gap[k + 1];
+	g->ngaps--;
+	if (g->ngaps == 0 && !g->tail)
+		g->dropped = 0;		/* every dropped round fetched */
 	return 0;
 }
 

@@ -74,7 +74,8 @@ struct ts_ledger_game {
 	int ngaps;
 	struct ts_ledger_gap gap[TS_LEDGER_GAPS];	/* oldest first */
 	int tail;			/* a backfill from cur is owed */
-	struct ts_ledger_mark hold_to;	/* first held round (tail only) */
+	struct ts_ledger_mark hold_to;	/* first held round (tail only; clear
+					   while no tail is owed) */
 	int dropped;			/* rounds were dropped from the hold */
 	int64_t drop_sec;		/* the newest of them, until the tail */
 	uint32_t drop_nsec;		/* is done */
@@ -88,10 +89,11 @@ struct ts_ledger_game {
  * The caller's part.  emit writes one round out: it returns 1 if the
  * round was written, 0 if it was passed over (--above), -1 if the output
  * failed (the round is then not handled and the door reports -1).  log
- * receives one line (enum ts_log_level).  The buffers are the caller's,
- * must outlive the ledger and are never freed by it: the hold and the
- * page, each cap bytes in buf and ecap entries in e; hold_max is the
- * most rounds held (at most hold_ecap).
+ * receives one line (enum ts_log_level).  Both are required.  The
+ * buffers are the caller's, must outlive the ledger and are never freed
+ * by it: the hold and the page, each cap bytes in buf and ecap entries
+ * in e, except that the hold's e needs only hold_max entries, the most
+ * rounds held (hold_ecap is not read: client.c sizes hold_e with it).
  */
 struct ts_ledger_config {
 	int (*emit)(void *arg, const struct ts_round_info *r);

@@ -40,9 +40,9 @@ ts_store_add(struct ts_store *s, const struct ts_round *r)
 	return 0;
 }
 
-/* Every field of ri from e, whose bytes start at b. */
-static void
-info(struct ts_round_info *ri, const char *b, const struct ts_store_entry *e)
+void
+ts_store_info(struct ts_round_info *ri, const char *b,
+    const struct ts_store_entry *e)
 {
 	ri->backfilled = ri->late = 0;
 	ri->json = b;
@@ -59,13 +59,6 @@ info(struct ts_round_info *ri, const char *b, const struct ts_store_entry *e)
 	ri->finalized_at_len = e->flen[TS_STORE_F_TIME];
 }
 
-void
-ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
-    struct ts_round_info *ri)
-{
-	info(ri, s->buf + e->off, e);
-}
-
 /* A live round, through an entry on the stack: no copy. */
 void
 ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
@@ -73,7 +66,7 @@ ts_store_round_info(struct ts_round_info *ri, const struct ts_round *r)
 	struct ts_store_entry e;
 
 	entry_set(&e, r);
-	info(ri, r->obj, &e);
+	ts_store_info(ri, r->obj, &e);
 }
 
 static int

@@ -48,10 +48,11 @@ ts_store_instant_cmp(int64_t as, uint32_t an, int64_t bs, uint32_t bn)
 int
 ts_store_add(struct ts_store *s, const struct ts_round *r);
 
-/* Fill every field of ri from entry e (backfilled and late 0). */
+/* Fill every field of ri from entry e, whose bytes are at b (its
+ * store's buf + e->off), with backfilled and late 0. */
 void
-ts_store_info(const struct ts_store *s, const struct ts_store_entry *e,
-    struct ts_round_info *ri);
+ts_store_info(struct ts_round_info *ri, const char *b,
+    const struct ts_store_entry *e);
 
 /* Fill every field of ri from a round as the reader gave it. */
 void
