@@ -26,14 +26,10 @@
  * comparison of digit strings of any length (round_index exceeds 2^53),
  * RFC 3339 §5.6 date-times, and the text output line.
  */
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "tsino.h"
-#include "json.h"
-#include "base.h"
-#include "round.h"
+#include "round.h"	/* and json.h, base.h, <stddef.h> and <stdint.h> */
 
 /* The known members, then the names of a body's array of rows. */
 enum {
@@ -134,41 +130,6 @@ row_fail(struct ts_round_reader *r, int err)
 }
 
 /*
- * Append the n bytes at p without the whitespace between tokens: the
- * slow way, for input that was not minified.  The bytes were accepted
- * by the tokenizer, so telling strings apart needs only their quotes and
- * backslashes; r->copy_str says where p[0] is (ts_json_in_string()).
- * Returns 0, or 1 if the row does not fit.
- */
-static int
-put_minified(struct ts_round_reader *r, const unsigned char *p, size_t n)
-{
-	int st = r->copy_str;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		if (st == 0) {
-			if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-				continue;
-			if (c == '"')
-				st = 1;
-		} else if (st == 2) {
-			st = 1;
-		} else if (c == '\\') {
-			st = 2;
-		} else if (c == '"') {
-			st = 0;
-		}
-		if (r->w >= r->limit)
-			return 1;
-		r->buf[r->w++] = c;
-	}
-	return 0;
-}
-
-/*
  * Bring the row in buf up to date with the input consumed so far, within
  * r->limit (max_round and the buffer, taken when the row starts).  The
  * row's bytes are copied lazily, in as few runs as possible: minified
@@ -185,8 +146,8 @@ flush(struct ts_round_reader *r)
 {
 	uint64_t end = r->json.pos;
 	const unsigned char *p;
-	size_t n;
-	int full;
+	size_t n, i = 0;
+	int st = r->copy_str;
 
 	if (r->state != S_ROW || !row_ok(r) || end <= r->copied) {
 		r->copied = end;
@@ -194,18 +155,39 @@ flush(struct ts_round_reader *r)
 	}
 	p = r->in + (size_t)(r->copied - r->in_base);
 	n = (size_t)(end - r->copied);
-	if (r->json.ws_end > r->copied) {
-		full = put_minified(r, p, n);
-	} else if (n > r->limit - r->w) {
-		full = 1;
-	} else {
+	if (r->json.ws_end <= r->copied && n <= r->limit - r->w) {
 		memcpy(r->buf + r->w, p, n);
 		r->w += n;
-		full = 0;
+		i = n;
+	}
+	/*
+	 * Else the slow way, byte by byte without the whitespace between
+	 * tokens, up to the limit.  The bytes were accepted by the
+	 * tokenizer, so telling strings apart needs only their quotes and
+	 * backslashes; st is where p[i] is (ts_json_in_string()).
+	 */
+	for (; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (st == 0) {
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+				continue;
+			if (c == '"')
+				st = 1;
+		} else if (st == 2) {
+			st = 1;
+		} else if (c == '\\') {
+			st = 2;
+		} else if (c == '"') {
+			st = 0;
+		}
+		if (r->w >= r->limit)
+			break;
+		r->buf[r->w++] = c;
 	}
 	r->copied = end;
 	r->copy_str = ts_json_in_string(&r->json);
-	if (full)
+	if (i < n)	/* the row does not fit */
 		row_fail(r, TS_ERR_ROUND_TOO_BIG);
 }
 
@@ -323,19 +305,16 @@ key_event(struct ts_round_reader *r)
 }
 
 /*
- * All n bytes at p lie in [lo, hi].  A decoded game_id or round_id must
- * hold no control byte, which only an escape can put there and which
- * would break a log or text line.
+ * The end of the run of bytes in [lo, hi] in s[i..n): digits, or, for a
+ * decoded round_id, no control byte, which only an escape can put there
+ * and which would break a log or text line.
  */
-static int
-all_in(const unsigned char *p, size_t n, unsigned char lo, unsigned char hi)
+static size_t
+span(const char *s, size_t i, size_t n, unsigned char lo, unsigned char hi)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] < lo || p[i] > hi)
-			return 0;
-	return 1;
+	while (i < n && (unsigned char)s[i] >= lo && (unsigned char)s[i] <= hi)
+		i++;
+	return i;
 }
 
 /*
@@ -356,15 +335,6 @@ struct dec {
 	size_t in, lz, nd;
 	int64_t e;
 };
-
-/* The end of the run of digits in s[i..n). */
-static size_t
-digits(const char *s, size_t i, size_t n)
-{
-	while (i < n && ts_is_digit(s[i]))
-		i++;
-	return i;
-}
 
 /* Digit k of the integer and fraction digits run together. */
 static char
@@ -388,12 +358,12 @@ dec_parse(const char *s, size_t n, struct dec *d)
 	int xneg = 0;
 
 	d->ip = s + neg;
-	i = digits(s, neg, n);
+	i = span(s, neg, n, '0', '9');
 	d->in = total = i - neg;
 	if (d->in == 0)
 		return TS_ERR_ROUND_FIELD;
 	if (i < n && s[i] == '.') {
-		end = digits(s, i + 1, n);
+		end = span(s, i + 1, n, '0', '9');
 		if (end == i + 1)
 			return TS_ERR_ROUND_FIELD;
 		total += end - i - 1;
@@ -403,7 +373,7 @@ dec_parse(const char *s, size_t n, struct dec *d)
 		i++;
 		if (i < n && (s[i] == '+' || s[i] == '-'))
 			xneg = s[i++] == '-';
-		if (digits(s, i, n) == i)
+		if (span(s, i, n, '0', '9') == i)
 			return TS_ERR_ROUND_FIELD;
 		for (; i < n && ts_is_digit(s[i]); i++) {
 			x = x * 10 + (s[i] - '0');
@@ -434,14 +404,14 @@ value_event(struct ts_round_reader *r, int ev)
 	int f = r->field;
 	int quoted = ev == TS_JSON_STRING;
 	int esc = quoted && r->json.tok_escaped;
-	const unsigned char *v;
+	const char *v;
 	size_t vn;
 	int ok;
 	struct dec dec;
 
 	if (f == F_ROUND_ID && quoted) {
 		/* its first bytes as received name the row if it is skipped */
-		v = token_text(r, &vn);
+		v = (const char *)token_text(r, &vn);
 		vn -= 2;
 		r->skip_id_len = vn < TS_ROUND_ID_MAX ? vn : TS_ROUND_ID_MAX;
 		memcpy(r->skip_id, v + 1, r->skip_id_len);
@@ -451,20 +421,20 @@ value_event(struct ts_round_reader *r, int ev)
 		return;
 	/* the token is the last thing copied: it holds no whitespace */
 	vn = (size_t)(r->json.tok_end - r->json.tok_start);
-	v = r->buf + r->w - vn;
+	v = (const char *)r->buf + r->w - vn;
 	if (quoted) {
 		v++;
 		vn -= 2;
 	}
 	if (esc) {
-		long k = ts_json_unescape((const char *)v, vn,
+		long k = ts_json_unescape(v, vn,
 		    r->dec + r->dec_used, sizeof(r->dec) - r->dec_used);
 
 		if (k < 0) {
 			row_fail(r, TS_ERR_ROUND_TOO_BIG);
 			return;
 		}
-		v = (const unsigned char *)r->dec + r->dec_used;
+		v = r->dec + r->dec_used;
 		vn = (size_t)k;
 		r->dec_used += vn;
 	}
@@ -474,21 +444,21 @@ value_event(struct ts_round_reader *r, int ev)
 	ok = quoted || (ev == TS_JSON_NUMBER &&
 	    (f == F_ROUND_INDEX || f == F_MULTIPLIER));
 	if (f == F_GAME_ID)
-		ok = ok && ts_round_slug_ok((const char *)v, vn);
+		ok = ok && ts_round_slug_ok(v, vn);
 	else if (f == F_ROUND_ID)	/* only an escape can */
-		ok = ok && (!esc || all_in(v, vn, 0x20, 0xff));
+		ok = ok && (!esc || span(v, 0, vn, 0x20, 0xff) == vn);
 	else if (f == F_ROUND_INDEX)
-		ok = ok && vn > 0 && all_in(v, vn, '0', '9');
+		ok = ok && vn > 0 && span(v, 0, vn, '0', '9') == vn;
 	else if (f == F_MULTIPLIER)
-		ok = ok && dec_parse((const char *)v, vn, &dec) == 0;
+		ok = ok && dec_parse(v, vn, &dec) == 0;
 	else if (f == F_FINALIZED_AT)	/* required: the instant is set */
-		ok = ok && ts_round_time((const char *)v, vn,
+		ok = ok && ts_round_time(v, vn,
 		    &r->round.finalized_sec, &r->round.finalized_nsec) == 0;
 	if (!ok) {
 		row_fail(r, TS_ERR_ROUND_FIELD);
 		return;
 	}
-	r->fld[f].ptr = (const char *)v;
+	r->fld[f].ptr = v;
 	r->fld[f].len = vn;
 	r->fld[f].escaped = esc;
 }
@@ -800,7 +770,7 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	    mi > 59 || sc > 60)
 		return TS_ERR_ROUND_FIELD;
 	if (s[i] == '.') {
-		end = digits(s, i + 1, n);
+		end = span(s, i + 1, n, '0', '9');
 		if (end == i + 1)
 			return TS_ERR_ROUND_FIELD;
 		/* the first nine fraction digits; the rest are dropped */

@@ -12,10 +12,7 @@
 #ifndef TS_ROUND_H
 #define TS_ROUND_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "json.h"
+#include "json.h"	/* and base.h, with <stddef.h> and <stdint.h> */
 
 /* Longest game slug, in bytes: what the ledger and the state file keep. */
 #define TS_ROUND_SLUG_MAX 63
