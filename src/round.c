@@ -294,7 +294,7 @@ key_event(struct ts_round_reader *r)
 {
 	int f = name_index(r);
 
-	r->field = -1;
+	/* field is -1 here: start_row() and row_event() set it so */
 	if (f < 0 || f >= TS_ROUND_NFIELDS)
 		return;
 	if (r->seen & (1u << f))
@@ -463,35 +463,11 @@ value_event(struct ts_round_reader *r, int ev)
 	r->fld[f].escaped = esc;
 }
 
-/*
- * SPEC §7.1: "game_id, where tsino adds it to a REST row, becomes the
- * first member": '"game_id":"<slug>"' and a comma unless the row is
- * "{}", ins bytes in all, which buf has room for.
- */
-static void
-insert_game(struct ts_round_reader *r, size_t ins)
-{
-	int f;
-
-	memmove(r->buf + 1 + ins, r->buf + 1, r->w - 1);
-	memcpy(r->buf + 1, game_key, GAME_KEY_LEN);
-	memcpy(r->buf + 1 + GAME_KEY_LEN, r->slug, r->slug_len);
-	r->buf[1 + GAME_KEY_LEN + r->slug_len] = '"';
-	if (r->w > 2)
-		r->buf[ins] = ',';
-	r->w += ins;
-	for (f = 0; f < TS_ROUND_NFIELDS; f++)
-		if (r->fld[f].ptr != NULL && !r->fld[f].escaped)
-			r->fld[f].ptr += ins;
-	r->fld[F_GAME_ID].ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
-	r->fld[F_GAME_ID].len = r->slug_len;
-}
-
 static void
 end_row(struct ts_round_reader *r)
 {
 	struct ts_round *rd = &r->round;
-	const struct ts_round_field *fl = r->fld;
+	struct ts_round_field *fl = r->fld;
 	size_t ins = 0;
 	int f;
 
@@ -514,14 +490,31 @@ end_row(struct ts_round_reader *r)
 		r->event = TS_ROUND_EV_SKIPPED;
 		return;
 	}
-	if (ins > 0)
-		insert_game(r, ins);
+	/* the decoded fields go after the object, the others move by ins */
+	for (f = 0; f < TS_ROUND_NFIELDS; f++)
+		if (fl[f].escaped)
+			fl[f].ptr = (const char *)r->buf + r->w + ins +
+			    (fl[f].ptr - r->dec);
+		else if (fl[f].ptr != NULL)
+			fl[f].ptr += ins;
+	if (ins > 0) {
+		/*
+		 * SPEC §7.1: "game_id, where tsino adds it to a REST row,
+		 * becomes the first member": '"game_id":"<slug>"' and a
+		 * comma unless the row is "{}", ins bytes in all.
+		 */
+		memmove(r->buf + 1 + ins, r->buf + 1, r->w - 1);
+		memcpy(r->buf + 1, game_key, GAME_KEY_LEN);
+		memcpy(r->buf + 1 + GAME_KEY_LEN, r->slug, r->slug_len);
+		r->buf[1 + GAME_KEY_LEN + r->slug_len] = '"';
+		if (r->w > 2)
+			r->buf[ins] = ',';
+		r->w += ins;
+		fl[F_GAME_ID].ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
+		fl[F_GAME_ID].len = r->slug_len;
+	}
 	rd->game_inserted = ins > 0;
 	memcpy(r->buf + r->w, r->dec, r->dec_used);
-	for (f = 0; f < TS_ROUND_NFIELDS; f++)
-		if (r->fld[f].escaped)
-			r->fld[f].ptr = (const char *)r->buf + r->w +
-			    (r->fld[f].ptr - r->dec);
 	rd->obj = (const char *)r->buf;
 	rd->obj_len = r->w;
 	rd->aux_len = r->dec_used;
