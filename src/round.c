@@ -336,18 +336,18 @@ struct dec {
 	int64_t e;
 };
 
-/* Digit k of the integer and fraction digits run together. */
-static char
-raw_digit(const struct dec *d, size_t k)
-{
-	return d->ip[k < d->in ? k : k + 1];
-}
-
-/* Digit k of D, and '0' past its end. */
+/*
+ * Digit k of D, and '0' past its end: digit lz + k of the integer and
+ * fraction digits run together, past the '.' if it is a fraction digit.
+ */
 static char
 dec_digit(const struct dec *d, size_t k)
 {
-	return k < d->nd ? raw_digit(d, d->lz + k) : '0';
+	size_t at = d->lz + k;
+
+	if (k >= d->nd)
+		return '0';
+	return d->ip[at < d->in ? at : at + 1];
 }
 
 static int
@@ -385,9 +385,10 @@ dec_parse(const char *s, size_t n, struct dec *d)
 	}
 	if (i != n)
 		return TS_ERR_ROUND_FIELD;
-	for (d->lz = 0; d->lz < total && raw_digit(d, d->lz) == '0'; d->lz++)
-		;
-	d->nd = total - d->lz;
+	/* D starts at the first nonzero digit */
+	d->lz = 0;
+	for (d->nd = total; d->nd > 0 && dec_digit(d, 0) == '0'; d->nd--)
+		d->lz++;
 	d->e = (int64_t)d->in - (int64_t)d->lz + (xneg ? -x : x);
 	d->sign = d->nd == 0 ? 0 : neg ? -1 : 1;
 	return 0;
