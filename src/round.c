@@ -147,7 +147,7 @@ flush(struct ts_round_reader *r)
 	uint64_t end = r->json.pos;
 	const unsigned char *p;
 	size_t n, i = 0;
-	int st = r->copy_str;
+	int st;
 
 	if (r->state != S_ROW || !row_ok(r) || end <= r->copied) {
 		r->copied = end;
@@ -164,9 +164,9 @@ flush(struct ts_round_reader *r)
 	 * Else the slow way, byte by byte without the whitespace between
 	 * tokens, up to the limit.  The bytes were accepted by the
 	 * tokenizer, so telling strings apart needs only their quotes and
-	 * backslashes; st is where p[i] is (ts_json_in_string()).
+	 * backslashes; st says where p[i] is (ts_json_in_string()).
 	 */
-	for (; i < n; i++) {
+	for (st = r->copy_str; i < n; i++) {
 		unsigned char c = p[i];
 
 		if (st == 0) {
@@ -491,13 +491,6 @@ end_row(struct ts_round_reader *r)
 		r->event = TS_ROUND_EV_SKIPPED;
 		return;
 	}
-	/* the decoded fields go after the object, the others move by ins */
-	for (f = 0; f < TS_ROUND_NFIELDS; f++)
-		if (fl[f].escaped)
-			fl[f].ptr = (const char *)r->buf + r->w + ins +
-			    (fl[f].ptr - r->dec);
-		else if (fl[f].ptr != NULL)
-			fl[f].ptr += ins;
 	if (ins > 0) {
 		/*
 		 * SPEC §7.1: "game_id, where tsino adds it to a REST row,
@@ -511,11 +504,19 @@ end_row(struct ts_round_reader *r)
 		if (r->w > 2)
 			r->buf[ins] = ',';
 		r->w += ins;
+		for (f = 0; f < TS_ROUND_NFIELDS; f++)
+			if (fl[f].ptr != NULL && !fl[f].escaped)
+				fl[f].ptr += ins;
 		fl[F_GAME_ID].ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
 		fl[F_GAME_ID].len = r->slug_len;
 	}
 	rd->game_inserted = ins > 0;
+	/* the decoded fields go after the object */
 	memcpy(r->buf + r->w, r->dec, r->dec_used);
+	for (f = 0; f < TS_ROUND_NFIELDS; f++)
+		if (fl[f].escaped)
+			fl[f].ptr = (const char *)r->buf + r->w +
+			    (fl[f].ptr - r->dec);
 	rd->obj = (const char *)r->buf;
 	rd->obj_len = r->w;
 	rd->aux_len = r->dec_used;
@@ -752,9 +753,8 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	uint32_t ns = 0;
 
 	if (n < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
-		return TS_ERR_ROUND_FIELD;
-	if (!num2(s, &yh) || !num2(s + 2, &y) || !num2(s + 5, &mo) ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
+	    !num2(s, &yh) || !num2(s + 2, &y) || !num2(s + 5, &mo) ||
 	    !num2(s + 8, &d) || !num2(s + 11, &h) || !num2(s + 14, &mi) ||
 	    !num2(s + 17, &sc))
 		return TS_ERR_ROUND_FIELD;
