@@ -485,10 +485,10 @@ end_row(struct ts_round_reader *r)
 	/* room for game_id, and for the decoded members after the object */
 	if (row_ok(r) && ins + r->dec_used > r->len - r->w)
 		row_fail(r, TS_ERR_ROUND_TOO_BIG);
-	if (r->err != 0)
-		return;
-	if (r->skip_err != 0) {
-		r->event = TS_ROUND_EV_SKIPPED;
+	if (!row_ok(r)) {
+		/* a body's row is skipped; a message has failed (err) */
+		if (r->err == 0)
+			r->event = TS_ROUND_EV_SKIPPED;
 		return;
 	}
 	if (ins > 0) {
