@@ -19,7 +19,8 @@
  * outer object, looking for "rounds" or "data"), ROWS (inside the array
  * of rows), ROW while a row is open (skip_err set if it was given up:
  * its tokens are read, not kept), AFTER (the array has ended).  In a
- * MESSAGE the whole input is one row: START, ROW, AFTER.
+ * MESSAGE the whole input is one row: START, ROW, AFTER.  FINISHED:
+ * ts_round_finish() was called.
  *
  * The helpers below the reader are pure functions on strings: exact
  * decimal comparison (no float ever sees a multiplier), integer
@@ -45,7 +46,7 @@ static const char *const names[] = {
 /* Where the reader is (the states above; NAMED: OUTER just after the
  * name "rounds" or "data"). */
 enum {
-	S_START, S_OUTER, S_NAMED, S_ROWS, S_ROW, S_AFTER
+	S_START, S_OUTER, S_NAMED, S_ROWS, S_ROW, S_AFTER, S_FINISHED
 };
 
 /* "game_id":" is 11 bytes; the slug, '"' and ',' follow. */
@@ -69,7 +70,6 @@ ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,
 	r->mode = mode == TS_ROUND_BODY ? TS_ROUND_BODY : TS_ROUND_MESSAGE;
 	r->err = 0;
 	r->event = 0;
-	r->finished = 0;
 	r->slug_len = 0;
 	r->state = S_START;
 	r->cap_tok = UINT64_MAX;
@@ -625,7 +625,7 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 	const unsigned char *p = data;
 	size_t off = 0;
 
-	if (r->err != 0 || r->event != 0 || r->finished)
+	if (r->err != 0 || r->event != 0 || r->state == S_FINISHED)
 		return 0;
 	r->in = p;
 	r->in_base = r->json.pos;
@@ -673,13 +673,13 @@ ts_round_finish(struct ts_round_reader *r)
 {
 	int rc;
 
-	if (r->err != 0 || r->finished)
+	if (r->err != 0 || r->state == S_FINISHED)
 		return r->err;
-	r->finished = 1;
 	rc = ts_json_finish(&r->json);
 	if (rc == 0 && (ts_json_event(&r->json) > 0 || r->state != S_AFTER))
 		rc = r->mode == TS_ROUND_MESSAGE ? TS_ERR_ROUND_NOT_OBJECT :
 		    TS_ERR_ROUND_BODY;
+	r->state = S_FINISHED;
 	r->err = rc;
 	if (rc == 0 && r->mode == TS_ROUND_MESSAGE)
 		r->event = TS_ROUND_EV_ROUND;

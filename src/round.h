@@ -117,7 +117,6 @@ struct ts_round_reader {
 	int mode;
 	int err;
 	int event;
-	int finished;
 	char slug[TS_ROUND_SLUG_MAX];
 	size_t slug_len;	/* 0: no slug */
 	int state;		/* see round.c */
