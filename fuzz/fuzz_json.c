@@ -343,7 +343,7 @@ read_rounds(const unsigned char *in, size_t n, int mode, int slug,
 	struct ts_round_reader r;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t off = 0, k, got, stalls = 0, nrows = 0, row = 0;
-	int ev, rc = 0;
+	int ev, rc = 0, finished = 0;
 	int64_t sec;
 	uint32_t nsec;
 
@@ -409,9 +409,10 @@ read_rounds(const unsigned char *in, size_t n, int mode, int slug,
 			break;
 		}
 		if (off == n) {
-			if (r.finished)
+			if (finished)
 				break;
 			rc = ts_round_finish(&r);
+			finished = 1;
 			if (rc < 0)
 				break;
 			continue;

@@ -19,21 +19,18 @@
  * outer object, looking for "rounds" or "data"), ROWS (inside the array
  * of rows), ROW while a row is open (skip_err set if it was given up:
  * its tokens are read, not kept), AFTER (the array has ended).  In a
- * MESSAGE the whole input is one row: START, ROW, AFTER.
+ * MESSAGE the whole input is one row: START, ROW, AFTER.  FINISHED:
+ * ts_round_finish() was called.
  *
  * The helpers below the reader are pure functions on strings: exact
  * decimal comparison (no float ever sees a multiplier), integer
  * comparison of digit strings of any length (round_index exceeds 2^53),
  * RFC 3339 §5.6 date-times, and the text output line.
  */
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "tsino.h"
-#include "json.h"
-#include "base.h"
-#include "round.h"
+#include "round.h"	/* and json.h, base.h, <stddef.h> and <stdint.h> */
 
 /* The known members, then the names of a body's array of rows. */
 enum {
@@ -49,7 +46,7 @@ static const char *const names[] = {
 /* Where the reader is (the states above; NAMED: OUTER just after the
  * name "rounds" or "data"). */
 enum {
-	S_START, S_OUTER, S_NAMED, S_ROWS, S_ROW, S_AFTER
+	S_START, S_OUTER, S_NAMED, S_ROWS, S_ROW, S_AFTER, S_FINISHED
 };
 
 /* "game_id":" is 11 bytes; the slug, '"' and ',' follow. */
@@ -73,7 +70,6 @@ ts_round_init(struct ts_round_reader *r, unsigned char *buf, size_t len,
 	r->mode = mode == TS_ROUND_BODY ? TS_ROUND_BODY : TS_ROUND_MESSAGE;
 	r->err = 0;
 	r->event = 0;
-	r->finished = 0;
 	r->slug_len = 0;
 	r->state = S_START;
 	r->cap_tok = UINT64_MAX;
@@ -134,41 +130,6 @@ row_fail(struct ts_round_reader *r, int err)
 }
 
 /*
- * Append the n bytes at p without the whitespace between tokens: the
- * slow way, for input that was not minified.  The bytes were accepted
- * by the tokenizer, so telling strings apart needs only their quotes and
- * backslashes; r->copy_str says where p[0] is (ts_json_in_string()).
- * Returns 0, or 1 if the row does not fit.
- */
-static int
-put_minified(struct ts_round_reader *r, const unsigned char *p, size_t n)
-{
-	int st = r->copy_str;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-
-		if (st == 0) {
-			if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-				continue;
-			if (c == '"')
-				st = 1;
-		} else if (st == 2) {
-			st = 1;
-		} else if (c == '\\') {
-			st = 2;
-		} else if (c == '"') {
-			st = 0;
-		}
-		if (r->w >= r->limit)
-			return 1;
-		r->buf[r->w++] = c;
-	}
-	return 0;
-}
-
-/*
  * Bring the row in buf up to date with the input consumed so far, within
  * r->limit (max_round and the buffer, taken when the row starts).  The
  * row's bytes are copied lazily, in as few runs as possible: minified
@@ -185,8 +146,8 @@ flush(struct ts_round_reader *r)
 {
 	uint64_t end = r->json.pos;
 	const unsigned char *p;
-	size_t n;
-	int full;
+	size_t n, i = 0;
+	int st;
 
 	if (r->state != S_ROW || !row_ok(r) || end <= r->copied) {
 		r->copied = end;
@@ -194,18 +155,39 @@ flush(struct ts_round_reader *r)
 	}
 	p = r->in + (size_t)(r->copied - r->in_base);
 	n = (size_t)(end - r->copied);
-	if (r->json.ws_end > r->copied) {
-		full = put_minified(r, p, n);
-	} else if (n > r->limit - r->w) {
-		full = 1;
-	} else {
+	if (r->json.ws_end <= r->copied && n <= r->limit - r->w) {
 		memcpy(r->buf + r->w, p, n);
 		r->w += n;
-		full = 0;
+		i = n;
+	}
+	/*
+	 * Else the slow way, byte by byte without the whitespace between
+	 * tokens, up to the limit.  The bytes were accepted by the
+	 * tokenizer, so telling strings apart needs only their quotes and
+	 * backslashes; st says where p[i] is (ts_json_in_string()).
+	 */
+	for (st = r->copy_str; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (st == 0) {
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+				continue;
+			if (c == '"')
+				st = 1;
+		} else if (st == 2) {
+			st = 1;
+		} else if (c == '\\') {
+			st = 2;
+		} else if (c == '"') {
+			st = 0;
+		}
+		if (r->w >= r->limit)
+			break;
+		r->buf[r->w++] = c;
 	}
 	r->copied = end;
 	r->copy_str = ts_json_in_string(&r->json);
-	if (full)
+	if (i < n)	/* the row does not fit */
 		row_fail(r, TS_ERR_ROUND_TOO_BIG);
 }
 
@@ -312,7 +294,7 @@ key_event(struct ts_round_reader *r)
 {
 	int f = name_index(r);
 
-	r->field = -1;
+	/* field is -1 here: start_row() and row_event() set it so */
 	if (f < 0 || f >= TS_ROUND_NFIELDS)
 		return;
 	if (r->seen & (1u << f))
@@ -323,19 +305,16 @@ key_event(struct ts_round_reader *r)
 }
 
 /*
- * All n bytes at p lie in [lo, hi].  A decoded game_id or round_id must
- * hold no control byte, which only an escape can put there and which
- * would break a log or text line.
+ * The end of the run of bytes in [lo, hi] in s[i..n): digits, or, for a
+ * decoded round_id, no control byte, which only an escape can put there
+ * and which would break a log or text line.
  */
-static int
-all_in(const unsigned char *p, size_t n, unsigned char lo, unsigned char hi)
+static size_t
+span(const char *s, size_t i, size_t n, unsigned char lo, unsigned char hi)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] < lo || p[i] > hi)
-			return 0;
-	return 1;
+	while (i < n && (unsigned char)s[i] >= lo && (unsigned char)s[i] <= hi)
+		i++;
+	return i;
 }
 
 /*
@@ -357,27 +336,18 @@ struct dec {
 	int64_t e;
 };
 
-/* The end of the run of digits in s[i..n). */
-static size_t
-digits(const char *s, size_t i, size_t n)
-{
-	while (i < n && ts_is_digit(s[i]))
-		i++;
-	return i;
-}
-
-/* Digit k of the integer and fraction digits run together. */
-static char
-raw_digit(const struct dec *d, size_t k)
-{
-	return d->ip[k < d->in ? k : k + 1];
-}
-
-/* Digit k of D, and '0' past its end. */
+/*
+ * Digit k of D, and '0' past its end: digit lz + k of the integer and
+ * fraction digits run together, past the '.' if it is a fraction digit.
+ */
 static char
 dec_digit(const struct dec *d, size_t k)
 {
-	return k < d->nd ? raw_digit(d, d->lz + k) : '0';
+	size_t at = d->lz + k;
+
+	if (k >= d->nd)
+		return '0';
+	return d->ip[at < d->in ? at : at + 1];
 }
 
 static int
@@ -388,12 +358,12 @@ dec_parse(const char *s, size_t n, struct dec *d)
 	int xneg = 0;
 
 	d->ip = s + neg;
-	i = digits(s, neg, n);
+	i = span(s, neg, n, '0', '9');
 	d->in = total = i - neg;
 	if (d->in == 0)
 		return TS_ERR_ROUND_FIELD;
 	if (i < n && s[i] == '.') {
-		end = digits(s, i + 1, n);
+		end = span(s, i + 1, n, '0', '9');
 		if (end == i + 1)
 			return TS_ERR_ROUND_FIELD;
 		total += end - i - 1;
@@ -403,7 +373,7 @@ dec_parse(const char *s, size_t n, struct dec *d)
 		i++;
 		if (i < n && (s[i] == '+' || s[i] == '-'))
 			xneg = s[i++] == '-';
-		if (digits(s, i, n) == i)
+		if (span(s, i, n, '0', '9') == i)
 			return TS_ERR_ROUND_FIELD;
 		for (; i < n && ts_is_digit(s[i]); i++) {
 			x = x * 10 + (s[i] - '0');
@@ -415,9 +385,10 @@ dec_parse(const char *s, size_t n, struct dec *d)
 	}
 	if (i != n)
 		return TS_ERR_ROUND_FIELD;
-	for (d->lz = 0; d->lz < total && raw_digit(d, d->lz) == '0'; d->lz++)
-		;
-	d->nd = total - d->lz;
+	/* D starts at the first nonzero digit */
+	d->lz = 0;
+	for (d->nd = total; d->nd > 0 && dec_digit(d, 0) == '0'; d->nd--)
+		d->lz++;
 	d->e = (int64_t)d->in - (int64_t)d->lz + (xneg ? -x : x);
 	d->sign = d->nd == 0 ? 0 : neg ? -1 : 1;
 	return 0;
@@ -434,14 +405,14 @@ value_event(struct ts_round_reader *r, int ev)
 	int f = r->field;
 	int quoted = ev == TS_JSON_STRING;
 	int esc = quoted && r->json.tok_escaped;
-	const unsigned char *v;
+	const char *v;
 	size_t vn;
 	int ok;
 	struct dec dec;
 
 	if (f == F_ROUND_ID && quoted) {
 		/* its first bytes as received name the row if it is skipped */
-		v = token_text(r, &vn);
+		v = (const char *)token_text(r, &vn);
 		vn -= 2;
 		r->skip_id_len = vn < TS_ROUND_ID_MAX ? vn : TS_ROUND_ID_MAX;
 		memcpy(r->skip_id, v + 1, r->skip_id_len);
@@ -451,20 +422,20 @@ value_event(struct ts_round_reader *r, int ev)
 		return;
 	/* the token is the last thing copied: it holds no whitespace */
 	vn = (size_t)(r->json.tok_end - r->json.tok_start);
-	v = r->buf + r->w - vn;
+	v = (const char *)r->buf + r->w - vn;
 	if (quoted) {
 		v++;
 		vn -= 2;
 	}
 	if (esc) {
-		long k = ts_json_unescape((const char *)v, vn,
+		long k = ts_json_unescape(v, vn,
 		    r->dec + r->dec_used, sizeof(r->dec) - r->dec_used);
 
 		if (k < 0) {
 			row_fail(r, TS_ERR_ROUND_TOO_BIG);
 			return;
 		}
-		v = (const unsigned char *)r->dec + r->dec_used;
+		v = r->dec + r->dec_used;
 		vn = (size_t)k;
 		r->dec_used += vn;
 	}
@@ -474,54 +445,30 @@ value_event(struct ts_round_reader *r, int ev)
 	ok = quoted || (ev == TS_JSON_NUMBER &&
 	    (f == F_ROUND_INDEX || f == F_MULTIPLIER));
 	if (f == F_GAME_ID)
-		ok = ok && ts_round_slug_ok((const char *)v, vn);
+		ok = ok && ts_round_slug_ok(v, vn);
 	else if (f == F_ROUND_ID)	/* only an escape can */
-		ok = ok && (!esc || all_in(v, vn, 0x20, 0xff));
+		ok = ok && (!esc || span(v, 0, vn, 0x20, 0xff) == vn);
 	else if (f == F_ROUND_INDEX)
-		ok = ok && vn > 0 && all_in(v, vn, '0', '9');
+		ok = ok && vn > 0 && span(v, 0, vn, '0', '9') == vn;
 	else if (f == F_MULTIPLIER)
-		ok = ok && dec_parse((const char *)v, vn, &dec) == 0;
+		ok = ok && dec_parse(v, vn, &dec) == 0;
 	else if (f == F_FINALIZED_AT)	/* required: the instant is set */
-		ok = ok && ts_round_time((const char *)v, vn,
+		ok = ok && ts_round_time(v, vn,
 		    &r->round.finalized_sec, &r->round.finalized_nsec) == 0;
 	if (!ok) {
 		row_fail(r, TS_ERR_ROUND_FIELD);
 		return;
 	}
-	r->fld[f].ptr = (const char *)v;
+	r->fld[f].ptr = v;
 	r->fld[f].len = vn;
 	r->fld[f].escaped = esc;
-}
-
-/*
- * SPEC §7.1: "game_id, where tsino adds it to a REST row, becomes the
- * first member": '"game_id":"<slug>"' and a comma unless the row is
- * "{}", ins bytes in all, which buf has room for.
- */
-static void
-insert_game(struct ts_round_reader *r, size_t ins)
-{
-	int f;
-
-	memmove(r->buf + 1 + ins, r->buf + 1, r->w - 1);
-	memcpy(r->buf + 1, game_key, GAME_KEY_LEN);
-	memcpy(r->buf + 1 + GAME_KEY_LEN, r->slug, r->slug_len);
-	r->buf[1 + GAME_KEY_LEN + r->slug_len] = '"';
-	if (r->w > 2)
-		r->buf[ins] = ',';
-	r->w += ins;
-	for (f = 0; f < TS_ROUND_NFIELDS; f++)
-		if (r->fld[f].ptr != NULL && !r->fld[f].escaped)
-			r->fld[f].ptr += ins;
-	r->fld[F_GAME_ID].ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
-	r->fld[F_GAME_ID].len = r->slug_len;
 }
 
 static void
 end_row(struct ts_round_reader *r)
 {
 	struct ts_round *rd = &r->round;
-	const struct ts_round_field *fl = r->fld;
+	struct ts_round_field *fl = r->fld;
 	size_t ins = 0;
 	int f;
 
@@ -538,20 +485,38 @@ end_row(struct ts_round_reader *r)
 	/* room for game_id, and for the decoded members after the object */
 	if (row_ok(r) && ins + r->dec_used > r->len - r->w)
 		row_fail(r, TS_ERR_ROUND_TOO_BIG);
-	if (r->err != 0)
-		return;
-	if (r->skip_err != 0) {
-		r->event = TS_ROUND_EV_SKIPPED;
+	if (!row_ok(r)) {
+		/* a body's row is skipped; a message has failed (err) */
+		if (r->err == 0)
+			r->event = TS_ROUND_EV_SKIPPED;
 		return;
 	}
-	if (ins > 0)
-		insert_game(r, ins);
+	if (ins > 0) {
+		/*
+		 * SPEC §7.1: "game_id, where tsino adds it to a REST row,
+		 * becomes the first member": '"game_id":"<slug>"' and a
+		 * comma unless the row is "{}", ins bytes in all.
+		 */
+		memmove(r->buf + 1 + ins, r->buf + 1, r->w - 1);
+		memcpy(r->buf + 1, game_key, GAME_KEY_LEN);
+		memcpy(r->buf + 1 + GAME_KEY_LEN, r->slug, r->slug_len);
+		r->buf[1 + GAME_KEY_LEN + r->slug_len] = '"';
+		if (r->w > 2)
+			r->buf[ins] = ',';
+		r->w += ins;
+		for (f = 0; f < TS_ROUND_NFIELDS; f++)
+			if (fl[f].ptr != NULL && !fl[f].escaped)
+				fl[f].ptr += ins;
+		fl[F_GAME_ID].ptr = (const char *)r->buf + 1 + GAME_KEY_LEN;
+		fl[F_GAME_ID].len = r->slug_len;
+	}
 	rd->game_inserted = ins > 0;
+	/* the decoded fields go after the object */
 	memcpy(r->buf + r->w, r->dec, r->dec_used);
 	for (f = 0; f < TS_ROUND_NFIELDS; f++)
-		if (r->fld[f].escaped)
-			r->fld[f].ptr = (const char *)r->buf + r->w +
-			    (r->fld[f].ptr - r->dec);
+		if (fl[f].escaped)
+			fl[f].ptr = (const char *)r->buf + r->w +
+			    (fl[f].ptr - r->dec);
 	rd->obj = (const char *)r->buf;
 	rd->obj_len = r->w;
 	rd->aux_len = r->dec_used;
@@ -660,7 +625,7 @@ ts_round_push(struct ts_round_reader *r, const void *data, size_t len)
 	const unsigned char *p = data;
 	size_t off = 0;
 
-	if (r->err != 0 || r->event != 0 || r->finished)
+	if (r->err != 0 || r->event != 0 || r->state == S_FINISHED)
 		return 0;
 	r->in = p;
 	r->in_base = r->json.pos;
@@ -708,13 +673,13 @@ ts_round_finish(struct ts_round_reader *r)
 {
 	int rc;
 
-	if (r->err != 0 || r->finished)
+	if (r->err != 0 || r->state == S_FINISHED)
 		return r->err;
-	r->finished = 1;
 	rc = ts_json_finish(&r->json);
 	if (rc == 0 && (ts_json_event(&r->json) > 0 || r->state != S_AFTER))
 		rc = r->mode == TS_ROUND_MESSAGE ? TS_ERR_ROUND_NOT_OBJECT :
 		    TS_ERR_ROUND_BODY;
+	r->state = S_FINISHED;
 	r->err = rc;
 	if (rc == 0 && r->mode == TS_ROUND_MESSAGE)
 		r->event = TS_ROUND_EV_ROUND;
@@ -788,9 +753,8 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	uint32_t ns = 0;
 
 	if (n < 20 || s[4] != '-' || s[7] != '-' ||
-	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
-		return TS_ERR_ROUND_FIELD;
-	if (!num2(s, &yh) || !num2(s + 2, &y) || !num2(s + 5, &mo) ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
+	    !num2(s, &yh) || !num2(s + 2, &y) || !num2(s + 5, &mo) ||
 	    !num2(s + 8, &d) || !num2(s + 11, &h) || !num2(s + 14, &mi) ||
 	    !num2(s + 17, &sc))
 		return TS_ERR_ROUND_FIELD;
@@ -800,7 +764,7 @@ ts_round_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 	    mi > 59 || sc > 60)
 		return TS_ERR_ROUND_FIELD;
 	if (s[i] == '.') {
-		end = digits(s, i + 1, n);
+		end = span(s, i + 1, n, '0', '9');
 		if (end == i + 1)
 			return TS_ERR_ROUND_FIELD;
 		/* the first nine fraction digits; the rest are dropped */

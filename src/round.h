@@ -12,10 +12,7 @@
 #ifndef TS_ROUND_H
 #define TS_ROUND_H
 
-#include <stddef.h>
-#include <stdint.h>
-
-#include "json.h"
+#include "json.h"	/* and base.h, with <stddef.h> and <stdint.h> */
 
 /* Longest game slug, in bytes: what the ledger and the state file keep. */
 #define TS_ROUND_SLUG_MAX 63
@@ -120,7 +117,6 @@ struct ts_round_reader {
 	int mode;
 	int err;
 	int event;
-	int finished;
 	char slug[TS_ROUND_SLUG_MAX];
 	size_t slug_len;	/* 0: no slug */
 	int state;		/* see round.c */

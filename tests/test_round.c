@@ -60,7 +60,7 @@ run(const char *in, size_t len, int mode, const char *slug, size_t buflen,
 {
 	struct ts_round_reader r;
 	size_t off = 0, at = 0, n, end;
-	int ev, rc = 0, stalls = 0;
+	int ev, rc = 0, stalls = 0, finished = 0;
 
 	ts_round_init(&r, rbuf, buflen, mode);
 	if (slug != NULL && ts_round_set_game(&r, slug, strlen(slug)) != 0)
@@ -96,9 +96,10 @@ run(const char *in, size_t len, int mode, const char *slug, size_t buflen,
 			break;
 		}
 		if (off == len) {
-			if (r.finished)
+			if (finished)
 				break;
 			rc = ts_round_finish(&r);
+			finished = 1;
 			if (rc < 0)
 				break;
 			continue;
