@@ -365,7 +365,7 @@ read_key(const char *file, char *key, size_t keylen)
 	struct stat st;
 	ssize_t n = -1;
 	size_t i;
-	int fd;
+	int fd, err;
 
 	if (file == NULL) {
 		if (env != NULL && strlen(env) >= keylen) {
@@ -381,11 +381,13 @@ read_key(const char *file, char *key, size_t keylen)
 			    "others (chmod 600 it)", file);
 		if (fd >= 0) {
 			n = read(fd, key, keylen - 1);
+			err = errno;	/* before close() can change it */
 			close(fd);
+		} else {
+			err = errno;
 		}
 		if (n < 0) {
-			say("cannot read key file %s: %s", file,
-			    strerror(errno));
+			say("cannot read key file %s: %s", file, strerror(err));
 			return EXIT_AUTH;
 		}
 		key[n] = '\0';

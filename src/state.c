@@ -300,7 +300,7 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 	char *buf;
 	size_t len = 0;
 	ssize_t r = 0;
-	int fd, rc;
+	int fd, rc, err;
 
 	*ngames = 0;
 	fd = open(s->path, O_RDONLY | O_CLOEXEC);
@@ -317,13 +317,14 @@ ts_state_load(struct ts_state *s, struct ts_ledger *l, int *ngames,
 			break;
 		len += (size_t)r;
 	}
+	err = errno;		/* the read's, before close() can change it */
 	close(fd);
 	if (buf == NULL) {
 		snprintf(why, whylen, "out of memory reading %s", s->path);
 		return TS_ERR_NOMEM;
 	}
 	if (r < 0)
-		rc = io_error(why, whylen, "read", s->path, errno);
+		rc = io_error(why, whylen, "read", s->path, err);
 	else
 		rc = ts_state_parse(buf, len, l, ngames, s->path, why, whylen);
 	free(buf);
