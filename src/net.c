@@ -232,34 +232,12 @@ any_inflight(const struct ts_net *n)
 	return 0;
 }
 
-/* The socket at index i became writable: did its connect succeed? */
-static int
-check_connected(struct ts_net *n, int i)
-{
-	int fd = n->inflight[i], soerr = 0, one = 1;
-	socklen_t len = sizeof(soerr);
-	char addr[64];
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-		soerr = errno;
-	if (soerr != 0) {
-		fail(n, i, soerr);
-		return 0;
-	}
-	/* Rounds are small and latency matters more than segment count. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	say(n, "connected to %s", addr_at(n, i, addr));
-	n->inflight[i] = -1;
-	n->fd = fd;
-	ts_net_abort(n);
-	return 1;
-}
-
 int
 ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
     int64_t now)
 {
-	int k, i, fd;
+	int k, i, fd, soerr, one = 1;
+	socklen_t len;
 	char addr[64];
 
 	/*
@@ -276,8 +254,24 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] == pfd[k].fd && pfd[k].fd >= 0)
 				break;
-		if (i < n->naddr && check_connected(n, i))
-			return 1;
+		if (i == n->naddr)
+			continue;
+		/* Its socket became writable: did its connect succeed? */
+		fd = n->inflight[i];
+		len = sizeof(soerr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			soerr = errno;
+		if (soerr != 0) {
+			fail(n, i, soerr);
+			continue;
+		}
+		/* Rounds are small and latency matters more than segment count. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		say(n, "connected to %s", addr_at(n, i, addr));
+		n->inflight[i] = -1;
+		n->fd = fd;
+		ts_net_abort(n);
+		return 1;
 	}
 	/* Start the next attempt when its time came or none is in flight. */
 	while (n->next < n->naddr && now < n->deadline &&
