@@ -71,17 +71,6 @@ addr_at(const struct ts_net *n, int i, char out[64])
 	return out;
 }
 
-static void
-add_addr(struct ts_net *n, const struct addrinfo *ai)
-{
-	if (n->naddr >= TS_NET_MAX_ADDRS || ai->ai_addr == NULL ||
-	    ai->ai_addrlen > sizeof(n->addr[0]))
-		return;
-	memcpy(&n->addr[n->naddr], ai->ai_addr, ai->ai_addrlen);
-	n->addrlen[n->naddr] = ai->ai_addrlen;
-	n->naddr++;
-}
-
 /* The first entry of family at or after a, or NULL. */
 static const struct addrinfo *
 next_of(const struct addrinfo *a, int family)
@@ -94,8 +83,8 @@ next_of(const struct addrinfo *a, int family)
 void
 ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 {
-	const struct addrinfo *a, *b;
-	int first, other;
+	const struct addrinfo *a, *at[2];
+	int family[2], t;
 
 	n->naddr = 0;
 	for (a = res; a != NULL; a = a->ai_next)
@@ -109,18 +98,20 @@ ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 	 * getaddrinfo has already sorted by RFC 6724 and /etc/gai.conf: its
 	 * first address is the one to try first.
 	 */
-	first = a->ai_family;
-	other = first == AF_INET6 ? AF_INET : AF_INET6;
-	b = next_of(res, other);
-	while ((a != NULL || b != NULL) && n->naddr < TS_NET_MAX_ADDRS) {
-		if (a != NULL) {
-			add_addr(n, a);
-			a = next_of(a->ai_next, first);
-		}
-		if (b != NULL) {
-			add_addr(n, b);
-			b = next_of(b->ai_next, other);
-		}
+	family[0] = a->ai_family;
+	family[1] = family[0] == AF_INET6 ? AF_INET : AF_INET6;
+	at[0] = a;
+	at[1] = next_of(res, family[1]);
+	/* One of each family in turn; only the other once one runs out. */
+	for (t = 0; (at[0] != NULL || at[1] != NULL) &&
+	    n->naddr < TS_NET_MAX_ADDRS; t = !t) {
+		if ((a = at[t]) == NULL)
+			continue;
+		at[t] = next_of(a->ai_next, family[t]);
+		if (a->ai_addr == NULL || a->ai_addrlen > sizeof(n->addr[0]))
+			continue;
+		memcpy(&n->addr[n->naddr], a->ai_addr, a->ai_addrlen);
+		n->addrlen[n->naddr++] = a->ai_addrlen;
 	}
 }
 
