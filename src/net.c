@@ -83,27 +83,25 @@ next_of(const struct addrinfo *a, int family)
 void
 ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 {
+	static const int family[2] = { AF_INET6, AF_INET };
 	const struct addrinfo *a, *at[2];
-	int family[2], t;
+	int t;
 
 	n->naddr = 0;
 	for (a = res; a != NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET6 || a->ai_family == AF_INET)
 			break;
-	if (a == NULL)
-		return;
 	/*
 	 * RFC 8305 §4: "Whichever address family is first in the list
 	 * should be followed by an address of the other address family."
 	 * getaddrinfo has already sorted by RFC 6724 and /etc/gai.conf: its
 	 * first address is the one to try first.
 	 */
-	family[0] = a->ai_family;
-	family[1] = family[0] == AF_INET6 ? AF_INET : AF_INET6;
-	at[0] = a;
+	t = a != NULL && a->ai_family == family[1];
+	at[0] = next_of(res, family[0]);
 	at[1] = next_of(res, family[1]);
 	/* One of each family in turn; only the other once one runs out. */
-	for (t = 0; (at[0] != NULL || at[1] != NULL) &&
+	for (; (at[0] != NULL || at[1] != NULL) &&
 	    n->naddr < TS_NET_MAX_ADDRS; t = !t) {
 		if ((a = at[t]) == NULL)
 			continue;
