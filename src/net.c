@@ -262,9 +262,11 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		ts_net_abort(n);
 		return 1;
 	}
-	/* Start the next attempt when its time came or none is in flight. */
-	while (n->next < n->naddr && now < n->deadline &&
-	    (now >= n->next_at || !any_inflight(n))) {
+	/*
+	 * Start the next attempt when its time came: with none in flight it
+	 * has (fail() sets next_at to 0, and start to its own now).
+	 */
+	while (n->next < n->naddr && now < n->deadline && now >= n->next_at) {
 		i = n->next++;
 		n->next_at = now + TS_NET_STAGGER_MS;
 		say(n, "connecting to %s", addr_at(n, i, addr));
