@@ -157,10 +157,9 @@ fail(struct ts_net *n, int i, int errnum)
 	    errnum == EADDRNOTAVAIL || errnum == EAFNOSUPPORT ?
 	    TS_ERR_NET_UNREACHABLE : TS_ERR_NET_IO;
 
-	addr_at(n, i, addr);
 	snprintf(words, sizeof(words), err == TS_ERR_NET_REFUSED ?
-	    "connection refused by %s" : "cannot connect to %s: %s", addr,
-	    strerror(errnum));
+	    "connection refused by %s" : "cannot connect to %s: %s",
+	    addr_at(n, i, addr), strerror(errnum));
 	say(n, "%s", words);
 	/* A refusal says more than "unreachable" on a second family. */
 	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED) {
@@ -238,12 +237,10 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	if (now < n->started)
 		now = n->started;
 	for (k = 0; k < count; k++) {
-		if (pfd[k].revents == 0)
-			continue;
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] == pfd[k].fd && pfd[k].fd >= 0)
 				break;
-		if (i == n->naddr)
+		if (i == n->naddr || pfd[k].revents == 0)
 			continue;
 		/* Its socket became writable: did its connect succeed? */
 		fd = n->inflight[i];
