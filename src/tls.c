@@ -191,12 +191,14 @@ ts_trust_free(struct ts_trust *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The end of a certificate: an anchor, or a note saying why not. */
+/* The end of an object: if a certificate, an anchor or a note why not. */
 static void
 end_cert(struct reader *r, int damaged)
 {
 	char msg[320];
 
+	if (!r->in_cert)
+		return;
 	r->count++;
 	r->in_cert = 0;
 	if ((!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0) ||
@@ -252,12 +254,10 @@ feed(struct reader *r, const unsigned char *p, size_t n)
 			    NULL, r);
 			break;
 		case BR_PEM_END_OBJ:
-			if (r->in_cert)
-				end_cert(r, 0);
+			end_cert(r, 0);
 			break;
 		case BR_PEM_ERROR:
-			if (r->in_cert)
-				end_cert(r, 1);
+			end_cert(r, 1);
 			br_pem_decoder_init(&r->pc);
 			/*
 			 * Resynchronise: start afresh at the beginning of the
@@ -327,8 +327,7 @@ finish(struct reader *r, size_t total, char *why, size_t whylen)
 	}
 	/* The decoder sees an END line only once its newline arrives. */
 	feed(r, (const unsigned char *)"\n", 1);
-	if (r->in_cert)
-		end_cert(r, 1);
+	end_cert(r, 1);
 	if (r->t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
 		    "certificate (%zu skipped)", r->name, r->count);
