@@ -628,6 +628,7 @@ ts_conn_io(struct ts_conn *c, short revents)
 	unsigned char *buf;
 	size_t len;
 	ssize_t r;
+	int out;
 
 	/* Nothing to move: failed, closed, or TLS after the peer's close. */
 	if (c->err || c->fd < 0 || (c->tls && c->eof))
@@ -642,31 +643,28 @@ ts_conn_io(struct ts_conn *c, short revents)
 		if (!c->handshake_done &&
 		    (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_finished(c);
-		if ((buf = wire_buf(c, 1, &len)) != NULL) {
-			r = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (r > 0)
-				wire_ack(c, 1, (size_t)r);
-			if (r > 0 || (r < 0 && errno == EINTR))
+		/* Send, then read; a turn that moved bytes starts over. */
+		for (out = 1; out >= 0; out--) {
+			if ((!out && !may_read) ||
+			    (buf = wire_buf(c, out, &len)) == NULL)
 				continue;
-			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno, "send");
-		}
-		if (may_read && (buf = wire_buf(c, 0, &len)) != NULL) {
-			r = read(c->fd, buf, len);
+			r = out ? send(c->fd, buf, len, MSG_NOSIGNAL) :
+			    read(c->fd, buf, len);
 			if (r > 0)
-				wire_ack(c, 0, (size_t)r);
+				wire_ack(c, out, (size_t)r);
 			if (r > 0 || (r < 0 && errno == EINTR))
-				continue;
-			if (r == 0 && c->tls) {
+				break;
+			if (r == 0 && !out && c->tls) {
 				c->truncated = 1;
 				br_ssl_engine_close(eng);
 			}
-			if (r == 0)
+			if (r == 0 && !out)
 				return peer_closed(c);
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno, "receive");
+			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				return sock_err(c, errno, out ? "send" : "receive");
 		}
-		return 0;
+		if (out < 0)
+			return 0;
 	}
 }
 
