@@ -251,7 +251,7 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 			fail(n, i, soerr);
 			continue;
 		}
-		/* Rounds are small and latency matters more than segment count. */
+		/* Rounds are small: latency matters more than segment count. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		say(n, "connected to %s", addr_at(n, i, addr));
 		n->inflight[i] = -1;

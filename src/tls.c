@@ -661,7 +661,8 @@ ts_conn_io(struct ts_conn *c, short revents)
 			if (r == 0 && !out)
 				return peer_closed(c);
 			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno, out ? "send" : "receive");
+				return sock_err(c, errno, out ? "send" :
+				    "receive");
 		}
 		if (out < 0)
 			return 0;
