@@ -209,22 +209,12 @@ ts_net_timeout(const struct ts_net *n, int64_t now)
 	return t <= now ? 0 : (int)(t - now);
 }
 
-static int
-any_inflight(const struct ts_net *n)
-{
-	int i;
-
-	for (i = 0; i < n->naddr; i++)
-		if (n->inflight[i] >= 0)
-			return 1;
-	return 0;
-}
-
 int
 ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
     int64_t now)
 {
 	int k, i, fd, soerr, one = 1;
+	int busy = 0;		/* sockets still in flight */
 	socklen_t len;
 	char addr[64];
 
@@ -275,9 +265,11 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		    n->addrlen[i]) != 0 && errno != EINPROGRESS))
 			fail(n, i, errno);
 	}
-	if (any_inflight(n) && now < n->deadline)
+	for (i = 0; i < n->naddr; i++)
+		busy += n->inflight[i] >= 0;
+	if (busy && now < n->deadline)
 		return 0;
-	if (any_inflight(n) || n->next < n->naddr) {
+	if (busy || n->next < n->naddr) {
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] >= 0)
 				say(n, "no answer from %s before the connect "
