@@ -108,13 +108,14 @@ struct reader {
 	size_t dnlen;		/* more than dn[] holds: the name is too long */
 	/*
 	 * The line read so far (more than line[] holds: too long to read
-	 * again), and offsets in the input without its CRs: where that line
-	 * starts, the next byte, where the decoder last started afresh.
+	 * again), and offsets in the input without its CRs: the next byte
+	 * (so the line starts at pos - linelen), where the decoder last
+	 * started afresh.
 	 */
 	unsigned char line[TS_TRUST_LINE];
 	size_t linelen;
 	int line_done;		/* it ended with its '\n' */
-	size_t linestart, pos, resync;
+	size_t pos, resync;
 };
 
 static void
@@ -218,10 +219,8 @@ track(struct reader *r, const unsigned char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (r->line_done) {
-			r->linestart = r->pos;
+		if (r->line_done)
 			r->linelen = 0;
-		}
 		if (r->linelen < sizeof(r->line))
 			r->line[r->linelen] = p[i];
 		r->linelen++;
@@ -266,11 +265,11 @@ feed(struct reader *r, const unsigned char *p, size_t n)
 			 * certificate cut short; never twice at one place (so
 			 * this recurses once at most).
 			 */
-			if (r->linestart > r->resync &&
+			if (r->pos - r->linelen > r->resync &&
 			    r->linelen <= sizeof(r->line)) {
 				len = r->linelen;
 				memcpy(again, r->line, len);
-				r->pos = r->resync = r->linestart;
+				r->pos = r->resync = r->pos - len;
 				r->linelen = 0;
 				r->line_done = 0;
 				feed(r, again, len);
