@@ -71,17 +71,6 @@ addr_at(const struct ts_net *n, int i, char out[64])
 	return out;
 }
 
-static void
-add_addr(struct ts_net *n, const struct addrinfo *ai)
-{
-	if (n->naddr >= TS_NET_MAX_ADDRS || ai->ai_addr == NULL ||
-	    ai->ai_addrlen > sizeof(n->addr[0]))
-		return;
-	memcpy(&n->addr[n->naddr], ai->ai_addr, ai->ai_addrlen);
-	n->addrlen[n->naddr] = ai->ai_addrlen;
-	n->naddr++;
-}
-
 /* The first entry of family at or after a, or NULL. */
 static const struct addrinfo *
 next_of(const struct addrinfo *a, int family)
@@ -94,33 +83,33 @@ next_of(const struct addrinfo *a, int family)
 void
 ts_net_set_addrs(struct ts_net *n, const struct addrinfo *res)
 {
-	const struct addrinfo *a, *b;
-	int first, other;
+	static const int family[2] = { AF_INET6, AF_INET };
+	const struct addrinfo *a, *at[2];
+	int t;
 
 	n->naddr = 0;
 	for (a = res; a != NULL; a = a->ai_next)
 		if (a->ai_family == AF_INET6 || a->ai_family == AF_INET)
 			break;
-	if (a == NULL)
-		return;
 	/*
 	 * RFC 8305 §4: "Whichever address family is first in the list
 	 * should be followed by an address of the other address family."
 	 * getaddrinfo has already sorted by RFC 6724 and /etc/gai.conf: its
 	 * first address is the one to try first.
 	 */
-	first = a->ai_family;
-	other = first == AF_INET6 ? AF_INET : AF_INET6;
-	b = next_of(res, other);
-	while ((a != NULL || b != NULL) && n->naddr < TS_NET_MAX_ADDRS) {
-		if (a != NULL) {
-			add_addr(n, a);
-			a = next_of(a->ai_next, first);
-		}
-		if (b != NULL) {
-			add_addr(n, b);
-			b = next_of(b->ai_next, other);
-		}
+	t = a != NULL && a->ai_family == family[1];
+	at[0] = next_of(res, family[0]);
+	at[1] = next_of(res, family[1]);
+	/* One of each family in turn; only the other once one runs out. */
+	for (; (at[0] != NULL || at[1] != NULL) &&
+	    n->naddr < TS_NET_MAX_ADDRS; t = !t) {
+		if ((a = at[t]) == NULL)
+			continue;
+		at[t] = next_of(a->ai_next, family[t]);
+		if (a->ai_addr == NULL || a->ai_addrlen > sizeof(n->addr[0]))
+			continue;
+		memcpy(&n->addr[n->naddr], a->ai_addr, a->ai_addrlen);
+		n->addrlen[n->naddr++] = a->ai_addrlen;
 	}
 }
 
@@ -168,10 +157,9 @@ fail(struct ts_net *n, int i, int errnum)
 	    errnum == EADDRNOTAVAIL || errnum == EAFNOSUPPORT ?
 	    TS_ERR_NET_UNREACHABLE : TS_ERR_NET_IO;
 
-	addr_at(n, i, addr);
 	snprintf(words, sizeof(words), err == TS_ERR_NET_REFUSED ?
-	    "connection refused by %s" : "cannot connect to %s: %s", addr,
-	    strerror(errnum));
+	    "connection refused by %s" : "cannot connect to %s: %s",
+	    addr_at(n, i, addr), strerror(errnum));
 	say(n, "%s", words);
 	/* A refusal says more than "unreachable" on a second family. */
 	if (n->last_err == 0 || err == TS_ERR_NET_REFUSED) {
@@ -221,45 +209,13 @@ ts_net_timeout(const struct ts_net *n, int64_t now)
 	return t <= now ? 0 : (int)(t - now);
 }
 
-static int
-any_inflight(const struct ts_net *n)
-{
-	int i;
-
-	for (i = 0; i < n->naddr; i++)
-		if (n->inflight[i] >= 0)
-			return 1;
-	return 0;
-}
-
-/* The socket at index i became writable: did its connect succeed? */
-static int
-check_connected(struct ts_net *n, int i)
-{
-	int fd = n->inflight[i], soerr = 0, one = 1;
-	socklen_t len = sizeof(soerr);
-	char addr[64];
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-		soerr = errno;
-	if (soerr != 0) {
-		fail(n, i, soerr);
-		return 0;
-	}
-	/* Rounds are small and latency matters more than segment count. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	say(n, "connected to %s", addr_at(n, i, addr));
-	n->inflight[i] = -1;
-	n->fd = fd;
-	ts_net_abort(n);
-	return 1;
-}
-
 int
 ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
     int64_t now)
 {
-	int k, i, fd;
+	int k, i, fd, soerr, one = 1;
+	int busy = 0;		/* sockets still in flight */
+	socklen_t len;
 	char addr[64];
 
 	/*
@@ -271,17 +227,33 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 	if (now < n->started)
 		now = n->started;
 	for (k = 0; k < count; k++) {
-		if (pfd[k].revents == 0)
-			continue;
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] == pfd[k].fd && pfd[k].fd >= 0)
 				break;
-		if (i < n->naddr && check_connected(n, i))
-			return 1;
+		if (i == n->naddr || pfd[k].revents == 0)
+			continue;
+		/* Its socket became writable: did its connect succeed? */
+		fd = n->inflight[i];
+		len = sizeof(soerr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			soerr = errno;
+		if (soerr != 0) {
+			fail(n, i, soerr);
+			continue;
+		}
+		/* Rounds are small: latency matters more than segment count. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		say(n, "connected to %s", addr_at(n, i, addr));
+		n->inflight[i] = -1;
+		n->fd = fd;
+		ts_net_abort(n);
+		return 1;
 	}
-	/* Start the next attempt when its time came or none is in flight. */
-	while (n->next < n->naddr && now < n->deadline &&
-	    (now >= n->next_at || !any_inflight(n))) {
+	/*
+	 * Start the next attempt when its time came: with none in flight it
+	 * has (fail() sets next_at to 0, and start to its own now).
+	 */
+	while (n->next < n->naddr && now < n->deadline && now >= n->next_at) {
 		i = n->next++;
 		n->next_at = now + TS_NET_STAGGER_MS;
 		say(n, "connecting to %s", addr_at(n, i, addr));
@@ -293,9 +265,11 @@ ts_net_step(struct ts_net *n, const struct pollfd *pfd, int count,
 		    n->addrlen[i]) != 0 && errno != EINPROGRESS))
 			fail(n, i, errno);
 	}
-	if (any_inflight(n) && now < n->deadline)
+	for (i = 0; i < n->naddr; i++)
+		busy += n->inflight[i] >= 0;
+	if (busy && now < n->deadline)
 		return 0;
-	if (any_inflight(n) || n->next < n->naddr) {
+	if (busy || n->next < n->naddr) {
 		for (i = 0; i < n->naddr; i++)
 			if (n->inflight[i] >= 0)
 				say(n, "no answer from %s before the connect "

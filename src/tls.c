@@ -108,13 +108,14 @@ struct reader {
 	size_t dnlen;		/* more than dn[] holds: the name is too long */
 	/*
 	 * The line read so far (more than line[] holds: too long to read
-	 * again), and offsets in the input without its CRs: where that line
-	 * starts, the next byte, where the decoder last started afresh.
+	 * again), and offsets in the input without its CRs: the next byte
+	 * (so the line starts at pos - linelen), where the decoder last
+	 * started afresh.
 	 */
 	unsigned char line[TS_TRUST_LINE];
 	size_t linelen;
 	int line_done;		/* it ended with its '\n' */
-	size_t linestart, pos, resync;
+	size_t pos, resync;
 };
 
 static void
@@ -191,12 +192,14 @@ ts_trust_free(struct ts_trust *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The end of a certificate: an anchor, or a note saying why not. */
+/* The end of an object: if a certificate, an anchor or a note why not. */
 static void
 end_cert(struct reader *r, int damaged)
 {
 	char msg[320];
 
+	if (!r->in_cert)
+		return;
 	r->count++;
 	r->in_cert = 0;
 	if ((!damaged && r->dnlen <= sizeof(r->dn) && add_anchor(r) == 0) ||
@@ -216,10 +219,8 @@ track(struct reader *r, const unsigned char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (r->line_done) {
-			r->linestart = r->pos;
+		if (r->line_done)
 			r->linelen = 0;
-		}
 		if (r->linelen < sizeof(r->line))
 			r->line[r->linelen] = p[i];
 		r->linelen++;
@@ -252,12 +253,10 @@ feed(struct reader *r, const unsigned char *p, size_t n)
 			    NULL, r);
 			break;
 		case BR_PEM_END_OBJ:
-			if (r->in_cert)
-				end_cert(r, 0);
+			end_cert(r, 0);
 			break;
 		case BR_PEM_ERROR:
-			if (r->in_cert)
-				end_cert(r, 1);
+			end_cert(r, 1);
 			br_pem_decoder_init(&r->pc);
 			/*
 			 * Resynchronise: start afresh at the beginning of the
@@ -266,11 +265,11 @@ feed(struct reader *r, const unsigned char *p, size_t n)
 			 * certificate cut short; never twice at one place (so
 			 * this recurses once at most).
 			 */
-			if (r->linestart > r->resync &&
+			if (r->pos - r->linelen > r->resync &&
 			    r->linelen <= sizeof(r->line)) {
 				len = r->linelen;
 				memcpy(again, r->line, len);
-				r->pos = r->resync = r->linestart;
+				r->pos = r->resync = r->pos - len;
 				r->linelen = 0;
 				r->line_done = 0;
 				feed(r, again, len);
@@ -327,8 +326,7 @@ finish(struct reader *r, size_t total, char *why, size_t whylen)
 	}
 	/* The decoder sees an END line only once its newline arrives. */
 	feed(r, (const unsigned char *)"\n", 1);
-	if (r->in_cert)
-		end_cert(r, 1);
+	end_cert(r, 1);
 	if (r->t->n == 0) {
 		snprintf(why, whylen, "trust store %s holds no usable "
 		    "certificate (%zu skipped)", r->name, r->count);
@@ -629,6 +627,7 @@ ts_conn_io(struct ts_conn *c, short revents)
 	unsigned char *buf;
 	size_t len;
 	ssize_t r;
+	int out;
 
 	/* Nothing to move: failed, closed, or TLS after the peer's close. */
 	if (c->err || c->fd < 0 || (c->tls && c->eof))
@@ -643,31 +642,29 @@ ts_conn_io(struct ts_conn *c, short revents)
 		if (!c->handshake_done &&
 		    (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_finished(c);
-		if ((buf = wire_buf(c, 1, &len)) != NULL) {
-			r = send(c->fd, buf, len, MSG_NOSIGNAL);
-			if (r > 0)
-				wire_ack(c, 1, (size_t)r);
-			if (r > 0 || (r < 0 && errno == EINTR))
+		/* Send, then read; a turn that moved bytes starts over. */
+		for (out = 1; out >= 0; out--) {
+			if ((!out && !may_read) ||
+			    (buf = wire_buf(c, out, &len)) == NULL)
 				continue;
-			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno, "send");
-		}
-		if (may_read && (buf = wire_buf(c, 0, &len)) != NULL) {
-			r = read(c->fd, buf, len);
+			r = out ? send(c->fd, buf, len, MSG_NOSIGNAL) :
+			    read(c->fd, buf, len);
 			if (r > 0)
-				wire_ack(c, 0, (size_t)r);
+				wire_ack(c, out, (size_t)r);
 			if (r > 0 || (r < 0 && errno == EINTR))
-				continue;
-			if (r == 0 && c->tls) {
+				break;
+			if (r == 0 && !out && c->tls) {
 				c->truncated = 1;
 				br_ssl_engine_close(eng);
 			}
-			if (r == 0)
+			if (r == 0 && !out)
 				return peer_closed(c);
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return sock_err(c, errno, "receive");
+			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				return sock_err(c, errno, out ? "send" :
+				    "receive");
 		}
-		return 0;
+		if (out < 0)
+			return 0;
 	}
 }
 
