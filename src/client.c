@@ -247,7 +247,6 @@ rest_head(void *arg, struct ts_exchange *x)
 	(void)x;
 	ts_round_init(&c->body, c->body_buf, c->round_buflen, TS_ROUND_BODY);
 	ts_round_set_game(&c->body, w->slug, strlen(w->slug));
-	c->body_bytes = 0;
 	return 0;
 }
 
@@ -281,7 +280,6 @@ rest_body(void *arg, const char *p, size_t n)
 	size_t k;
 	int rc;
 
-	c->body_bytes += n;
 	while (n > 0) {
 		k = ts_round_push(&c->body, p, n);
 		p += k;
@@ -295,7 +293,8 @@ rest_body(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* The page is whole (an empty body, as a 204: no rounds since). */
+/* The page is whole (an empty body, as a 204: no rounds since; the
+ * reader took every byte of any other, rest_body failed else). */
 static int
 rest_done(void *arg, struct ts_exchange *x)
 {
@@ -303,7 +302,7 @@ rest_done(void *arg, struct ts_exchange *x)
 	int rc = 0, ev;
 
 	(void)x;
-	if (c->body_bytes > 0) {
+	if (c->body.json.pos > 0) {
 		rc = ts_round_finish(&c->body);
 		ev = rest_rows(c);
 		if (rc == 0)
@@ -316,7 +315,7 @@ rest_done(void *arg, struct ts_exchange *x)
 }
 
 static const struct ts_exchange_role rest_role = {
-	NULL, NULL, rest_head, rest_body, rest_done, NULL, NULL, ts_client_log_line
+	rest_head, rest_body, rest_done, NULL, NULL, ts_client_log_line
 };
 
 /* ---- driving the links ---- */
@@ -622,7 +621,6 @@ allocate(struct ts_client *c)
 	struct ts_ledger_config *lc = &c->lc;	/* zeroed by calloc */
 
 	c->round_buflen = c->cfg.max_message + TS_ROUND_HEADROOM;
-	c->conns = malloc(2 * sizeof(struct ts_conn));
 	c->live_buf = malloc(c->round_buflen);
 	c->body_buf = malloc(c->round_buflen);
 	c->led = malloc(sizeof(*c->led));
@@ -635,8 +633,8 @@ allocate(struct ts_client *c)
 	lc->hold_e = malloc(lc->hold_ecap * sizeof(*lc->hold_e));
 	lc->page_buf = malloc(lc->page_cap);
 	lc->page_e = malloc(lc->page_ecap * sizeof(*lc->page_e));
-	if (c->conns == NULL || c->live_buf == NULL || c->body_buf == NULL ||
-	    c->led == NULL || lc->hold_buf == NULL || lc->hold_e == NULL ||
+	if (c->live_buf == NULL || c->body_buf == NULL || c->led == NULL ||
+	    lc->hold_buf == NULL || lc->hold_e == NULL ||
 	    lc->page_buf == NULL || lc->page_e == NULL)
 		return TS_ERR_NOMEM;
 	lc->emit = emit;
@@ -826,7 +824,6 @@ ts_client_free(struct ts_client *c)
 		ts_state_close(&c->state);
 	}
 	ts_trust_free(&c->trust);	/* a no-op on an empty store */
-	free(c->conns);
 	free(c->live_buf);
 	free(c->body_buf);
 	free(c->led);

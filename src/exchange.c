@@ -101,6 +101,8 @@ connected(struct ts_exchange *x, int fd)
 {
 	struct ts_http_req req = { .host = x->url.host, .port = x->url.port,
 	    .tls = x->url.tls, .target = x->url.target, .bearer = x->key };
+	unsigned char nonce[16];
+	char ws_key[25];
 	int rc;
 
 	x->conn_live = 1;
@@ -109,9 +111,15 @@ connected(struct ts_exchange *x, int fd)
 	else if ((rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
 	    &x->session)) < 0)
 		return failed(x, rc, x->conn->why);
-	if (x->role->request != NULL &&
-	    (rc = x->role->request(x->arg, &req)) < 0)
-		return failed(x, rc, ts_strerror(rc));
+	/* An upgrade: our key, and the accept it asks for (RFC 6455 §4.1). */
+	if (x->wanted == 101) {
+		if (ts_random(nonce, sizeof(nonce)) < 0)
+			return failed(x, TS_ERR_TLS_PROTOCOL,
+			    ts_strerror(TS_ERR_TLS_PROTOCOL));
+		ts_ws_key(ws_key, nonce);
+		ts_ws_hs_init(&x->hs, ws_key);
+		req.ws_key = ws_key;
+	}
 	rc = ts_http_request(x->req, sizeof(x->req), &req);
 	if (rc < 0)
 		return failed(x, rc, "cannot write the request");
@@ -166,7 +174,11 @@ head_done(struct ts_exchange *x)
 	if (x->refused && x->status == 101)
 		return ts_exchange_fail(x, TS_ERR_HTTP_STATUS_LINE,
 		    "unexpected 101 (upgrade) to a plain request");
-	rc = x->refused ? 0 : x->role->head(x->arg, x);
+	rc = 0;
+	if (!x->refused && x->wanted == 101)
+		rc = ts_ws_hs_finish(&x->hs, x->status);
+	if (!x->refused && rc == 0)
+		rc = x->role->head(x->arg, x);
 	if (rc < 0)
 		return rc;
 	x->phase = rc == 1 ? TS_EXCHANGE_OPEN : TS_EXCHANGE_BODY;
@@ -197,8 +209,9 @@ drain(struct ts_exchange *x)
 			if (ts_iequal(h->name, h->name_len, "date") &&
 			    ts_http_date(h->value, h->value_len, &x->date) < 0)
 				x->date = 0;
-			if (x->role->header != NULL)
-				x->role->header(x->arg, h);
+			if (x->wanted == 101)
+				ts_ws_hs_header(&x->hs, h->name, h->name_len,
+				    h->value, h->value_len);
 			break;
 		case TS_HTTP_EV_HEADERS_END:
 			rc = head_done(x);
@@ -217,8 +230,7 @@ drain(struct ts_exchange *x)
 			x->errbody_len += n;
 			break;
 		case TS_HTTP_EV_END:
-			ts_conn_close(x->conn);
-			x->conn_live = 0;
+			ts_exchange_close(x);
 			x->phase = TS_EXCHANGE_DONE;
 			if (x->refused)
 				return 1;
@@ -346,11 +358,8 @@ ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
 	rc = io(x, rev, now);
 	if (rc < 0)
 		return failed(x, rc, ts_strerror(rc));
-	if (rc == 1) {
-		ts_exchange_close(x);
-		x->phase = TS_EXCHANGE_DONE;
-		return 1;
-	}
+	if (rc == 1)
+		return 1;	/* a refusal read whole: closed at its end */
 	if ((x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) &&
 	    now >= x->deadline) {
 		ts_exchange_close(x);

@@ -1,8 +1,9 @@
 /*
  * exchange: one HTTP(S) exchange, the part the stream and the REST link
  * share: name lookup, connect race, TLS, request, response head, then a
- * body or an upgrade.  What differs between the two is in hooks (the
- * role); nothing here asks which link it is.
+ * body or an upgrade (RFC 6455 §4.1: our key, the server's accept
+ * checked).  What differs between the two is in hooks (the role);
+ * nothing here asks which link it is, only which status it wants.
  *
  * Phases: IDLE -> CONNECT (race) -> HEAD (TLS, request, response head)
  * -> BODY -> DONE, or HEAD -> OPEN (upgraded: the role's own protocol).
@@ -25,6 +26,7 @@
 #include "net.h"
 #include "tls.h"
 #include "url.h"
+#include "ws.h"
 
 /* Bytes of a refusal's body kept, as received: a log line shows 200 of
  * them, and a key the server echoes near the cut is still seen whole. */
@@ -47,14 +49,9 @@ struct ts_exchange;
  * ts_exchange_fail, else ts_strerror is used).
  */
 struct ts_exchange_role {
-	/* Fill the role's fields of the request (ws_key) before it is
-	 * written; may be NULL. */
-	int (*request)(void *arg, struct ts_http_req *req);
-	/* One header field of the response (Date, Retry-After and the
-	 * status are kept by the exchange itself); may be NULL. */
-	void (*header)(void *arg, const struct ts_http *h);
-	/* The head of a response with the wanted status arrived: 0 to read
-	 * its body, 1 to take the connection over (an upgrade). */
+	/* The head of a response with the wanted status arrived (a 101's
+	 * handshake checked): 0 to read its body, 1 to take the connection
+	 * over (an upgrade). */
 	int (*head)(void *arg, struct ts_exchange *x);
 	/* Body bytes of a wanted response; all of them are taken. */
 	int (*body)(void *arg, const char *p, size_t n);
@@ -86,6 +83,7 @@ struct ts_exchange {
 	char req[TS_HTTP_REQUEST_BUFSIZE];
 	size_t req_len, req_off;
 	int64_t deadline;		/* HEAD, BODY */
+	struct ts_ws_hs hs;		/* a wanted 101: the upgrade's check */
 	const struct ts_exchange_role *role;
 	void *arg;
 
