@@ -147,7 +147,7 @@ send_request(struct ts_exchange *x)
 		ts_conn_send_ack(x->conn, n);
 		x->req_off += n;
 	}
-	ts_conn_flush(x->conn);
+	ts_exchange_flush(x);
 	/* Handed to the transport whole: the key need not stay here. */
 	if (x->req_off == x->req_len)
 		ts_wipe(x->req, x->req_len);
@@ -243,41 +243,6 @@ drain(struct ts_exchange *x)
 	return 0;
 }
 
-/*
- * The pump: push what was received to the response parser, or once
- * upgraded (maybe by the previous push) to the role, until it takes no
- * more.  While connected the phase is HEAD, BODY or OPEN.
- */
-static int
-pump(struct ts_exchange *x, int64_t now)
-{
-	const unsigned char *data;
-	size_t len;
-	long used;
-	int rc;
-
-	while (x->conn_live &&
-	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
-		if (x->phase == TS_EXCHANGE_OPEN) {
-			used = x->role->data(x->arg, data, len);
-			if (used < 0)
-				return (int)used;
-		} else {
-			used = (long)ts_http_push(&x->http, data, len);
-			if ((rc = drain(x)) < 0)
-				return rc;
-		}
-		if (!x->conn_live)
-			return x->phase == TS_EXCHANGE_DONE && x->refused;
-		ts_conn_recv_ack(x->conn, (size_t)used);
-		if (used == 0)
-			break;
-		if (x->phase != TS_EXCHANGE_OPEN)
-			x->deadline = now + x->timeout_ms;
-	}
-	return 0;
-}
-
 /* The server closed its side: the end of a body, or a cut. */
 static int
 at_eof(struct ts_exchange *x)
@@ -311,20 +276,39 @@ at_eof(struct ts_exchange *x)
 	return rc;
 }
 
-/* A connected exchange after poll(): move bytes, pump, watch the end. */
+/*
+ * The pump: push what was received to the response parser, or once
+ * upgraded (maybe by the previous push) to the role, until it takes no
+ * more; then the transport's error or end, if connected still.  While
+ * connected the phase is HEAD, BODY or OPEN.
+ */
 static int
-io(struct ts_exchange *x, short revents, int64_t now)
+pump(struct ts_exchange *x, int64_t now)
 {
+	const unsigned char *data;
+	size_t len;
+	long used;
 	int rc;
 
-	ts_conn_io(x->conn, revents);
-	if (x->phase == TS_EXCHANGE_HEAD && x->req_off < x->req_len) {
-		send_request(x);
-		ts_conn_io(x->conn, 0);
+	while (x->conn_live &&
+	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
+		if (x->phase == TS_EXCHANGE_OPEN) {
+			used = x->role->data(x->arg, data, len);
+			if (used < 0)
+				return (int)used;
+		} else {
+			used = (long)ts_http_push(&x->http, data, len);
+			if ((rc = drain(x)) < 0)
+				return rc;
+		}
+		if (!x->conn_live)
+			return x->phase == TS_EXCHANGE_DONE && x->refused;
+		ts_conn_recv_ack(x->conn, (size_t)used);
+		if (used == 0)
+			break;
+		if (x->phase != TS_EXCHANGE_OPEN)
+			x->deadline = now + x->timeout_ms;
 	}
-	rc = pump(x, now);
-	if (rc != 0 || !x->conn_live)
-		return rc;
 	if (x->conn->err)
 		return ts_exchange_fail(x, x->conn->err, "%.300s",
 		    x->conn->why);
@@ -355,7 +339,11 @@ ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
 	} else {
 		return 0;
 	}
-	rc = io(x, rev, now);
+	/* Move bytes as poll() allows, then pump. */
+	ts_conn_io(x->conn, rev);
+	if (x->phase == TS_EXCHANGE_HEAD && x->req_off < x->req_len)
+		send_request(x);
+	rc = pump(x, now);
 	if (rc < 0)
 		return failed(x, rc, ts_strerror(rc));
 	if (rc == 1)
