@@ -58,8 +58,9 @@ ts_client_log_line(void *arg, int level, const char *line)
 	ts_client_log(arg, level, "%s", line);
 }
 
-int
-ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
+/* Make err the client's sticky fatal error (the first one wins). */
+static int
+fatal(struct ts_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,7 +117,33 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 	return o;
 }
 
-static void flush(struct ts_client *c);
+static void
+save_state(struct ts_client *c)
+{
+	char why[512];
+
+	if (!c->have_state || !c->led->dirty || c->output_failed)
+		return;
+	if (ts_state_save(&c->state, c->led, why, sizeof(why)) < 0)
+		ts_client_log(c, TS_LOG_ERROR, "state: %s", why);
+	else
+		c->led->dirty = 0;
+}
+
+/* Output the step's rounds; only written rounds count in the state. */
+static void
+flush(struct ts_client *c)
+{
+	if (c->step_rounds > 0 && c->cfg.on_flush != NULL &&
+	    c->cfg.on_flush(c->cfg.arg) < 0) {
+		c->output_failed = 1;
+		fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
+		return;
+	}
+	c->step_rounds = 0;
+	c->step_bytes = 0;
+	save_state(c);
+}
 
 /* ---- output: the ledger's emit ---- */
 
@@ -137,7 +164,7 @@ emit(void *arg, const struct ts_round_info *r)
 	}
 	if (c->cfg.on_round(c->cfg.arg, r) < 0) {
 		c->output_failed = 1;
-		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
+		fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
 		return -1;
 	}
 	c->step_rounds++;
@@ -226,12 +253,12 @@ ts_client_refused(struct ts_client *c, struct link *l)
 	snprintf(reason, sizeof(reason), "HTTP %d %s%s%s", x->status, phrase,
 	    x->errbody_len ? ": " : "", body);
 	if (x->status == 401 || x->status == 403)
-		return ts_client_fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
+		return fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
 		    reason);
 	if (x->status == 429 || x->status == 503)
 		delay = retry_after_ms(&x->http);
 	if (c->cfg.mode == TS_MODE_ROUNDS && delay < 0)
-		return ts_client_fatal(c, TS_ERR_CLIENT_HTTP_STATUS, "%s", reason);
+		return fatal(c, TS_ERR_CLIENT_HTTP_STATUS, "%s", reason);
 	ts_client_retry(c, l, delay, reason);
 	return 0;
 }
@@ -296,12 +323,11 @@ rest_body(void *arg, const char *p, size_t n)
 /* The page is whole (an empty body, as a 204: no rounds since; the
  * reader took every byte of any other, rest_body failed else). */
 static int
-rest_done(void *arg, struct ts_exchange *x)
+rest_done(void *arg)
 {
 	struct ts_client *c = arg;
 	int rc = 0, ev;
 
-	(void)x;
 	if (c->body.json.pos > 0) {
 		rc = ts_round_finish(&c->body);
 		ev = rest_rows(c);
@@ -354,7 +380,7 @@ rest_next(struct ts_client *c)
 	if (rc >= 0)
 		rc = ts_url_parse(&c->rest.url, url, (size_t)rc);
 	if (rc < 0)
-		return ts_client_fatal(c, rc, "cannot build the REST URL for %s: %s",
+		return fatal(c, rc, "cannot build the REST URL for %s: %s",
 		    w.slug, ts_strerror(rc));
 	ts_client_log(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s", w.slug,
 	    w.since[0] ? w.since : "(API default)");
@@ -362,7 +388,7 @@ rest_next(struct ts_client *c)
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
 	    c->connect_ms, c->rest.resolved) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
-			return ts_client_fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
+			return fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
 		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
 		return 0;
 	}
@@ -388,7 +414,7 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 			return -1;
 		if (rc < 0) {
 			if (c->cfg.mode == TS_MODE_ROUNDS)
-				return ts_client_fatal(c, rc, "%s", l->x.why);
+				return fatal(c, rc, "%s", l->x.why);
 			ts_client_retry(c, l, -1, l->x.why);
 		}
 	}
@@ -726,34 +752,6 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 		*timeout_ms = t <= now ? 0 : (int)(t - now > 60000 ? 60000 :
 		    t - now);
 	return n;
-}
-
-static void
-save_state(struct ts_client *c)
-{
-	char why[512];
-
-	if (!c->have_state || !c->led->dirty || c->output_failed)
-		return;
-	if (ts_state_save(&c->state, c->led, why, sizeof(why)) < 0)
-		ts_client_log(c, TS_LOG_ERROR, "state: %s", why);
-	else
-		c->led->dirty = 0;
-}
-
-/* Output the step's rounds; only written rounds count in the state. */
-static void
-flush(struct ts_client *c)
-{
-	if (c->step_rounds > 0 && c->cfg.on_flush != NULL &&
-	    c->cfg.on_flush(c->cfg.arg) < 0) {
-		c->output_failed = 1;
-		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
-		return;
-	}
-	c->step_rounds = 0;
-	c->step_bytes = 0;
-	save_state(c);
 }
 
 int

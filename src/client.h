@@ -86,10 +86,6 @@ ts_client_log(struct ts_client *c, int level, const char *fmt, ...);
 void
 ts_client_log_line(void *arg, int level, const char *line);
 
-/* Make err the client's sticky fatal error (the first one wins). */
-int
-ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...);
-
 /*
  * Server text (a reason phrase, a body, a close reason: n bytes at in)
  * fit for a log line, into out (outlen bytes, NUL-terminated): the key

@@ -234,7 +234,7 @@ drain(struct ts_exchange *x)
 			x->phase = TS_EXCHANGE_DONE;
 			if (x->refused)
 				return 1;
-			rc = x->role->done(x->arg, x);
+			rc = x->role->done(x->arg);
 			break;
 		}
 		if (rc < 0)

@@ -56,7 +56,7 @@ struct ts_exchange_role {
 	/* Body bytes of a wanted response; all of them are taken. */
 	int (*body)(void *arg, const char *p, size_t n);
 	/* The wanted response is complete: the connection is closed. */
-	int (*done)(void *arg, struct ts_exchange *x);
+	int (*done)(void *arg);
 	/* After an upgrade: bytes of the new protocol.  Returns how many it
 	 * took (< n only when it will take no more), or a negative error. */
 	long (*data)(void *arg, const unsigned char *p, size_t n);

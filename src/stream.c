@@ -135,7 +135,7 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 {
 	struct ts_client *c = arg;
 	size_t k, off = 0;
-	int ev, code;
+	int ev;
 
 	if (c->draining)
 		return (long)n;
@@ -154,10 +154,10 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 				return ws_closed(c);
 		}
 		if (ev < 0) {
-			code = c->ws.fail_code;	/* 1002, 1007, 1009 */
-			send_ws(c, TS_WS_OP_CLOSE, code);
+			/* the close with fail_code: 1002, 1007, 1009 */
+			send_ws(c, 0, 0);
 			ts_exchange_fail(&c->stream.x, ev, "%s (closing with "
-			    "%d)", ts_strerror(ev), code);
+			    "%d)", ts_strerror(ev), c->ws.fail_code);
 			c->draining = ev;
 			c->closing = 1;
 			c->close_by = c->now + CLOSING_MS;
