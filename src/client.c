@@ -404,19 +404,18 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 
 	if (l->waiting && c->now >= l->wake)
 		l->waiting = 0;
-	if (!l->waiting && !link_idle(l)) {
-		rc = ts_exchange_step(&l->x, pfd, n, c->now);
-		if (c->fatal)
-			return -1;
-		if (rc != 0)
-			ts_ledger_page_failed(c->led);
-		if (rc == 1 && ts_client_refused(c, l) < 0)
-			return -1;
-		if (rc < 0) {
-			if (c->cfg.mode == TS_MODE_ROUNDS)
-				return fatal(c, rc, "%s", l->x.why);
-			ts_client_retry(c, l, -1, l->x.why);
-		}
+	/* a waiting link's exchange is IDLE: an idle exchange's step is 0 */
+	rc = ts_exchange_step(&l->x, pfd, n, c->now);
+	if (c->fatal)
+		return -1;
+	if (rc != 0)
+		ts_ledger_page_failed(c->led);
+	if (rc == 1 && ts_client_refused(c, l) < 0)
+		return -1;
+	if (rc < 0) {
+		if (c->cfg.mode == TS_MODE_ROUNDS)
+			return fatal(c, rc, "%s", l->x.why);
+		ts_client_retry(c, l, -1, l->x.why);
 	}
 	return rest_next(c) < 0 ? -1 : 0;
 }
