@@ -231,8 +231,7 @@ ts_client_retry(struct ts_client *c, struct link *l, int64_t delay,
 static int
 link_idle(const struct link *l)
 {
-	return !l->waiting && (l->x.phase == TS_EXCHANGE_IDLE ||
-	    l->x.phase == TS_EXCHANGE_DONE);
+	return !l->waiting && l->x.phase == TS_EXCHANGE_IDLE;
 }
 
 /*

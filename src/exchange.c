@@ -156,8 +156,6 @@ send_request(struct ts_exchange *x)
 void
 ts_exchange_flush(struct ts_exchange *x)
 {
-	if (!x->conn_live)
-		return;
 	ts_conn_flush(x->conn);
 	ts_conn_io(x->conn, 0);
 }
@@ -230,8 +228,7 @@ drain(struct ts_exchange *x)
 			x->errbody_len += n;
 			break;
 		case TS_HTTP_EV_END:
-			ts_exchange_close(x);
-			x->phase = TS_EXCHANGE_DONE;
+			ts_exchange_close(x);	/* IDLE: done */
 			if (x->refused)
 				return 1;
 			rc = x->role->done(x->arg);
@@ -268,8 +265,7 @@ at_eof(struct ts_exchange *x)
 	rc = ts_http_eof(&x->http);
 	if (rc == 0)
 		rc = drain(x);
-	if (rc < 0 || (x->phase != TS_EXCHANGE_DONE &&
-	    x->phase != TS_EXCHANGE_IDLE))
+	if (rc < 0 || x->phase != TS_EXCHANGE_IDLE)
 		return ts_exchange_fail(x, rc < 0 ? rc : TS_ERR_NET_CLOSED,
 		    x->status ? "connection closed in the middle of a "
 		    "response" : "connection closed before any response");
@@ -302,7 +298,7 @@ pump(struct ts_exchange *x, int64_t now)
 				return rc;
 		}
 		if (!x->conn_live)
-			return x->phase == TS_EXCHANGE_DONE && x->refused;
+			return x->refused;	/* closed at its end */
 		ts_conn_recv_ack(x->conn, (size_t)used);
 		if (used == 0)
 			break;

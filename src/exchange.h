@@ -6,7 +6,8 @@
  * nothing here asks which link it is, only which status it wants.
  *
  * Phases: IDLE -> CONNECT (race) -> HEAD (TLS, request, response head)
- * -> BODY -> DONE, or HEAD -> OPEN (upgraded: the role's own protocol).
+ * -> BODY -> IDLE (done), or HEAD -> OPEN (upgraded: the role's own
+ * protocol).
  *
  * One pump: after poll() the transport moves bytes only as poll() said
  * it may (reads need POLLIN), then every byte received is pushed to the
@@ -37,8 +38,7 @@ enum ts_exchange_phase {
 	TS_EXCHANGE_CONNECT,
 	TS_EXCHANGE_HEAD,
 	TS_EXCHANGE_BODY,
-	TS_EXCHANGE_OPEN,
-	TS_EXCHANGE_DONE
+	TS_EXCHANGE_OPEN
 };
 
 struct ts_exchange;
@@ -132,18 +132,18 @@ int64_t
 ts_exchange_next(const struct ts_exchange *x, int64_t now);
 
 /*
- * Advance x after poll().  Returns 0 while it goes on or once it is DONE
- * or OPEN, 1 when a response with an unwanted status was read whole
- * (x->refused, status, status_line, errbody, http.retry_after: the
- * connection is closed), or a negative error: x->why says what, and x
- * is closed and IDLE.
+ * Advance x after poll().  Returns 0 while it goes on, once it is OPEN
+ * or once a wanted response is done (x is closed and IDLE), 1 when a
+ * response with an unwanted status was read whole (x->refused, status,
+ * reason, errbody, http.retry_after; x is closed and IDLE), or a
+ * negative error: x->why says what, and x is closed and IDLE.
  */
 int
 ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
     int64_t now);
 
-/* Bytes the role queued on x->conn (ts_conn_send, _ack): write what
- * the socket takes now, without reading. */
+/* Bytes the role queued on x->conn (ts_conn_send, _ack) while x is
+ * connected: write what the socket takes now, without reading. */
 void
 ts_exchange_flush(struct ts_exchange *x);
 
