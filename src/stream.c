@@ -251,14 +251,12 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 void
 ts_stream_stop(struct ts_client *c)
 {
-	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
-		if (!c->closing) {
-			send_ws(c, TS_WS_OP_CLOSE, 1000);
-			c->closing = 1;
-			c->close_by = c->now + CLOSING_MS;
-		}
-	} else {
+	if (c->stream.x.phase != TS_EXCHANGE_OPEN) {
 		ts_exchange_close(&c->stream.x);
 		c->stream.waiting = 0;
+	} else if (!c->closing) {
+		send_ws(c, TS_WS_OP_CLOSE, 1000);
+		c->closing = 1;
+		c->close_by = c->now + CLOSING_MS;
 	}
 }
