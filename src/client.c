@@ -58,8 +58,9 @@ ts_client_log_line(void *arg, int level, const char *line)
 	ts_client_log(arg, level, "%s", line);
 }
 
-int
-ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...)
+/* Make err the client's sticky fatal error (the first one wins). */
+static int
+fatal(struct ts_client *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,7 +117,33 @@ ts_client_quote(const struct ts_client *c, char *out, size_t outlen,
 	return o;
 }
 
-static void flush(struct ts_client *c);
+static void
+save_state(struct ts_client *c)
+{
+	char why[512];
+
+	if (!c->have_state || !c->led->dirty || c->output_failed)
+		return;
+	if (ts_state_save(&c->state, c->led, why, sizeof(why)) < 0)
+		ts_client_log(c, TS_LOG_ERROR, "state: %s", why);
+	else
+		c->led->dirty = 0;
+}
+
+/* Output the step's rounds; only written rounds count in the state. */
+static void
+flush(struct ts_client *c)
+{
+	if (c->step_rounds > 0 && c->cfg.on_flush != NULL &&
+	    c->cfg.on_flush(c->cfg.arg) < 0) {
+		c->output_failed = 1;
+		fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
+		return;
+	}
+	c->step_rounds = 0;
+	c->step_bytes = 0;
+	save_state(c);
+}
 
 /* ---- output: the ledger's emit ---- */
 
@@ -137,7 +164,7 @@ emit(void *arg, const struct ts_round_info *r)
 	}
 	if (c->cfg.on_round(c->cfg.arg, r) < 0) {
 		c->output_failed = 1;
-		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
+		fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
 		return -1;
 	}
 	c->step_rounds++;
@@ -204,8 +231,7 @@ ts_client_retry(struct ts_client *c, struct link *l, int64_t delay,
 static int
 link_idle(const struct link *l)
 {
-	return !l->waiting && (l->x.phase == TS_EXCHANGE_IDLE ||
-	    l->x.phase == TS_EXCHANGE_DONE);
+	return !l->waiting && l->x.phase == TS_EXCHANGE_IDLE;
 }
 
 /*
@@ -226,12 +252,12 @@ ts_client_refused(struct ts_client *c, struct link *l)
 	snprintf(reason, sizeof(reason), "HTTP %d %s%s%s", x->status, phrase,
 	    x->errbody_len ? ": " : "", body);
 	if (x->status == 401 || x->status == 403)
-		return ts_client_fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
+		return fatal(c, TS_ERR_CLIENT_AUTH, "API key refused: %s",
 		    reason);
 	if (x->status == 429 || x->status == 503)
 		delay = retry_after_ms(&x->http);
 	if (c->cfg.mode == TS_MODE_ROUNDS && delay < 0)
-		return ts_client_fatal(c, TS_ERR_CLIENT_HTTP_STATUS, "%s", reason);
+		return fatal(c, TS_ERR_CLIENT_HTTP_STATUS, "%s", reason);
 	ts_client_retry(c, l, delay, reason);
 	return 0;
 }
@@ -247,7 +273,6 @@ rest_head(void *arg, struct ts_exchange *x)
 	(void)x;
 	ts_round_init(&c->body, c->body_buf, c->round_buflen, TS_ROUND_BODY);
 	ts_round_set_game(&c->body, w->slug, strlen(w->slug));
-	c->body_bytes = 0;
 	return 0;
 }
 
@@ -281,7 +306,6 @@ rest_body(void *arg, const char *p, size_t n)
 	size_t k;
 	int rc;
 
-	c->body_bytes += n;
 	while (n > 0) {
 		k = ts_round_push(&c->body, p, n);
 		p += k;
@@ -295,15 +319,15 @@ rest_body(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* The page is whole (an empty body, as a 204: no rounds since). */
+/* The page is whole (an empty body, as a 204: no rounds since; the
+ * reader took every byte of any other, rest_body failed else). */
 static int
-rest_done(void *arg, struct ts_exchange *x)
+rest_done(void *arg)
 {
 	struct ts_client *c = arg;
 	int rc = 0, ev;
 
-	(void)x;
-	if (c->body_bytes > 0) {
+	if (c->body.json.pos > 0) {
 		rc = ts_round_finish(&c->body);
 		ev = rest_rows(c);
 		if (rc == 0)
@@ -316,7 +340,7 @@ rest_done(void *arg, struct ts_exchange *x)
 }
 
 static const struct ts_exchange_role rest_role = {
-	NULL, NULL, rest_head, rest_body, rest_done, NULL, NULL, ts_client_log_line
+	rest_head, rest_body, rest_done, NULL, NULL, ts_client_log_line
 };
 
 /* ---- driving the links ---- */
@@ -355,7 +379,7 @@ rest_next(struct ts_client *c)
 	if (rc >= 0)
 		rc = ts_url_parse(&c->rest.url, url, (size_t)rc);
 	if (rc < 0)
-		return ts_client_fatal(c, rc, "cannot build the REST URL for %s: %s",
+		return fatal(c, rc, "cannot build the REST URL for %s: %s",
 		    w.slug, ts_strerror(rc));
 	ts_client_log(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s", w.slug,
 	    w.since[0] ? w.since : "(API default)");
@@ -363,7 +387,7 @@ rest_next(struct ts_client *c)
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
 	    c->connect_ms, c->rest.resolved) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
-			return ts_client_fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
+			return fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
 		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
 		return 0;
 	}
@@ -379,19 +403,18 @@ rest_step(struct ts_client *c, const struct pollfd *pfd, int n)
 
 	if (l->waiting && c->now >= l->wake)
 		l->waiting = 0;
-	if (!l->waiting && !link_idle(l)) {
-		rc = ts_exchange_step(&l->x, pfd, n, c->now);
-		if (c->fatal)
-			return -1;
-		if (rc != 0)
-			ts_ledger_page_failed(c->led);
-		if (rc == 1 && ts_client_refused(c, l) < 0)
-			return -1;
-		if (rc < 0) {
-			if (c->cfg.mode == TS_MODE_ROUNDS)
-				return ts_client_fatal(c, rc, "%s", l->x.why);
-			ts_client_retry(c, l, -1, l->x.why);
-		}
+	/* a waiting link's exchange is IDLE: an idle exchange's step is 0 */
+	rc = ts_exchange_step(&l->x, pfd, n, c->now);
+	if (c->fatal)
+		return -1;
+	if (rc != 0)
+		ts_ledger_page_failed(c->led);
+	if (rc == 1 && ts_client_refused(c, l) < 0)
+		return -1;
+	if (rc < 0) {
+		if (c->cfg.mode == TS_MODE_ROUNDS)
+			return fatal(c, rc, "%s", l->x.why);
+		ts_client_retry(c, l, -1, l->x.why);
 	}
 	return rest_next(c) < 0 ? -1 : 0;
 }
@@ -622,7 +645,6 @@ allocate(struct ts_client *c)
 	struct ts_ledger_config *lc = &c->lc;	/* zeroed by calloc */
 
 	c->round_buflen = c->cfg.max_message + TS_ROUND_HEADROOM;
-	c->conns = malloc(2 * sizeof(struct ts_conn));
 	c->live_buf = malloc(c->round_buflen);
 	c->body_buf = malloc(c->round_buflen);
 	c->led = malloc(sizeof(*c->led));
@@ -635,8 +657,8 @@ allocate(struct ts_client *c)
 	lc->hold_e = malloc(lc->hold_ecap * sizeof(*lc->hold_e));
 	lc->page_buf = malloc(lc->page_cap);
 	lc->page_e = malloc(lc->page_ecap * sizeof(*lc->page_e));
-	if (c->conns == NULL || c->live_buf == NULL || c->body_buf == NULL ||
-	    c->led == NULL || lc->hold_buf == NULL || lc->hold_e == NULL ||
+	if (c->live_buf == NULL || c->body_buf == NULL || c->led == NULL ||
+	    lc->hold_buf == NULL || lc->hold_e == NULL ||
 	    lc->page_buf == NULL || lc->page_e == NULL)
 		return TS_ERR_NOMEM;
 	lc->emit = emit;
@@ -730,34 +752,6 @@ ts_client_pollfds(struct ts_client *c, struct pollfd *pfd, int max,
 	return n;
 }
 
-static void
-save_state(struct ts_client *c)
-{
-	char why[512];
-
-	if (!c->have_state || !c->led->dirty || c->output_failed)
-		return;
-	if (ts_state_save(&c->state, c->led, why, sizeof(why)) < 0)
-		ts_client_log(c, TS_LOG_ERROR, "state: %s", why);
-	else
-		c->led->dirty = 0;
-}
-
-/* Output the step's rounds; only written rounds count in the state. */
-static void
-flush(struct ts_client *c)
-{
-	if (c->step_rounds > 0 && c->cfg.on_flush != NULL &&
-	    c->cfg.on_flush(c->cfg.arg) < 0) {
-		c->output_failed = 1;
-		ts_client_fatal(c, TS_ERR_CLIENT_OUTPUT, "output closed");
-		return;
-	}
-	c->step_rounds = 0;
-	c->step_bytes = 0;
-	save_state(c);
-}
-
 int
 ts_client_step(struct ts_client *c, const struct pollfd *pfd, int n)
 {
@@ -826,7 +820,6 @@ ts_client_free(struct ts_client *c)
 		ts_state_close(&c->state);
 	}
 	ts_trust_free(&c->trust);	/* a no-op on an empty store */
-	free(c->conns);
 	free(c->live_buf);
 	free(c->body_buf);
 	free(c->led);

@@ -47,12 +47,10 @@ struct ts_client {
 	int hb_ms, connect_ms;		/* heartbeat, connect_timeout */
 
 	struct link stream, rest;
-	struct ts_conn *conns;		/* [0] stream, [1] rest */
+	struct ts_conn conns[2];	/* [0] stream, [1] rest */
 
 	/* the stream's WebSocket session */
 	struct ts_ws ws;
-	char ws_key[25];
-	struct ts_ws_hs hs;
 	int64_t last_rx;		/* last byte received */
 	int ping_sent;
 	int64_t opened_at;
@@ -64,13 +62,11 @@ struct ts_client {
 	int draining;
 	struct ts_round_reader live;
 	unsigned char *live_buf;
-	int live_bad;			/* skip the rest of this message */
 
 	/* the REST link's page */
 	struct ts_round_reader body;
 	unsigned char *body_buf;
 	size_t round_buflen;
-	size_t body_bytes;
 
 	struct ts_ledger *led;
 	struct ts_ledger_config lc;	/* its buffers are ours to free */
@@ -89,10 +85,6 @@ ts_client_log(struct ts_client *c, int level, const char *fmt, ...);
 /* The same with a ready line, as the ledger and exchange hooks want. */
 void
 ts_client_log_line(void *arg, int level, const char *line);
-
-/* Make err the client's sticky fatal error (the first one wins). */
-int
-ts_client_fatal(struct ts_client *c, int err, const char *fmt, ...);
 
 /*
  * Server text (a reason phrase, a body, a close reason: n bytes at in)

@@ -101,6 +101,8 @@ connected(struct ts_exchange *x, int fd)
 {
 	struct ts_http_req req = { .host = x->url.host, .port = x->url.port,
 	    .tls = x->url.tls, .target = x->url.target, .bearer = x->key };
+	unsigned char nonce[16];
+	char ws_key[25];
 	int rc;
 
 	x->conn_live = 1;
@@ -109,9 +111,15 @@ connected(struct ts_exchange *x, int fd)
 	else if ((rc = ts_conn_tls(x->conn, fd, x->url.host, x->trust,
 	    &x->session)) < 0)
 		return failed(x, rc, x->conn->why);
-	if (x->role->request != NULL &&
-	    (rc = x->role->request(x->arg, &req)) < 0)
-		return failed(x, rc, ts_strerror(rc));
+	/* An upgrade: our key, and the accept it asks for (RFC 6455 §4.1). */
+	if (x->wanted == 101) {
+		if (ts_random(nonce, sizeof(nonce)) < 0)
+			return failed(x, TS_ERR_TLS_PROTOCOL,
+			    ts_strerror(TS_ERR_TLS_PROTOCOL));
+		ts_ws_key(ws_key, nonce);
+		ts_ws_hs_init(&x->hs, ws_key);
+		req.ws_key = ws_key;
+	}
 	rc = ts_http_request(x->req, sizeof(x->req), &req);
 	if (rc < 0)
 		return failed(x, rc, "cannot write the request");
@@ -139,7 +147,7 @@ send_request(struct ts_exchange *x)
 		ts_conn_send_ack(x->conn, n);
 		x->req_off += n;
 	}
-	ts_conn_flush(x->conn);
+	ts_exchange_flush(x);
 	/* Handed to the transport whole: the key need not stay here. */
 	if (x->req_off == x->req_len)
 		ts_wipe(x->req, x->req_len);
@@ -148,8 +156,6 @@ send_request(struct ts_exchange *x)
 void
 ts_exchange_flush(struct ts_exchange *x)
 {
-	if (!x->conn_live)
-		return;
 	ts_conn_flush(x->conn);
 	ts_conn_io(x->conn, 0);
 }
@@ -166,7 +172,11 @@ head_done(struct ts_exchange *x)
 	if (x->refused && x->status == 101)
 		return ts_exchange_fail(x, TS_ERR_HTTP_STATUS_LINE,
 		    "unexpected 101 (upgrade) to a plain request");
-	rc = x->refused ? 0 : x->role->head(x->arg, x);
+	rc = 0;
+	if (!x->refused && x->wanted == 101)
+		rc = ts_ws_hs_finish(&x->hs, x->status);
+	if (!x->refused && rc == 0)
+		rc = x->role->head(x->arg, x);
 	if (rc < 0)
 		return rc;
 	x->phase = rc == 1 ? TS_EXCHANGE_OPEN : TS_EXCHANGE_BODY;
@@ -197,8 +207,9 @@ drain(struct ts_exchange *x)
 			if (ts_iequal(h->name, h->name_len, "date") &&
 			    ts_http_date(h->value, h->value_len, &x->date) < 0)
 				x->date = 0;
-			if (x->role->header != NULL)
-				x->role->header(x->arg, h);
+			if (x->wanted == 101)
+				ts_ws_hs_header(&x->hs, h->name, h->name_len,
+				    h->value, h->value_len);
 			break;
 		case TS_HTTP_EV_HEADERS_END:
 			rc = head_done(x);
@@ -217,51 +228,14 @@ drain(struct ts_exchange *x)
 			x->errbody_len += n;
 			break;
 		case TS_HTTP_EV_END:
-			ts_conn_close(x->conn);
-			x->conn_live = 0;
-			x->phase = TS_EXCHANGE_DONE;
+			ts_exchange_close(x);	/* IDLE: done */
 			if (x->refused)
 				return 1;
-			rc = x->role->done(x->arg, x);
+			rc = x->role->done(x->arg);
 			break;
 		}
 		if (rc < 0)
 			return rc;
-	}
-	return 0;
-}
-
-/*
- * The pump: push what was received to the response parser, or once
- * upgraded (maybe by the previous push) to the role, until it takes no
- * more.  While connected the phase is HEAD, BODY or OPEN.
- */
-static int
-pump(struct ts_exchange *x, int64_t now)
-{
-	const unsigned char *data;
-	size_t len;
-	long used;
-	int rc;
-
-	while (x->conn_live &&
-	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
-		if (x->phase == TS_EXCHANGE_OPEN) {
-			used = x->role->data(x->arg, data, len);
-			if (used < 0)
-				return (int)used;
-		} else {
-			used = (long)ts_http_push(&x->http, data, len);
-			if ((rc = drain(x)) < 0)
-				return rc;
-		}
-		if (!x->conn_live)
-			return x->phase == TS_EXCHANGE_DONE && x->refused;
-		ts_conn_recv_ack(x->conn, (size_t)used);
-		if (used == 0)
-			break;
-		if (x->phase != TS_EXCHANGE_OPEN)
-			x->deadline = now + x->timeout_ms;
 	}
 	return 0;
 }
@@ -291,28 +265,46 @@ at_eof(struct ts_exchange *x)
 	rc = ts_http_eof(&x->http);
 	if (rc == 0)
 		rc = drain(x);
-	if (rc < 0 || (x->phase != TS_EXCHANGE_DONE &&
-	    x->phase != TS_EXCHANGE_IDLE))
+	if (rc < 0 || x->phase != TS_EXCHANGE_IDLE)
 		return ts_exchange_fail(x, rc < 0 ? rc : TS_ERR_NET_CLOSED,
 		    x->status ? "connection closed in the middle of a "
 		    "response" : "connection closed before any response");
 	return rc;
 }
 
-/* A connected exchange after poll(): move bytes, pump, watch the end. */
+/*
+ * The pump: push what was received to the response parser, or once
+ * upgraded (maybe by the previous push) to the role, until it takes no
+ * more; then the transport's error or end, if connected still.  While
+ * connected the phase is HEAD, BODY or OPEN.
+ */
 static int
-io(struct ts_exchange *x, short revents, int64_t now)
+pump(struct ts_exchange *x, int64_t now)
 {
+	const unsigned char *data;
+	size_t len;
+	long used;
 	int rc;
 
-	ts_conn_io(x->conn, revents);
-	if (x->phase == TS_EXCHANGE_HEAD && x->req_off < x->req_len) {
-		send_request(x);
-		ts_conn_io(x->conn, 0);
+	while (x->conn_live &&
+	    (data = ts_conn_recv(x->conn, &len)) != NULL && len > 0) {
+		if (x->phase == TS_EXCHANGE_OPEN) {
+			used = x->role->data(x->arg, data, len);
+			if (used < 0)
+				return (int)used;
+		} else {
+			used = (long)ts_http_push(&x->http, data, len);
+			if ((rc = drain(x)) < 0)
+				return rc;
+		}
+		if (!x->conn_live)
+			return x->refused;	/* closed at its end */
+		ts_conn_recv_ack(x->conn, (size_t)used);
+		if (used == 0)
+			break;
+		if (x->phase != TS_EXCHANGE_OPEN)
+			x->deadline = now + x->timeout_ms;
 	}
-	rc = pump(x, now);
-	if (rc != 0 || !x->conn_live)
-		return rc;
 	if (x->conn->err)
 		return ts_exchange_fail(x, x->conn->err, "%.300s",
 		    x->conn->why);
@@ -343,14 +335,15 @@ ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
 	} else {
 		return 0;
 	}
-	rc = io(x, rev, now);
+	/* Move bytes as poll() allows, then pump. */
+	ts_conn_io(x->conn, rev);
+	if (x->phase == TS_EXCHANGE_HEAD && x->req_off < x->req_len)
+		send_request(x);
+	rc = pump(x, now);
 	if (rc < 0)
 		return failed(x, rc, ts_strerror(rc));
-	if (rc == 1) {
-		ts_exchange_close(x);
-		x->phase = TS_EXCHANGE_DONE;
-		return 1;
-	}
+	if (rc == 1)
+		return 1;	/* a refusal read whole: closed at its end */
 	if ((x->phase == TS_EXCHANGE_HEAD || x->phase == TS_EXCHANGE_BODY) &&
 	    now >= x->deadline) {
 		ts_exchange_close(x);

@@ -1,11 +1,13 @@
 /*
  * exchange: one HTTP(S) exchange, the part the stream and the REST link
  * share: name lookup, connect race, TLS, request, response head, then a
- * body or an upgrade.  What differs between the two is in hooks (the
- * role); nothing here asks which link it is.
+ * body or an upgrade (RFC 6455 §4.1: our key, the server's accept
+ * checked).  What differs between the two is in hooks (the role);
+ * nothing here asks which link it is, only which status it wants.
  *
  * Phases: IDLE -> CONNECT (race) -> HEAD (TLS, request, response head)
- * -> BODY -> DONE, or HEAD -> OPEN (upgraded: the role's own protocol).
+ * -> BODY -> IDLE (done), or HEAD -> OPEN (upgraded: the role's own
+ * protocol).
  *
  * One pump: after poll() the transport moves bytes only as poll() said
  * it may (reads need POLLIN), then every byte received is pushed to the
@@ -25,6 +27,7 @@
 #include "net.h"
 #include "tls.h"
 #include "url.h"
+#include "ws.h"
 
 /* Bytes of a refusal's body kept, as received: a log line shows 200 of
  * them, and a key the server echoes near the cut is still seen whole. */
@@ -35,8 +38,7 @@ enum ts_exchange_phase {
 	TS_EXCHANGE_CONNECT,
 	TS_EXCHANGE_HEAD,
 	TS_EXCHANGE_BODY,
-	TS_EXCHANGE_OPEN,
-	TS_EXCHANGE_DONE
+	TS_EXCHANGE_OPEN
 };
 
 struct ts_exchange;
@@ -47,19 +49,14 @@ struct ts_exchange;
  * ts_exchange_fail, else ts_strerror is used).
  */
 struct ts_exchange_role {
-	/* Fill the role's fields of the request (ws_key) before it is
-	 * written; may be NULL. */
-	int (*request)(void *arg, struct ts_http_req *req);
-	/* One header field of the response (Date, Retry-After and the
-	 * status are kept by the exchange itself); may be NULL. */
-	void (*header)(void *arg, const struct ts_http *h);
-	/* The head of a response with the wanted status arrived: 0 to read
-	 * its body, 1 to take the connection over (an upgrade). */
+	/* The head of a response with the wanted status arrived (a 101's
+	 * handshake checked): 0 to read its body, 1 to take the connection
+	 * over (an upgrade). */
 	int (*head)(void *arg, struct ts_exchange *x);
 	/* Body bytes of a wanted response; all of them are taken. */
 	int (*body)(void *arg, const char *p, size_t n);
 	/* The wanted response is complete: the connection is closed. */
-	int (*done)(void *arg, struct ts_exchange *x);
+	int (*done)(void *arg);
 	/* After an upgrade: bytes of the new protocol.  Returns how many it
 	 * took (< n only when it will take no more), or a negative error. */
 	long (*data)(void *arg, const unsigned char *p, size_t n);
@@ -86,6 +83,7 @@ struct ts_exchange {
 	char req[TS_HTTP_REQUEST_BUFSIZE];
 	size_t req_len, req_off;
 	int64_t deadline;		/* HEAD, BODY */
+	struct ts_ws_hs hs;		/* a wanted 101: the upgrade's check */
 	const struct ts_exchange_role *role;
 	void *arg;
 
@@ -134,18 +132,18 @@ int64_t
 ts_exchange_next(const struct ts_exchange *x, int64_t now);
 
 /*
- * Advance x after poll().  Returns 0 while it goes on or once it is DONE
- * or OPEN, 1 when a response with an unwanted status was read whole
- * (x->refused, status, status_line, errbody, http.retry_after: the
- * connection is closed), or a negative error: x->why says what, and x
- * is closed and IDLE.
+ * Advance x after poll().  Returns 0 while it goes on, once it is OPEN
+ * or once a wanted response is done (x is closed and IDLE), 1 when a
+ * response with an unwanted status was read whole (x->refused, status,
+ * reason, errbody, http.retry_after; x is closed and IDLE), or a
+ * negative error: x->why says what, and x is closed and IDLE.
  */
 int
 ts_exchange_step(struct ts_exchange *x, const struct pollfd *pfd, int n,
     int64_t now);
 
-/* Bytes the role queued on x->conn (ts_conn_send, _ack): write what
- * the socket takes now, without reading. */
+/* Bytes the role queued on x->conn (ts_conn_send, _ack) while x is
+ * connected: write what the socket takes now, without reading. */
 void
 ts_exchange_flush(struct ts_exchange *x);
 

@@ -1,6 +1,6 @@
 /*
- * stream: the stream link's role (client.h): the WebSocket upgrade
- * (RFC 6455 §4.1: our key, the server's accept checked), frames into
+ * stream: the stream link's role (client.h): once the WebSocket upgrade
+ * came (exchange.c sends our key and checks the accept), frames into
  * messages into rounds for the ledger, pongs and close answers, our own
  * pings after a heartbeat of silence, the drop after two, and the close
  * handshake.  The frames themselves are ws.c's.
@@ -13,7 +13,11 @@
 
 /* ---- the stream role: WebSocket ---- */
 
-/* Send a control frame of ours (ping, close); best effort. */
+/*
+ * Send our ping or close (code), or, opcode 0, the reply ws.c has
+ * pending (a pong, the answer to the server's close, the close after a
+ * failure: one frame at most); best effort.
+ */
 static void
 send_ws(struct ts_client *c, int opcode, int code)
 {
@@ -22,78 +26,34 @@ send_ws(struct ts_client *c, int opcode, int code)
 	size_t avail;
 	int n;
 
-	if (!x->conn_live || (buf = ts_conn_send(x->conn, &avail)) == NULL)
+	if ((opcode == 0 && !ts_ws_want_write(&c->ws)) || !x->conn_live ||
+	    (buf = ts_conn_send(x->conn, &avail)) == NULL)
 		return;
 	ts_random(mask, sizeof(mask));
 	if (opcode == TS_WS_OP_CLOSE)
 		n = ts_ws_close(&c->ws, buf, avail, code, mask);
-	else
+	else if (opcode == TS_WS_OP_PING)
 		n = ts_ws_send(&c->ws, buf, avail, opcode, "", 0, mask);
+	else
+		n = ts_ws_pending(&c->ws, buf, avail, mask);
 	if (n > 0) {
 		ts_conn_send_ack(x->conn, (size_t)n);
 		ts_exchange_flush(x);
 	}
 }
 
-/* Write pending replies (pong, close answer) if they fit. */
-static void
-send_ws_replies(struct ts_client *c)
-{
-	struct ts_exchange *x = &c->stream.x;
-	unsigned char mask[4], *buf;
-	size_t avail;
-	int n;
-
-	while (x->conn_live && ts_ws_want_write(&c->ws)) {
-		buf = ts_conn_send(x->conn, &avail);
-		if (buf == NULL || avail < TS_WS_CONTROL_FRAME_MAX)
-			return;
-		ts_random(mask, sizeof(mask));
-		n = ts_ws_pending(&c->ws, buf, avail, mask);
-		if (n <= 0)
-			return;
-		ts_conn_send_ack(x->conn, (size_t)n);
-		ts_exchange_flush(x);
-	}
-}
-
-static int
-stream_request(void *arg, struct ts_http_req *req)
-{
-	struct ts_client *c = arg;
-	unsigned char nonce[16];
-
-	if (ts_random(nonce, sizeof(nonce)) < 0)
-		return TS_ERR_TLS_PROTOCOL;
-	ts_ws_key(c->ws_key, nonce);
-	ts_ws_hs_init(&c->hs, c->ws_key);
-	req->ws_key = c->ws_key;
-	return 0;
-}
-
-static void
-stream_header(void *arg, const struct ts_http *h)
-{
-	struct ts_client *c = arg;
-
-	ts_ws_hs_header(&c->hs, h->name, h->name_len, h->value, h->value_len);
-}
-
-/* The upgrade's answer: check it, and the stream is open. */
+/* The upgrade came (its handshake checked): the stream is open. */
 static int
 stream_head(void *arg, struct ts_exchange *x)
 {
 	struct ts_client *c = arg;
-	int rc = ts_ws_hs_finish(&c->hs, x->status);
 
-	if (rc < 0)
-		return rc;
 	ts_ws_init(&c->ws);
 	c->ws.max_message = c->cfg.max_message;
 	ts_round_init(&c->live, c->live_buf, c->round_buflen,
 	    TS_ROUND_MESSAGE);
 	c->last_rx = c->opened_at = c->now;
-	c->live_bad = c->ping_sent = c->closing = c->draining = 0;
+	c->ping_sent = c->closing = c->draining = 0;
 	ts_client_log(c, TS_LOG_INFO, "stream: connected to %s%s", x->url.host,
 	    !x->url.tls ? "" : x->conn->resumed ? " (TLS, resumed)" : " (TLS)");
 	/* A game named by --games with no cursor resumes from the time of
@@ -108,19 +68,21 @@ stream_head(void *arg, struct ts_exchange *x)
 	return 1;
 }
 
+/*
+ * A message is whole: its round (text only) into the ledger.  A round
+ * reader's error is sticky: one found while the data came (message_data
+ * pushes no further then) is told here, once.
+ */
 static int
 message_end(struct ts_client *c)
 {
-	int rc, ev;
+	int rc = 0, ev;
 
 	if (c->ws.msg_opcode != TS_WS_OP_TEXT)
 		ts_client_log(c, TS_LOG_DEBUG, "stream: binary message skipped");
-	if (c->ws.msg_opcode != TS_WS_OP_TEXT || c->live_bad)
-		goto next;
-	rc = ts_round_finish(&c->live);
+	else
+		rc = ts_round_finish(&c->live);
 	while ((ev = ts_round_event(&c->live)) > 0) {
-		if (ev != TS_ROUND_EV_ROUND)
-			continue;
 		if (!ts_round_finalized(&c->live.round))
 			ts_client_log(c, TS_LOG_DEBUG, "round %.*s not finalized: "
 			    "skipped", (int)c->live.round.round_id.len,
@@ -131,34 +93,23 @@ message_end(struct ts_client *c)
 	if (rc < 0 || ev < 0)
 		ts_client_log(c, TS_LOG_DEBUG, "stream: message skipped: %s",
 		    ts_strerror(rc < 0 ? rc : ev));
-next:
-	c->live_bad = 0;
 	ts_round_init(&c->live, c->live_buf, c->round_buflen,
 	    TS_ROUND_MESSAGE);
 	return 0;
 }
 
+/* A text message's bytes into the round reader (a message has no event
+ * before its end), until it takes no more. */
 static void
 message_data(struct ts_client *c, const unsigned char *p, size_t n)
 {
 	size_t k;
-	int ev;
 
-	if (c->ws.msg_opcode != TS_WS_OP_TEXT || c->live_bad)
+	if (c->ws.msg_opcode != TS_WS_OP_TEXT)
 		return;
-	while (n > 0) {
-		k = ts_round_push(&c->live, p, n);
+	while (n > 0 && (k = ts_round_push(&c->live, p, n)) > 0) {
 		p += k;
 		n -= k;
-		ev = ts_round_event(&c->live);
-		if (ev < 0) {
-			ts_client_log(c, TS_LOG_DEBUG, "stream: message skipped: %s",
-			    ts_strerror(ev));
-			c->live_bad = 1;
-			return;
-		}
-		if (k == 0 && ev == 0)
-			return;
 	}
 }
 
@@ -168,7 +119,7 @@ ws_closed(struct ts_client *c)
 {
 	char reason[200];
 
-	send_ws_replies(c);
+	send_ws(c, 0, 0);
 	if (c->closing)
 		return ts_exchange_fail(&c->stream.x, TS_ERR_WS_CLOSED,
 		    "closed");
@@ -184,7 +135,7 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 {
 	struct ts_client *c = arg;
 	size_t k, off = 0;
-	int ev, code;
+	int ev;
 
 	if (c->draining)
 		return (long)n;
@@ -203,10 +154,10 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 				return ws_closed(c);
 		}
 		if (ev < 0) {
-			code = c->ws.fail_code;	/* 1002, 1007, 1009 */
-			send_ws(c, TS_WS_OP_CLOSE, code);
+			/* the close with fail_code: 1002, 1007, 1009 */
+			send_ws(c, 0, 0);
 			ts_exchange_fail(&c->stream.x, ev, "%s (closing with "
-			    "%d)", ts_strerror(ev), code);
+			    "%d)", ts_strerror(ev), c->ws.fail_code);
 			c->draining = ev;
 			c->closing = 1;
 			c->close_by = c->now + CLOSING_MS;
@@ -215,7 +166,7 @@ stream_data(void *arg, const unsigned char *p, size_t n)
 		if (k == 0)
 			break;
 	}
-	send_ws_replies(c);
+	send_ws(c, 0, 0);
 	return (long)off;
 }
 
@@ -231,8 +182,7 @@ stream_eof(void *arg)
 }
 
 const struct ts_exchange_role ts_stream_role = {
-	stream_request, stream_header, stream_head, NULL, NULL, stream_data,
-	stream_eof, ts_client_log_line
+	stream_head, NULL, NULL, stream_data, stream_eof, ts_client_log_line
 };
 
 /* The stream is gone (or failed to come up): reconnect later. */
@@ -241,9 +191,7 @@ stream_down(struct ts_client *c, const char *reason)
 {
 	struct link *l = &c->stream;
 
-	ts_exchange_close(&l->x);
-	c->closing = 0;
-	c->draining = 0;
+	ts_exchange_close(&l->x);	/* stream_head resets the rest */
 	if (ts_ledger_disconnected(c->led) < 0)
 		return;
 	if (c->stopping)
@@ -282,10 +230,9 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		return c->fatal ? -1 : 0;
 	if (c->now - c->opened_at >= HEALTHY_MS)
 		l->attempt = 0;
-	if (c->draining && c->now >= c->close_by) {
-		stream_down(c, l->x.why);
-	} else if (c->closing && c->now >= c->close_by) {
-		stream_down(c, "no close frame from the server in time");
+	if (c->closing && c->now >= c->close_by) {
+		stream_down(c, c->draining ? l->x.why :
+		    "no close frame from the server in time");
 	} else if (!c->closing && c->now - c->last_rx >= 2 * hb) {
 		char why[96];
 
@@ -304,14 +251,12 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 void
 ts_stream_stop(struct ts_client *c)
 {
-	if (c->stream.x.phase == TS_EXCHANGE_OPEN) {
-		if (!c->closing) {
-			send_ws(c, TS_WS_OP_CLOSE, 1000);
-			c->closing = 1;
-			c->close_by = c->now + CLOSING_MS;
-		}
-	} else {
+	if (c->stream.x.phase != TS_EXCHANGE_OPEN) {
 		ts_exchange_close(&c->stream.x);
 		c->stream.waiting = 0;
+	} else if (!c->closing) {
+		send_ws(c, TS_WS_OP_CLOSE, 1000);
+		c->closing = 1;
+		c->close_by = c->now + CLOSING_MS;
 	}
 }

@@ -173,7 +173,7 @@ no_head(void *arg, struct ts_exchange *x)
 }
 
 static const struct ts_exchange_role quiet_role = {
-	NULL, NULL, no_head, NULL, NULL, NULL, NULL, NULL
+	no_head, NULL, NULL, NULL, NULL, NULL
 };
 
 /* Once the request has gone to the server, no copy of the key is left
