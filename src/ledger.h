@@ -132,8 +132,8 @@ struct ts_ledger {
 	int games_full_warned;
 	/* hold overflows; rounds and pages of this backfill */
 	unsigned long overflows, bf_rounds, bf_pages;
+	/* last, as ts_ledger_init zeroes only what comes before */
 	struct ts_recent recent;		/* the guard at the edges */
-	/* last, as ts_ledger_init zeroes what comes before */
 	struct ts_ledger_game games[TS_LEDGER_GAMES];
 };
 
