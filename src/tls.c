@@ -167,7 +167,8 @@ add_anchor(struct reader *r)
 	if (p == NULL)
 		return -1;
 	ta = &t->ta[t->n++];	/* each of its three members set below */
-	ta->dn.data = memcpy(p, r->dn, r->dnlen);
+	ta->dn.data = p;	/* freed by ts_trust_free */
+	memcpy(p, r->dn, r->dnlen);
 	ta->dn.len = r->dnlen;
 	ta->flags = br_x509_decoder_isCA(&r->dc) ? BR_X509_TA_CA : 0;
 	ta->pkey = *pk;

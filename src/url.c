@@ -353,7 +353,7 @@ ts_url_is_loopback(const struct ts_url *u)
 const char *
 ts_url_port(char buf[TS_URL_PORT_BUFSIZE], unsigned port)
 {
-	char *p = buf + TS_URL_PORT_BUFSIZE - 1;
+	char *p = &buf[TS_URL_PORT_BUFSIZE - 1];
 
 	*p = '\0';
 	do {
