@@ -218,8 +218,8 @@ enum ts_mode { TS_MODE_STREAM = 0, TS_MODE_ROUNDS = 1 };
  */
 struct ts_config {
 	int mode;			/* enum ts_mode */
-	const char *api;		/* base URL, e.g.
-					   "https://api.trackersino.com/v1-beta" */
+	/* base URL, e.g. "https://api.trackersino.com/v1-beta" */
+	const char *api;
 	const char *key;		/* the API key (required) */
 	const char *games;		/* comma-separated slugs or NULL/"" */
 	/* TS_MODE_ROUNDS: the one game, and since (RFC 3339) or NULL */

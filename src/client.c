@@ -284,7 +284,8 @@ rest_rows(struct ts_client *c)
 
 	while ((ev = ts_round_event(&c->body)) > 0) {
 		if (ev == TS_ROUND_EV_SKIPPED) {
-			ts_client_log(c, TS_LOG_INFO, "rest: row %.*s%s skipped: %s",
+			ts_client_log(c, TS_LOG_INFO,
+			    "rest: row %.*s%s skipped: %s",
 			    (int)c->body.skip_id_len, c->body.skip_id,
 			    c->body.skip_id_len ? "" : "(no round_id)",
 			    ts_strerror(c->body.skip_err));
@@ -362,10 +363,10 @@ rest_next(struct ts_client *c)
 		if (c->cfg.mode == TS_MODE_ROUNDS)
 			c->finished = 1;
 		else if (c->backfilling)
-			ts_client_log(c, TS_LOG_INFO, "backfill done: %lu missed "
-			    "rounds in %lu pages, %.3f s", c->led->bf_rounds,
-			    c->led->bf_pages, (c->now - c->bf_started) /
-			    1000.0);
+			ts_client_log(c, TS_LOG_INFO, "backfill done: %lu "
+			    "missed rounds in %lu pages, %.3f s",
+			    c->led->bf_rounds, c->led->bf_pages,
+			    (c->now - c->bf_started) / 1000.0);
 		c->backfilling = 0;
 		c->rest.resolved = 0;
 		return 0;
@@ -381,13 +382,14 @@ rest_next(struct ts_client *c)
 	if (rc < 0)
 		return fatal(c, rc, "cannot build the REST URL for %s: %s",
 		    w.slug, ts_strerror(rc));
-	ts_client_log(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s", w.slug,
-	    w.since[0] ? w.since : "(API default)");
+	ts_client_log(c, TS_LOG_DEBUG, "rest: GET rounds of %s since %s",
+	    w.slug, w.since[0] ? w.since : "(API default)");
 	/* one lookup per backfill: the pages reuse its addresses */
 	if (ts_exchange_start(&c->rest.x, &c->rest.url, c->cfg.key, 200,
 	    c->connect_ms, c->rest.resolved) < 0) {
 		if (c->cfg.mode == TS_MODE_ROUNDS)
-			return fatal(c, TS_ERR_NET_RESOLVE, "%s", c->rest.x.why);
+			return fatal(c, TS_ERR_NET_RESOLVE, "%s",
+			    c->rest.x.why);
 		ts_client_retry(c, &c->rest, -1, c->rest.x.why);
 		return 0;
 	}
@@ -481,7 +483,8 @@ check_key_room(struct ts_client *c, char *why, size_t whylen)
 	for (i = 0; i < klen; i++)
 		if ((unsigned char)c->cfg.key[i] < 0x21 ||
 		    (unsigned char)c->cfg.key[i] > 0x7e) {
-			snprintf(why, whylen, "the API key holds a byte (0x%02x) "
+			snprintf(why, whylen,
+			    "the API key holds a byte (0x%02x) "
 			    "that an HTTP header cannot carry: only visible "
 			    "ASCII is sent", (unsigned char)c->cfg.key[i]);
 			return TS_ERR_CLIENT_AUTH;
@@ -563,8 +566,8 @@ setup(struct ts_client *c, char *why, size_t whylen)
 	if (rc < 0)
 		return rc;
 	if (n > 0)
-		ts_client_log(c, TS_LOG_INFO, "state: resuming %d games from %s", n,
-		    c->cfg.state_file);
+		ts_client_log(c, TS_LOG_INFO, "state: resuming %d games "
+		    "from %s", n, c->cfg.state_file);
 	return 0;
 }
 

@@ -20,7 +20,7 @@
 #define PAGE_ROW_MIN 64			/* smallest row, to size the index */
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 30000
-#define HEALTHY_MS 60000		/* a connection this old resets backoff */
+#define HEALTHY_MS 60000		/* a link this old resets backoff */
 #define RETRY_AFTER_CAP_S 300
 #define CLOSING_MS 2000			/* wait for the server's close */
 #define FLUSH_BYTES (32u << 10)		/* flush and save a batch this big */

@@ -16,7 +16,8 @@ static const struct entry table[] = {
 	{TS_ERR_URL_SCHEME, "URL scheme must be ws, wss, http or https"},
 	{TS_ERR_URL_HOST, "URL host is missing or malformed"},
 	{TS_ERR_URL_PORT, "URL port is not a number from 1 to 65535"},
-	{TS_ERR_URL_USERINFO, "URL user information (user@host) is not supported"},
+	{TS_ERR_URL_USERINFO,
+	    "URL user information (user@host) is not supported"},
 	{TS_ERR_URL_FRAGMENT, "URL fragment (#...) is not supported"},
 	{TS_ERR_URL_CHAR,
 	    "URL contains a space, a control character or a non-ASCII byte"},
@@ -51,7 +52,8 @@ static const struct entry table[] = {
 	{TS_ERR_TLS_PROTOCOL, "TLS protocol error"},
 	{TS_ERR_TLS_CERT_ALGORITHM,
 	    "certificate uses an unsupported algorithm (SHA-1 is refused)"},
-	{TS_ERR_TLS_TRUST_STORE_SIZE, "trust store (CA bundle) file is too big"},
+	{TS_ERR_TLS_TRUST_STORE_SIZE,
+	    "trust store (CA bundle) file is too big"},
 	{TS_ERR_TLS_TRUNCATED, "TLS connection closed without close_notify"},
 
 	/* http */
@@ -81,7 +83,8 @@ static const struct entry table[] = {
 	{TS_ERR_WS_CONNECTION, "WebSocket upgrade without Connection: upgrade"},
 	{TS_ERR_WS_ACCEPT, "wrong Sec-WebSocket-Accept"},
 	{TS_ERR_WS_EXTENSION, "server chose a WebSocket extension not offered"},
-	{TS_ERR_WS_PROTOCOL, "server chose a WebSocket subprotocol not offered"},
+	{TS_ERR_WS_PROTOCOL,
+	    "server chose a WebSocket subprotocol not offered"},
 	{TS_ERR_WS_MASKED, "server sent a masked frame"},
 	{TS_ERR_WS_RSV, "reserved WebSocket frame bits set"},
 	{TS_ERR_WS_OPCODE, "reserved WebSocket opcode"},
@@ -89,12 +92,14 @@ static const struct entry table[] = {
 	{TS_ERR_WS_CONTROL_FRAGMENTED, "fragmented WebSocket control frame"},
 	{TS_ERR_WS_LENGTH, "invalid WebSocket frame length"},
 	{TS_ERR_WS_CONTINUATION, "WebSocket continuation outside a message"},
-	{TS_ERR_WS_INTERLEAVED, "new WebSocket message inside a fragmented one"},
+	{TS_ERR_WS_INTERLEAVED,
+	    "new WebSocket message inside a fragmented one"},
 	{TS_ERR_WS_UTF8, "WebSocket text message is not valid UTF-8"},
 	{TS_ERR_WS_CLOSE_PAYLOAD, "malformed WebSocket close payload"},
 	{TS_ERR_WS_CLOSE_CODE, "invalid WebSocket close status code"},
 	{TS_ERR_WS_TOO_BIG, "WebSocket message too big"},
-	{TS_ERR_WS_TOO_MANY_FRAGMENTS, "WebSocket message has too many fragments"},
+	{TS_ERR_WS_TOO_MANY_FRAGMENTS,
+	    "WebSocket message has too many fragments"},
 	{TS_ERR_WS_CLOSED, "WebSocket connection is closing"},
 	{TS_ERR_WS_BUF_TOO_SMALL, "WebSocket output buffer too small"},
 
@@ -126,7 +131,8 @@ static const struct entry table[] = {
 	{TS_ERR_STATE_IO, "cannot read or write the state file"},
 	{TS_ERR_NOMEM, "out of memory"},
 	{TS_ERR_CLIENT_PLAINTEXT,
-	    "refusing to send the API key in plaintext to a host that is not loopback"},
+	    "refusing to send the API key in plaintext to a host that is "
+	    "not loopback"},
 	{TS_ERR_CLIENT_OUTPUT, "output closed"},
 };
 

@@ -406,7 +406,7 @@ headers_end(struct ts_http *h)
 	    h->content_length == 0)
 		h->state = ST_COMPLETE;
 	else if (h->chunked)
-		h->state = ST_CHUNK_START;	/* remaining and linelen are 0 */
+		h->state = ST_CHUNK_START;	/* remaining, linelen are 0 */
 	else {
 		/* until the close: more bytes than can ever come */
 		h->remaining = h->content_length > 0 ?

@@ -578,7 +578,7 @@ ts_json_push(struct ts_json *j, const void *data, size_t len)
 			}
 			break;
 		case S_COLON:
-			/* ':', then the next byte as in S_VALUE (minified text) */
+			/* ':', then the next byte as in S_VALUE (minified) */
 			if (p[i] != ':')
 				break;
 			j->state = S_VALUE;
@@ -680,7 +680,8 @@ code_point(const unsigned char *s, size_t n, size_t *i)
 
 	*i += 4;
 	if (c >= 0xD800 && c <= 0xDBFF && *i + 6 <= n) {
-		c = 0x10000 + ((c - 0xD800) << 10) + (hex4(s + *i + 2) - 0xDC00);
+		c = 0x10000 + ((c - 0xD800) << 10) +
+		    (hex4(s + *i + 2) - 0xDC00);
 		*i += 6;
 	}
 	return c;
@@ -717,9 +718,11 @@ ts_json_unescape(const char *src, size_t n, char *out, size_t cap)
 
 			if (s[i] == 'u') {
 				i++;
-				k = i + 4 <= n ? utf8_put(code_point(s, n, &i), u) : 0;
+				k = i + 4 <= n ?
+				    utf8_put(code_point(s, n, &i), u) : 0;
 			} else {
-				u[0] = e != NULL && s[i] != '\0' ? to[e - from] : s[i];
+				u[0] = e != NULL && s[i] != '\0' ?
+				    to[e - from] : s[i];
 				i++;
 			}
 		}

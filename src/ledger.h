@@ -128,7 +128,7 @@ struct ts_ledger {
 	struct ts_ledger_work work;	/* the page being fetched */
 	int working;			/* work is valid */
 	size_t max_page_rows;		/* largest page seen */
-	int dirty;			/* changed since the caller cleared it */
+	int dirty;			/* changed since the caller cleared */
 	int games_full_warned;
 	/* hold overflows; rounds and pages of this backfill */
 	unsigned long overflows, bf_rounds, bf_pages;

@@ -38,7 +38,8 @@
 #define MAX_MESSAGE_LIMIT (256u << 20)
 
 static const char usage[] =
-"usage: tsino stream [OPTIONS]            subscribe and print finalised rounds\n"
+"usage: tsino stream [OPTIONS]            "
+    "subscribe and print finalised rounds\n"
 "       tsino rounds GAME [--since TIME]  one REST fetch of GAME's rounds\n"
 "       tsino --help | --version\n"
 "\n"

@@ -79,13 +79,15 @@ message_end(struct ts_client *c)
 	int rc = 0, ev;
 
 	if (c->ws.msg_opcode != TS_WS_OP_TEXT)
-		ts_client_log(c, TS_LOG_DEBUG, "stream: binary message skipped");
+		ts_client_log(c, TS_LOG_DEBUG,
+		    "stream: binary message skipped");
 	else
 		rc = ts_round_finish(&c->live);
 	while ((ev = ts_round_event(&c->live)) > 0) {
 		if (!ts_round_finalized(&c->live.round))
-			ts_client_log(c, TS_LOG_DEBUG, "round %.*s not finalized: "
-			    "skipped", (int)c->live.round.round_id.len,
+			ts_client_log(c, TS_LOG_DEBUG,
+			    "round %.*s not finalized: skipped",
+			    (int)c->live.round.round_id.len,
 			    c->live.round.round_id.ptr);
 		else if (ts_ledger_live(c->led, &c->live.round) < 0)
 			return -1;
@@ -211,8 +213,8 @@ ts_stream_step(struct ts_client *c, const struct pollfd *pfd, int n)
 		l->waiting = 0;
 		if (c->stopping)
 			return 0;
-		ts_client_log(c, TS_LOG_DEBUG, "stream: connecting to %s port %u",
-		    l->url.host, l->url.port);
+		ts_client_log(c, TS_LOG_DEBUG, "stream: connecting to %s "
+		    "port %u", l->url.host, l->url.port);
 		if (ts_exchange_start(&l->x, &l->url, c->cfg.key, 101,
 		    c->connect_ms, 0) < 0)
 			stream_down(c, l->x.why);

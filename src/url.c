@@ -69,7 +69,8 @@ parse_ipv4(const char *a, size_t n, unsigned char out[4])
 		}
 		/* a fourth digit is then neither a '.' nor the end */
 		v = 0;
-		for (start = i; i < n && i - start < 3 && ts_is_digit(a[i]); i++)
+		for (start = i;
+		    i < n && i - start < 3 && ts_is_digit(a[i]); i++)
 			v = v * 10 + (unsigned)(a[i] - '0');
 		/* "0" is a dec-octet, "01" is not (it would read as octal) */
 		if (i == start || v > 255 || (i - start > 1 && a[start] == '0'))
@@ -175,7 +176,8 @@ parse_host(struct ts_url *u, const char *a, size_t n)
 	}
 	for (i = 0; i <= n; i++) {
 		if (i < n && a[i] != '.') {
-			if (!ts_is_alpha(a[i]) && !ts_is_digit(a[i]) && a[i] != '-')
+			if (!ts_is_alpha(a[i]) && !ts_is_digit(a[i]) &&
+			    a[i] != '-')
 				return TS_ERR_URL_HOST;
 			continue;
 		}
@@ -339,7 +341,7 @@ ts_url_is_loopback(const struct ts_url *u)
 	case 4:
 		return u->addr[0] == 127;
 	case 16:
-		/* ::1, or ten zero bytes, ffff and 127 (::ffff:127.0.0.0/104) */
+		/* ::1, or ten zero bytes, ffff, 127 (::ffff:127.0.0.0/104) */
 		return memcmp(u->addr, one, 16) == 0 ||
 		    (memcmp(u->addr, one, 10) == 0 && u->addr[10] == 0xff &&
 		    u->addr[11] == 0xff && u->addr[12] == 127);

@@ -163,8 +163,9 @@ ts_ws_push(struct ts_ws *ws, const void *data, size_t len);
  * returns it, and fail_code names the close status to send).
  *
  * TS_WS_EV_DATA: data[0..data_len) is the next piece of the current
- * message (msg_opcode says text or binary).  Text is UTF-8-checked before it is handed out; a piece may
- * end inside a character.  Valid until the next push.
+ * message (msg_opcode says text or binary).  Text is UTF-8-checked
+ * before it is handed out; a piece may end inside a character.  Valid
+ * until the next push.
  * TS_WS_EV_MESSAGE: the message is complete (also for an empty one:
  * msg_opcode is set, and there was no data event).
  * TS_WS_EV_PING / TS_WS_EV_PONG: ctl[0..ctl_len) is the payload.  A ping
